@@ -103,6 +103,7 @@ class Questionnaire:
     items: tuple[Item, ...] = field(init=False)
     dimensions: tuple[str, ...] = field(init=False)
     _by_id: Mapping[str, Item] = field(init=False, repr=False)
+    _dimension_items: Mapping[str, tuple[str, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         items = tuple(item for section in self.sections for item in section.items)
@@ -110,6 +111,8 @@ class Questionnaire:
         object.__setattr__(self, "items", items)
         object.__setattr__(self, "dimensions", dimensions)
         object.__setattr__(self, "_by_id", MappingProxyType({i.id: i for i in items}))
+        by_dimension = {d: tuple(i.id for i in items if i.dimension == d) for d in dimensions}
+        object.__setattr__(self, "_dimension_items", MappingProxyType(by_dimension))
 
     def item(self, item_id: str) -> Item:
         """The item with this id; KeyError if there is none."""
@@ -121,11 +124,11 @@ class Questionnaire:
 
     def dimension_items(self) -> dict[str, tuple[str, ...]]:
         """Dimension -> the ids of the items whose mean is its score (competitor items excluded)."""
-        return {d: tuple(i.id for i in self.items if i.dimension == d) for d in self.dimensions}
+        return dict(self._dimension_items)
 
     def dimension_threshold(self, dimension: str) -> int:
         """How many items of a dimension must be answered for it to count: ceil(k/2)."""
-        return math.ceil(len(self.dimension_items()[dimension]) / 2)
+        return math.ceil(len(self._dimension_items[dimension]) / 2)
 
     def language_for(self, language: str | None) -> str:
         """The bank language to use for a requested one ("de-AT" gives "de"); else the default."""
