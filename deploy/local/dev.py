@@ -1,0 +1,136 @@
+"""`make dev`: the whole suite in one process on its embedded defaults.
+
+The survey service on 127.0.0.1:$PORT, the scoring and notify consumers on the
+in-process bus (or RabbitMQ when AMQP_URL is set), the local MongoDB-compatible
+server with its SQLite engine under var/ (or MONGO_URL), and a local SMTP capture
+server whose mail is readable at /dev/mail (or SMTP_URL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import threading
+from importlib import import_module
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from services.bootstrap import build
+from services.runner import start_consumers
+from services.survey.app import create_app
+from services.survey.organisations import bootstrap, create_api_key, ensure_organisation
+from shared.logs import configure_logging
+from shared.settings import Settings
+
+log = logging.getLogger("rapport.dev")
+VAR = Path(os.environ.get("RAPPORT_VAR_DIR", "var"))
+
+
+def _consumer_specs(container) -> list:
+    specs = []
+    for module_name in ("services.scoring.worker", "services.notify.worker"):
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        specs.extend(module.consumer_specs(container))
+    return specs
+
+
+def _dev_api_key(db, settings: Settings) -> str:
+    if settings.bootstrap_api_key:
+        bootstrap(db=db, api_key=settings.bootstrap_api_key)
+        return settings.bootstrap_api_key
+    key_file = VAR / "dev-api-key"
+    if key_file.exists():
+        api_key = key_file.read_text().strip()
+        bootstrap(db=db, api_key=api_key)
+        return api_key
+    org_id = ensure_organisation(db=db, name="default")
+    api_key = create_api_key(db=db, org_id=org_id, label="make dev")
+    key_file.write_text(api_key + "\n")
+    key_file.chmod(0o600)
+    return api_key
+
+
+def main() -> None:
+    VAR.mkdir(parents=True, exist_ok=True)
+    settings = Settings.from_env()
+    configure_logging(level=settings.log_level, json_format=settings.log_json)
+    port = int(os.environ.get("PORT", "8000"))
+    if "RAPPORT_PUBLIC_URL" not in os.environ:
+        settings = dataclasses.replace(settings, public_url=f"http://127.0.0.1:{port}")
+
+    stack = []
+    mongo_note = settings.mongo_url
+    if not settings.mongo_url:
+        from deploy.local.mongo_server import LocalMongo
+
+        mongo = LocalMongo(engine="sqlite", path=str(VAR / "rapport.sqlite")).start()
+        stack.append(mongo.stop)
+        settings = dataclasses.replace(settings, mongo_url=mongo.uri)
+        mongo_note = f"{mongo.uri} (local mongoeco, SQLite at {VAR / 'rapport.sqlite'})"
+
+    capture = None
+    if not settings.smtp_url:
+        from services.notify.capture import CaptureServer
+
+        capture = CaptureServer().start()
+        stack.append(capture.stop)
+        settings = dataclasses.replace(settings, smtp_url=capture.url)
+
+    container = build(settings)
+    db = container.db
+    api_key = _dev_api_key(db, settings)
+    consumers = start_consumers(container.bus, _consumer_specs(container))
+
+    try:
+        demo = import_module("services.scoring.demo")
+        demo.ensure_demo(container=container)
+    except ModuleNotFoundError as exc:
+        if exc.name != "services.scoring.demo":
+            raise
+
+    app = create_app(container)
+    if capture is not None:
+        from services.survey.devmail import register_mailbox
+
+        register_mailbox(app, capture.handler)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    broker = settings.amqp_url.split("@")[-1] if settings.amqp_url else "in-process bus"
+    print(
+        "\nRapport is running (Ctrl-C stops everything)\n"
+        f"  survey service  http://127.0.0.1:{port}/   (health /healthz, ready /readyz, metrics /metrics)\n"
+        f"  admin API       http://127.0.0.1:{port}/api/v1/   OpenAPI /api/v1/openapi.json\n"
+        f"  API key         {api_key}\n"
+        f"  MongoDB         {mongo_note}\n"
+        f"  broker          {broker}\n"
+        f"  mail            {settings.smtp_url}"
+        + (f"  (read it at http://127.0.0.1:{port}/dev/mail)" if capture else "")
+        + "\n",
+        flush=True,
+    )
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    print("stopping…", flush=True)
+    server.shutdown()
+    for consumer in consumers:
+        consumer.stop()
+    container.bus.close()
+    for close in reversed(stack):
+        close()
+
+
+if __name__ == "__main__":
+    main()

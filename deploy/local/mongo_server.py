@@ -1,0 +1,110 @@
+"""The local MongoDB-compatible server of DESIGN.md: mongoeco's wire server.
+
+Run ``python -m deploy.local.mongo_server --engine memory`` (tests) or
+``--engine sqlite --path var/rapport.sqlite`` (``make dev``). It prints
+``ready <uri>`` once it accepts connections, and stops cleanly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+READY = "ready "
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def serve(*, engine: str, path: str | None, host: str, port: int) -> None:
+    from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
+
+    if engine == "sqlite":
+        from mongoeco.engines.sqlite import SQLiteEngine
+
+        Path(path or "var/rapport.sqlite").parent.mkdir(parents=True, exist_ok=True)
+        storage = SQLiteEngine(path or "var/rapport.sqlite")
+    else:
+        from mongoeco.engines.memory import MemoryEngine
+
+        storage = MemoryEngine()
+    server = AsyncMongoEcoProxyServer(engine=storage, host=host, port=port)
+    address = await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"{READY}{address.uri}", flush=True)
+    await stop.wait()
+    await server.close()
+
+
+class LocalMongo:
+    """A mongoeco wire server in a child process; ``uri`` is a real pymongo URI."""
+
+    def __init__(self, *, engine: str = "memory", path: str | None = None, port: int = 0) -> None:
+        self.engine = engine
+        self.path = path
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+        self.uri = f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    def start(self, timeout: float = 60.0) -> LocalMongo:
+        cmd = [
+            sys.executable,
+            "-m",
+            "deploy.local.mongo_server",
+            "--engine",
+            self.engine,
+            "--port",
+            str(self.port),
+        ]
+        if self.path:
+            cmd += ["--path", self.path]
+        root = Path(__file__).resolve().parents[2]
+        env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if line.startswith(READY):
+                return self
+            if not line and self.process.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError(f"local MongoDB-compatible server did not start ({' '.join(cmd)})")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--engine", choices=("memory", "sqlite"), default="memory")
+    parser.add_argument("--path", default=None, help="SQLite file (engine sqlite)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=27017)
+    args = parser.parse_args(argv)
+    asyncio.run(serve(engine=args.engine, path=args.path, host=args.host, port=args.port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Run the scoring service: `python -m services.scoring` (needs MONGO_URL and AMQP_URL)."""
+
+from __future__ import annotations
+
+from services.bootstrap import build
+from services.runner import run_until_signalled, start_consumers
+from services.scoring.worker import consumer_specs
+from shared.logs import configure_logging
+
+
+def main() -> None:
+    container = build()
+    configure_logging(level=container.settings.log_level, json_format=container.settings.log_json)
+    if not container.settings.amqp_url:
+        raise SystemExit("AMQP_URL is required to run the scoring service on its own")
+    consumers = start_consumers(container.bus, consumer_specs(container))
+    run_until_signalled(consumers)
+
+
+if __name__ == "__main__":
+    main()

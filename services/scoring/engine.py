@@ -1,0 +1,1577 @@
+"""The Rapport scoring engine: SCORING.md sections 2 to 7 on numpy arrays, with no I/O.
+
+A wave is a matrix of answers (responses x RATED_ITEMS, NaN for missing) for each side
+plus index arrays that tie responses to contacts, sellers and accounts. Every step is
+vectorised over responses; the only Python loops run over dimensions, items,
+touchpoints and bootstrap replicates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+DIMENSIONS: tuple[str, ...] = (
+    "trust",
+    "competence",
+    "recognition",
+    "proactivity",
+    "responsiveness",
+    "commitment",
+)
+TOUCHPOINTS: tuple[str, ...] = (
+    "sales",
+    "service",
+    "delivery",
+    "product",
+    "implementation",
+    "billing",
+)
+ROLES: tuple[str, ...] = ("decision_maker", "influencer", "user", "other")
+LEVELS: tuple[str, ...] = ("antagonistic", "transactional", "predisposed", "trusted_advisor")
+INSUFFICIENT = "insufficient"
+LEVEL_NAMES: tuple[str, ...] = (*LEVELS, INSUFFICIENT)
+INSUFFICIENT_CODE = len(LEVELS)
+NPS_CATEGORIES: tuple[str, ...] = ("promoter", "passive", "detractor")
+SEGMENTS: tuple[str, ...] = ("ambassador", "rational", "ambivalent", "stalker", "opponent")
+GAP_CLASSES: tuple[str, ...] = ("blind_spot", "aligned", "undervalued")
+MOMENT_TAGS: tuple[str, ...] = ("delighted", "let_down", "angry")
+QUADRANTS: tuple[str, ...] = ("fix_first", "protect", "monitor", "maintain")
+ALERT_REASONS: tuple[str, ...] = ("level_drop", "ri_drop", "became_detractor", "antagonistic")
+MISSING = -1  # code of a missing category (no NPS answer, no segment, no gap class, no response)
+
+ITEMS_PER_DIMENSION = 3
+MIN_DIMENSIONS = 4  # dimensions a Relationship Index needs
+DIMENSION_ITEMS: tuple[str, ...] = tuple(
+    f"{d}.{i}" for d in DIMENSIONS for i in range(1, ITEMS_PER_DIMENSION + 1)
+)
+TOUCHPOINT_ITEMS: tuple[str, ...] = tuple(f"touchpoint.{t}" for t in TOUCHPOINTS)
+COMPETITOR_ITEMS: tuple[str, ...] = tuple(f"competitor.{d}" for d in DIMENSIONS)
+RATED_ITEMS: tuple[str, ...] = (
+    *DIMENSION_ITEMS,
+    "recommend",
+    "satisfaction",
+    *TOUCHPOINT_ITEMS,
+    *COMPETITOR_ITEMS,
+)
+AGREEMENT_ITEMS: frozenset[str] = frozenset((*DIMENSION_ITEMS, "satisfaction", *TOUCHPOINT_ITEMS))
+COLUMN: Mapping[str, int] = MappingProxyType({item: i for i, item in enumerate(RATED_ITEMS)})
+
+_N_DIM_ITEMS = len(DIMENSION_ITEMS)
+_RECOMMEND = COLUMN["recommend"]
+_SATISFACTION = COLUMN["satisfaction"]
+_TOUCHPOINT_COLS = slice(COLUMN[TOUCHPOINT_ITEMS[0]], COLUMN[TOUCHPOINT_ITEMS[-1]] + 1)
+_COMPETITOR_COLS = slice(COLUMN[COMPETITOR_ITEMS[0]], COLUMN[COMPETITOR_ITEMS[-1]] + 1)
+_MIN_ITEMS = math.ceil(ITEMS_PER_DIMENSION / 2)
+_COMMITMENT = DIMENSIONS.index("commitment")
+_PROMOTER, _PASSIVE, _DETRACTOR = range(3)
+_BLIND_SPOT, _ALIGNED, _UNDERVALUED = range(3)
+_ANTAGONISTIC, _TRANSACTIONAL = 0, 1
+_REVERSE_SUM = 8.0  # a reverse 1-7 answer x counts as 8 - x
+_SATISFIED = 6.0  # satisfaction at or above this is "fine" (the satisfaction trap)
+_COMMITTED = 60.0  # commitment under this while satisfied is the trap
+_COMPETITOR_SCALE = 50.0  # -2..2 onto -100..100
+_ACCOUNT_PROMOTER_NPS = 50.0  # account segment: NPS >= 50 counts as promoter
+_ACCOUNT_PASSIVE_NPS = 0.0  # 0 <= NPS < 50 passive, below detractor
+_ALERT_RI_DROP = -10.0
+_EXPAND_RI = 60.0  # an undervalued contact at or above this RI is ripe for more business
+_PIPELINE_MIN_N = 20_000  # bootstrap draws run in a helper thread from this many responses
+
+# Section 2 segment table: rows are level codes (antagonistic .. trusted_advisor),
+# columns NPS categories (promoter, passive, detractor).
+SEGMENT_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("ambivalent", "opponent", "opponent"),  # RI < 40
+    ("ambivalent", "stalker", "stalker"),  # 40 <= RI < 60
+    ("rational", "rational", "ambivalent"),  # 60 <= RI < 80
+    ("ambassador", "rational", "ambivalent"),  # RI >= 80
+)
+_SEGMENT_CODES = np.array([[SEGMENTS.index(s) for s in row] for row in SEGMENT_TABLE], np.int8)
+
+
+class InvalidScoringSettings(ValueError):
+    """A program's scoring settings that cannot be used."""
+
+
+class InvalidWaveInput(ValueError):
+    """Wave arrays whose shapes or indices do not fit together."""
+
+
+class UnknownAccount(KeyError):
+    """An account external id that is not in the wave."""
+
+
+_DEFAULT_ROLE_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {"decision_maker": 3.0, "influencer": 2.0, "user": 1.0, "other": 1.0}
+)
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """What a program may configure, with the SCORING.md defaults."""
+
+    cut_points: tuple[float, float, float] = (40.0, 60.0, 80.0)
+    gap_threshold: float = 10.0
+    role_weights: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_ROLE_WEIGHTS))
+    bootstrap_samples: int = 2000
+    bootstrap_seed: int = 0
+    min_alpha_n: int = 10
+    min_impact_n: int = 10
+    low_n: int = 3
+
+    def __post_init__(self) -> None:
+        try:
+            cuts = tuple(float(c) for c in self.cut_points)
+            threshold = float(self.gap_threshold)
+            weights = {**_DEFAULT_ROLE_WEIGHTS, **{k: float(v) for k, v in self.role_weights.items()}}
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InvalidScoringSettings(f"settings must be numbers: {exc}") from exc
+        if len(cuts) != len(LEVELS) - 1 or not all(math.isfinite(c) for c in cuts):
+            raise InvalidScoringSettings("cut_points must be three finite numbers")
+        if not cuts[0] < cuts[1] < cuts[2]:
+            raise InvalidScoringSettings("cut_points must increase")
+        if not (math.isfinite(threshold) and threshold >= 0):
+            raise InvalidScoringSettings("gap_threshold must be a number >= 0")
+        unknown = set(weights) - set(ROLES)
+        if unknown:
+            raise InvalidScoringSettings(f"role_weights has unknown roles: {sorted(unknown)}")
+        if not all(math.isfinite(w) and w > 0 for w in weights.values()):
+            raise InvalidScoringSettings("role_weights must be positive numbers")
+        if self.bootstrap_samples < 0 or min(self.min_alpha_n, self.min_impact_n, self.low_n) < 0:
+            raise InvalidScoringSettings("sample sizes must be >= 0")
+        object.__setattr__(self, "cut_points", cuts)
+        object.__setattr__(self, "gap_threshold", threshold)
+        object.__setattr__(self, "role_weights", MappingProxyType(weights))
+
+    @classmethod
+    def from_program(cls, settings: Mapping[str, Any] | None) -> ScoringSettings:
+        """Settings from a program's `settings` document: reads cut_points, gap_threshold and role_weights, ignores the rest."""
+        settings = settings or {}
+        overrides: dict[str, Any] = {}
+        if settings.get("cut_points") is not None:
+            overrides["cut_points"] = settings["cut_points"]
+        if settings.get("gap_threshold") is not None:
+            overrides["gap_threshold"] = settings["gap_threshold"]
+        if settings.get("role_weights") is not None:
+            if not isinstance(settings["role_weights"], Mapping):
+                raise InvalidScoringSettings("role_weights must map roles to weights")
+            overrides["role_weights"] = settings["role_weights"]
+        return cls(**overrides)
+
+    def role_weight_vector(self) -> np.ndarray:
+        """The weight of each role in ROLES order."""
+        return np.array([self.role_weights[r] for r in ROLES], dtype=np.float64)
+
+
+DEFAULT_SETTINGS = ScoringSettings()
+
+
+# --------------------------------------------------------------------------- input
+
+
+def answers_to_matrix(
+    answers: Sequence[Mapping[str, Any]], reverse_items: frozenset[str] = frozenset()
+) -> np.ndarray:
+    """The responses x RATED_ITEMS float matrix of raw answers (NaN missing), reverse items already turned."""
+    unknown = set(reverse_items) - AGREEMENT_ITEMS
+    if unknown:
+        raise InvalidWaveInput(f"only 1-7 items can be reverse: {sorted(unknown)}")
+    if not answers:
+        return np.empty((0, len(RATED_ITEMS)), dtype=np.float64)
+    # None becomes NaN in a float array
+    matrix = np.array([list(map(a.get, RATED_ITEMS)) for a in answers], dtype=np.float64)
+    for item in reverse_items:
+        matrix[:, COLUMN[item]] = _REVERSE_SUM - matrix[:, COLUMN[item]]
+    return matrix
+
+
+def _int_array(values: Any) -> np.ndarray:
+    array = np.asarray(values)
+    if array.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise InvalidWaveInput("index arrays must hold integers")
+    return array.astype(np.intp, copy=False).reshape(-1)
+
+
+def _text_array(values: Any) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = list(values)
+    return array
+
+
+def _codes(values: Any, names: tuple[str, ...], what: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.size and array.dtype.kind in "OUS":
+        lookup = {name: i for i, name in enumerate(names)}
+        uniques, inverse = np.unique(array.astype(str), return_inverse=True)
+        try:
+            mapped = np.array([lookup[u] for u in uniques.tolist()], dtype=np.intp)
+        except KeyError as exc:
+            raise InvalidWaveInput(f"unknown {what}: {exc.args[0]!r}") from exc
+        return mapped[inverse.reshape(-1)]
+    codes = _int_array(array)
+    if codes.size and (codes.min() < 0 or codes.max() >= len(names)):
+        raise InvalidWaveInput(f"{what} codes must be in 0..{len(names) - 1}")
+    return codes
+
+
+def _check_index(index: np.ndarray, size: int, what: str) -> None:
+    if index.size and (index.min() < 0 or index.max() >= size):
+        raise InvalidWaveInput(f"{what} points outside 0..{size - 1}")
+
+
+def _matrix(values: Any, rows: int, what: str) -> np.ndarray:
+    matrix = np.asarray(values, dtype=np.float64)
+    if matrix.size == 0:
+        matrix = matrix.reshape(0, len(RATED_ITEMS))
+    if matrix.shape != (rows, len(RATED_ITEMS)):
+        raise InvalidWaveInput(f"{what} must be {rows} x {len(RATED_ITEMS)}, got {matrix.shape}")
+    return matrix
+
+
+@dataclass(frozen=True, eq=False)
+class WaveInput:
+    """One wave as arrays: accounts, contacts and sellers of the roster, and both sides' answers.
+
+    Responses point at contacts and sellers by position; `contact_role` takes ROLES codes or
+    names, moments are flattened (one row per moment, `moment_buyer` the buyer row).
+    """
+
+    account_external_id: Sequence[str]
+    account_name: Sequence[str]
+    account_revenue: Any  # float per account, NaN when unknown
+    contact_key: Sequence[str]  # stable across waves (the e-mail), for trends
+    contact_email: Sequence[str]
+    contact_name: Sequence[str]
+    contact_role: Any  # ROLES codes or names
+    contact_account: Any  # account position of each contact
+    seller_email: Sequence[str]
+    seller_name: Sequence[str]
+    buyer_answers: Any  # n_buyers x RATED_ITEMS
+    buyer_contact: Any  # contact position of each buyer response (one per contact)
+    seller_answers: Any  # n_seller_responses x RATED_ITEMS
+    seller_id: Any  # seller position of each seller response
+    seller_contact: Any  # contact position each seller response is about
+    moment_buyer: Any = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    moment_touchpoint: Any = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    moment_tag: Any = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    moment_text: Sequence[str] = ()
+    buyer_competitor: Sequence[str | None] | None = None  # named leader per buyer response
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        for name in (
+            "account_external_id",
+            "account_name",
+            "contact_key",
+            "contact_email",
+            "contact_name",
+            "seller_email",
+            "seller_name",
+        ):
+            put(self, name, _text_array(getattr(self, name)))
+        n_accounts, n_contacts = len(self.account_external_id), len(self.contact_key)
+        n_sellers = len(self.seller_email)
+        revenue = np.asarray(self.account_revenue, dtype=np.float64).reshape(-1)
+        if revenue.shape != (n_accounts,) or len(self.account_name) != n_accounts:
+            raise InvalidWaveInput("every account needs an external id, a name and a revenue")
+        if np.any(revenue < 0):
+            raise InvalidWaveInput("annual revenue cannot be negative")
+        put(self, "account_revenue", revenue)
+        if len(self.contact_email) != n_contacts or len(self.contact_name) != n_contacts:
+            raise InvalidWaveInput("every contact needs a key, an e-mail and a name")
+        if len(self.seller_name) != n_sellers:
+            raise InvalidWaveInput("every seller needs an e-mail and a name")
+        put(self, "contact_role", _codes(self.contact_role, ROLES, "role"))
+        put(self, "contact_account", _int_array(self.contact_account))
+        if self.contact_role.shape != (n_contacts,) or self.contact_account.shape != (n_contacts,):
+            raise InvalidWaveInput("every contact needs a role and an account")
+        _check_index(self.contact_account, n_accounts, "contact_account")
+        put(self, "buyer_contact", _int_array(self.buyer_contact))
+        n_buyers = self.buyer_contact.shape[0]
+        put(self, "buyer_answers", _matrix(self.buyer_answers, n_buyers, "buyer_answers"))
+        _check_index(self.buyer_contact, n_contacts, "buyer_contact")
+        if n_buyers and np.bincount(self.buyer_contact).max() > 1:
+            raise InvalidWaveInput("a contact has more than one buyer response")
+        put(self, "seller_id", _int_array(self.seller_id))
+        put(self, "seller_contact", _int_array(self.seller_contact))
+        n_seller_responses = self.seller_id.shape[0]
+        if self.seller_contact.shape != (n_seller_responses,):
+            raise InvalidWaveInput("every seller response needs a seller and a contact")
+        put(
+            self,
+            "seller_answers",
+            _matrix(self.seller_answers, n_seller_responses, "seller_answers"),
+        )
+        _check_index(self.seller_id, n_sellers, "seller_id")
+        _check_index(self.seller_contact, n_contacts, "seller_contact")
+        put(self, "moment_buyer", _int_array(self.moment_buyer))
+        put(self, "moment_touchpoint", _codes(self.moment_touchpoint, TOUCHPOINTS, "touchpoint"))
+        put(self, "moment_tag", _codes(self.moment_tag, MOMENT_TAGS, "moment tag"))
+        n_moments = self.moment_buyer.shape[0]
+        if (
+            self.moment_touchpoint.shape != (n_moments,)
+            or self.moment_tag.shape != (n_moments,)
+            or len(self.moment_text) != n_moments
+        ):
+            raise InvalidWaveInput("every moment needs a buyer, a touchpoint, a tag and a text")
+        _check_index(self.moment_buyer, n_buyers, "moment_buyer")
+        put(self, "moment_text", list(self.moment_text))
+        competitors = [None] * n_buyers if self.buyer_competitor is None else self.buyer_competitor
+        if len(competitors) != n_buyers:
+            raise InvalidWaveInput("buyer_competitor needs one entry per buyer response")
+        put(self, "buyer_competitor", list(competitors))
+
+    @property
+    def n_buyers(self) -> int:
+        """Completed buyer responses."""
+        return int(self.buyer_contact.shape[0])
+
+    @property
+    def n_seller_responses(self) -> int:
+        """Completed seller responses (one per seller and buyer contact)."""
+        return int(self.seller_id.shape[0])
+
+
+def build_wave_input(
+    *,
+    roster: Sequence[Mapping[str, Any]],
+    buyer_responses: Sequence[Mapping[str, Any]],
+    seller_responses: Sequence[Mapping[str, Any]],
+    reverse_items: frozenset[str] = frozenset(),
+) -> WaveInput:
+    """A WaveInput from API-shaped records: roster rows (API.md roster columns), buyer responses
+    `{contact_email, answers}` and seller responses `{seller_email, contact_email, answers}`."""
+    accounts: dict[str, int] = {}
+    account_rows: list[Mapping[str, Any]] = []
+    contacts: dict[str, int] = {}
+    contact_rows: list[Mapping[str, Any]] = []
+    sellers: dict[str, int] = {}
+    seller_rows: list[Mapping[str, Any]] = []
+    for row in roster:  # input conversion: first appearance fixes each position
+        if row["account_id"] not in accounts:
+            accounts[row["account_id"]] = len(account_rows)
+            account_rows.append(row)
+        if row["contact_email"] not in contacts:
+            contacts[row["contact_email"]] = len(contact_rows)
+            contact_rows.append(row)
+        seller = row.get("seller_email")
+        if seller and seller not in sellers:
+            sellers[seller] = len(seller_rows)
+            seller_rows.append(row)
+    try:
+        buyer_contact = [contacts[r["contact_email"]] for r in buyer_responses]
+        seller_contact = [contacts[r["contact_email"]] for r in seller_responses]
+        seller_id = [sellers[r["seller_email"]] for r in seller_responses]
+    except KeyError as exc:
+        raise InvalidWaveInput(f"a response names {exc.args[0]!r}, not on the roster") from exc
+    moment_buyer, moment_touchpoint, moment_tag, moment_text = [], [], [], []
+    competitors: list[str | None] = []
+    for i, response in enumerate(buyer_responses):
+        answers = response["answers"]
+        for moment in answers.get("moments") or ():
+            moment_buyer.append(i)
+            moment_touchpoint.append(moment["touchpoint"])
+            moment_tag.append(moment["tag"])
+            moment_text.append(moment.get("text") or "")
+        competitors.append(answers.get("competitor.name"))
+
+    def revenue(row: Mapping[str, Any]) -> float:
+        value = row.get("annual_revenue")
+        return math.nan if value in (None, "") else float(value)
+
+    return WaveInput(
+        account_external_id=[r["account_id"] for r in account_rows],
+        account_name=[r.get("account_name") or r["account_id"] for r in account_rows],
+        account_revenue=np.array([revenue(r) for r in account_rows], dtype=np.float64),
+        contact_key=[r["contact_email"] for r in contact_rows],
+        contact_email=[r["contact_email"] for r in contact_rows],
+        contact_name=[r.get("contact_name") or "" for r in contact_rows],
+        contact_role=np.array([ROLES.index(r["contact_role"]) for r in contact_rows], np.intp),
+        contact_account=np.array([accounts[r["account_id"]] for r in contact_rows], np.intp),
+        seller_email=[r["seller_email"] for r in seller_rows],
+        seller_name=[r.get("seller_name") or "" for r in seller_rows],
+        buyer_answers=answers_to_matrix([r["answers"] for r in buyer_responses], reverse_items),
+        buyer_contact=np.array(buyer_contact, dtype=np.intp),
+        seller_answers=answers_to_matrix([r["answers"] for r in seller_responses], reverse_items),
+        seller_id=np.array(seller_id, dtype=np.intp),
+        seller_contact=np.array(seller_contact, dtype=np.intp),
+        moment_buyer=np.array(moment_buyer, dtype=np.intp),
+        moment_touchpoint=np.array(
+            [TOUCHPOINTS.index(t) for t in moment_touchpoint], dtype=np.intp
+        ),
+        moment_tag=np.array([MOMENT_TAGS.index(t) for t in moment_tag], dtype=np.intp),
+        moment_text=moment_text,
+        buyer_competitor=competitors,
+    )
+
+
+# --------------------------------------------------------------------------- one response
+
+
+@dataclass(frozen=True, eq=False)
+class ResponseScores:
+    """Section 2 scores of n responses, one row each; categories are codes (MISSING = -1)."""
+
+    item_scores: np.ndarray  # n x DIMENSION_ITEMS on 0..100
+    dimensions: np.ndarray  # n x DIMENSIONS
+    relationship_index: np.ndarray
+    level: np.ndarray  # LEVEL_NAMES codes, INSUFFICIENT_CODE when RI is NaN
+    nps_category: np.ndarray  # NPS_CATEGORIES codes
+    segment: np.ndarray  # SEGMENTS codes
+    satisfaction_trap: np.ndarray  # bool
+    competitive_index: np.ndarray
+    touchpoint_scores: np.ndarray  # n x TOUCHPOINTS on 0..100
+    recommend: np.ndarray  # the raw 0..10 answer
+
+
+def _mean_if_enough(values: np.ndarray, minimum: int) -> np.ndarray:
+    """Mean over the last axis of the answered values, NaN where fewer than `minimum` are."""
+    answered = ~np.isnan(values)
+    count = answered.sum(axis=-1)
+    total = np.where(answered, values, 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count >= minimum, total / count, np.nan)
+
+
+def _item_scores(raw: np.ndarray) -> np.ndarray:
+    return (raw - 1.0) / 6.0 * 100.0
+
+
+def level_codes(relationship_index: np.ndarray, cut_points: Sequence[float]) -> np.ndarray:
+    """LEVEL_NAMES codes of RI values: each cut point belongs to the level above it."""
+    ri = np.asarray(relationship_index, dtype=np.float64)
+    level = np.searchsorted(np.asarray(cut_points, dtype=np.float64), ri, side="right")
+    return np.where(np.isnan(ri), INSUFFICIENT_CODE, level).astype(np.int8)
+
+
+def nps_category_codes(recommend: np.ndarray) -> np.ndarray:
+    """NPS_CATEGORIES codes of 0..10 answers: 9-10 promoter, 7-8 passive, 0-6 detractor."""
+    category = np.where(recommend >= 9, _PROMOTER, np.where(recommend >= 7, _PASSIVE, _DETRACTOR))
+    return np.where(np.isnan(recommend), MISSING, category).astype(np.int8)
+
+
+def account_nps_category_codes(nps: np.ndarray) -> np.ndarray:
+    """NPS_CATEGORIES codes of account NPS values: >= 50 promoter, 0..50 passive, < 0 detractor."""
+    category = np.where(
+        nps >= _ACCOUNT_PROMOTER_NPS,
+        _PROMOTER,
+        np.where(nps >= _ACCOUNT_PASSIVE_NPS, _PASSIVE, _DETRACTOR),
+    )
+    return np.where(np.isnan(nps), MISSING, category).astype(np.int8)
+
+
+def segment_codes(level: np.ndarray, nps_category: np.ndarray) -> np.ndarray:
+    """SEGMENTS codes from level and NPS category codes; MISSING without an RI or a category."""
+    segment = _SEGMENT_CODES[np.minimum(level, len(LEVELS) - 1), np.maximum(nps_category, 0)]
+    missing = (level == INSUFFICIENT_CODE) | (level < 0) | (nps_category < 0)
+    return np.where(missing, MISSING, segment).astype(np.int8)
+
+
+def gap_class_codes(gap: np.ndarray, threshold: float) -> np.ndarray:
+    """GAP_CLASSES codes: G >= T blind_spot, G <= -T undervalued, else aligned; MISSING for NaN."""
+    gap_class = np.where(gap >= threshold, _BLIND_SPOT, np.where(gap <= -threshold, _UNDERVALUED, _ALIGNED))
+    return np.where(np.isnan(gap), MISSING, gap_class).astype(np.int8)
+
+
+def score_responses(
+    answers: np.ndarray, settings: ScoringSettings = DEFAULT_SETTINGS
+) -> ResponseScores:
+    """Section 2 scores of every row of an answers matrix (responses x RATED_ITEMS)."""
+    raw = np.asarray(answers, dtype=np.float64)
+    if raw.ndim != 2 or raw.shape[1] != len(RATED_ITEMS):
+        raise InvalidWaveInput(f"answers must be n x {len(RATED_ITEMS)}")
+    n = raw.shape[0]
+    items = _item_scores(raw[:, :_N_DIM_ITEMS])
+    dimensions = _mean_if_enough(
+        items.reshape(n, len(DIMENSIONS), ITEMS_PER_DIMENSION), _MIN_ITEMS
+    )
+    ri = _mean_if_enough(dimensions, MIN_DIMENSIONS)
+    level = level_codes(ri, settings.cut_points)
+    recommend = raw[:, _RECOMMEND]
+    category = nps_category_codes(recommend)
+    trap = (raw[:, _SATISFACTION] >= _SATISFIED) & (dimensions[:, _COMMITMENT] < _COMMITTED)
+    competitive = _mean_if_enough(raw[:, _COMPETITOR_COLS], 1) * _COMPETITOR_SCALE
+    return ResponseScores(
+        item_scores=items,
+        dimensions=dimensions,
+        relationship_index=ri,
+        level=level,
+        nps_category=category,
+        segment=segment_codes(level, category),
+        satisfaction_trap=trap,
+        competitive_index=competitive,
+        touchpoint_scores=_item_scores(raw[:, _TOUCHPOINT_COLS]),
+        recommend=recommend,
+    )
+
+
+def _name(names: tuple[str, ...], code: int) -> str | None:
+    return None if code < 0 else names[code]
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _numbers(values: np.ndarray) -> list[float | None]:
+    return [v if v == v else None for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def response_scores_to_json(scores: ResponseScores, row: int) -> dict[str, Any]:
+    """The scores of one response (row `row` of `scores`) as plain JSON."""
+    return {
+        "item_scores": dict(zip(DIMENSION_ITEMS, _numbers(scores.item_scores[row]), strict=True)),
+        "dimensions": dict(zip(DIMENSIONS, _numbers(scores.dimensions[row]), strict=True)),
+        "relationship_index": _number(scores.relationship_index[row]),
+        "level": LEVEL_NAMES[int(scores.level[row])],
+        "nps_category": _name(NPS_CATEGORIES, int(scores.nps_category[row])),
+        "segment": _name(SEGMENTS, int(scores.segment[row])),
+        "satisfaction_trap": bool(scores.satisfaction_trap[row]),
+        "competitive_index": _number(scores.competitive_index[row]),
+        "touchpoints": dict(zip(TOUCHPOINTS, _numbers(scores.touchpoint_scores[row]), strict=True)),
+        "recommend": _number(scores.recommend[row]),
+    }
+
+
+def score_one(
+    answers: Mapping[str, Any],
+    settings: ScoringSettings = DEFAULT_SETTINGS,
+    *,
+    reverse_items: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The section 2 scores of one completed response, as response_scores_to_json gives them."""
+    scores = score_responses(answers_to_matrix([answers], reverse_items), settings)
+    return response_scores_to_json(scores, 0)
+
+
+# --------------------------------------------------------------------------- pairs, contacts, accounts
+
+
+@dataclass(frozen=True, eq=False)
+class PairScores:
+    """Section 3: one row per buyer response x seller response about the same contact."""
+
+    buyer_row: np.ndarray
+    seller_row: np.ndarray
+    contact: np.ndarray
+    seller: np.ndarray
+    dimension_gaps: np.ndarray  # pairs x DIMENSIONS, seller minus buyer
+    gap: np.ndarray
+    item_gaps: np.ndarray  # pairs x DIMENSION_ITEMS
+    nps_gap: np.ndarray
+    gap_class: np.ndarray  # GAP_CLASSES codes
+    dimension_gap_classes: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class ContactScores:
+    """One row per roster contact; contacts without a buyer response have NaN and MISSING."""
+
+    buyer_row: np.ndarray  # -1 without a buyer response
+    weight: np.ndarray
+    relationship_index: np.ndarray
+    dimensions: np.ndarray
+    level: np.ndarray  # MISSING without a buyer response
+    nps_category: np.ndarray
+    segment: np.ndarray
+    satisfaction_trap: np.ndarray
+    competitive_index: np.ndarray
+    recommend: np.ndarray
+    seller_dimensions: np.ndarray  # mean over seller responses about the contact
+    seller_relationship_index: np.ndarray
+    n_seller_responses: np.ndarray
+    gap: np.ndarray  # mean over the contact's pairs
+    dimension_gaps: np.ndarray
+    nps_gap: np.ndarray
+    gap_class: np.ndarray
+    dimension_gap_classes: np.ndarray
+    n_pairs: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class AccountScores:
+    """Section 4: one row per account, role-weighted over its buyers."""
+
+    relationship_index: np.ndarray
+    dimensions: np.ndarray
+    level: np.ndarray
+    gap: np.ndarray
+    dimension_gaps: np.ndarray
+    gap_class: np.ndarray
+    nps: np.ndarray  # influence-weighted
+    nps_unweighted: np.ndarray
+    nps_category: np.ndarray  # from the weighted NPS (>= 50, >= 0, < 0)
+    n_nps: np.ndarray
+    segment: np.ndarray
+    revenue_at_risk: np.ndarray
+    priority: np.ndarray  # revenue * (100 - RI) / 100
+    n_buyers: np.ndarray
+    n_contacts: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Structure:
+    buyers: ResponseScores
+    sellers: ResponseScores
+    pairs: PairScores
+    contacts: ContactScores
+    accounts: AccountScores
+
+
+def _grouped_mean(
+    groups: np.ndarray, values: np.ndarray, size: int, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Weighted) mean of the non-NaN values per group, and how many values each group had."""
+    valid = ~np.isnan(values)
+    w = valid.astype(np.float64) if weights is None else np.where(valid, weights, 0.0)
+    total = np.bincount(groups, weights=np.where(valid, values, 0.0) * w, minlength=size)
+    weight = np.bincount(groups, weights=w, minlength=size)
+    count = np.bincount(groups, weights=valid, minlength=size).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / weight, np.nan), count
+
+
+def _grouped_mean_columns(
+    groups: np.ndarray, values: np.ndarray, size: int, weights: np.ndarray | None = None
+) -> np.ndarray:
+    out = np.empty((size, values.shape[1]))
+    for j in range(values.shape[1]):  # over dimensions or items, never responses
+        out[:, j] = _grouped_mean(groups, values[:, j], size, weights)[0]
+    return out
+
+
+def _score_structure(wave: WaveInput, settings: ScoringSettings) -> _Structure:
+    buyers = score_responses(wave.buyer_answers, settings)
+    sellers = score_responses(wave.seller_answers, settings)
+    n_contacts, n_accounts = len(wave.contact_key), len(wave.account_external_id)
+    threshold = settings.gap_threshold
+
+    # pairs: each seller response about a contact that has a buyer response
+    buyer_row_of_contact = np.full(n_contacts, -1, dtype=np.intp)
+    buyer_row_of_contact[wave.buyer_contact] = np.arange(wave.n_buyers)
+    matched = buyer_row_of_contact[wave.seller_contact]
+    seller_row = np.flatnonzero(matched >= 0)
+    buyer_row = matched[seller_row]
+    dimension_gaps = sellers.dimensions[seller_row] - buyers.dimensions[buyer_row]
+    gap = sellers.relationship_index[seller_row] - buyers.relationship_index[buyer_row]
+    pairs = PairScores(
+        buyer_row=buyer_row,
+        seller_row=seller_row,
+        contact=wave.seller_contact[seller_row],
+        seller=wave.seller_id[seller_row],
+        dimension_gaps=dimension_gaps,
+        gap=gap,
+        item_gaps=sellers.item_scores[seller_row] - buyers.item_scores[buyer_row],
+        nps_gap=sellers.recommend[seller_row] - buyers.recommend[buyer_row],
+        gap_class=gap_class_codes(gap, threshold),
+        dimension_gap_classes=gap_class_codes(dimension_gaps, threshold),
+    )
+
+    # contacts: the buyer's own scores, the sellers' view and the mean over pairs
+    def per_contact(values: np.ndarray, fill: Any, dtype: Any = None) -> np.ndarray:
+        out = np.full((n_contacts, *values.shape[1:]), fill, dtype=dtype or values.dtype)
+        out[wave.buyer_contact] = values
+        return out
+
+    contact_gap, n_pairs = _grouped_mean(pairs.contact, gap, n_contacts)
+    contact_dimension_gaps = _grouped_mean_columns(pairs.contact, dimension_gaps, n_contacts)
+    seller_ri, n_seller_responses = _grouped_mean(
+        wave.seller_contact, sellers.relationship_index, n_contacts
+    )
+    weight = settings.role_weight_vector()[wave.contact_role]
+    contact_ri = per_contact(buyers.relationship_index, np.nan)
+    contact_dimensions = per_contact(buyers.dimensions, np.nan)
+    contact_category = per_contact(buyers.nps_category, MISSING)
+    contacts = ContactScores(
+        buyer_row=buyer_row_of_contact,
+        weight=weight,
+        relationship_index=contact_ri,
+        dimensions=contact_dimensions,
+        level=per_contact(buyers.level, MISSING),
+        nps_category=contact_category,
+        segment=per_contact(buyers.segment, MISSING),
+        satisfaction_trap=per_contact(buyers.satisfaction_trap, False),
+        competitive_index=per_contact(buyers.competitive_index, np.nan),
+        recommend=per_contact(buyers.recommend, np.nan),
+        seller_dimensions=_grouped_mean_columns(
+            wave.seller_contact, sellers.dimensions, n_contacts
+        ),
+        seller_relationship_index=seller_ri,
+        n_seller_responses=np.bincount(wave.seller_contact, minlength=n_contacts),
+        gap=contact_gap,
+        dimension_gaps=contact_dimension_gaps,
+        nps_gap=_grouped_mean(pairs.contact, pairs.nps_gap, n_contacts)[0],
+        gap_class=gap_class_codes(contact_gap, threshold),
+        dimension_gap_classes=gap_class_codes(contact_dimension_gaps, threshold),
+        n_pairs=n_pairs,
+    )
+
+    # accounts: role-weighted means over buyers whose value is not NaN
+    account = wave.contact_account
+    account_ri = _grouped_mean(account, contact_ri, n_accounts, weight)[0]
+    account_gap = _grouped_mean(account, contact_gap, n_accounts, weight)[0]
+    answered = contact_category >= 0
+    promoter = (contact_category == _PROMOTER).astype(np.float64)
+    detractor = (contact_category == _DETRACTOR).astype(np.float64)
+    weighted_answered = np.bincount(account, weights=answered * weight, minlength=n_accounts)
+    n_nps = np.bincount(account, weights=answered, minlength=n_accounts).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nps = 100.0 * (
+            np.bincount(account, weights=promoter * weight, minlength=n_accounts)
+            - np.bincount(account, weights=detractor * weight, minlength=n_accounts)
+        ) / weighted_answered
+        nps_unweighted = 100.0 * (
+            np.bincount(account, weights=promoter, minlength=n_accounts)
+            - np.bincount(account, weights=detractor, minlength=n_accounts)
+        ) / n_nps
+    nps = np.where(n_nps > 0, nps, np.nan)
+    nps_unweighted = np.where(n_nps > 0, nps_unweighted, np.nan)
+    account_level = level_codes(account_ri, settings.cut_points)
+    account_category = account_nps_category_codes(nps)
+    revenue = wave.account_revenue
+    at_risk = (account_level == _ANTAGONISTIC) | (account_level == _TRANSACTIONAL)
+    accounts = AccountScores(
+        relationship_index=account_ri,
+        dimensions=_grouped_mean_columns(account, contact_dimensions, n_accounts, weight),
+        level=account_level,
+        gap=account_gap,
+        dimension_gaps=_grouped_mean_columns(account, contact_dimension_gaps, n_accounts, weight),
+        gap_class=gap_class_codes(account_gap, threshold),
+        nps=nps,
+        nps_unweighted=nps_unweighted,
+        nps_category=account_category,
+        n_nps=n_nps,
+        segment=segment_codes(account_level, account_category),
+        revenue_at_risk=np.where(at_risk & ~np.isnan(revenue), revenue, 0.0),
+        priority=revenue * (100.0 - account_ri) / 100.0,
+        n_buyers=np.bincount(account[wave.buyer_contact], minlength=n_accounts),
+        n_contacts=np.bincount(account, minlength=n_accounts),
+    )
+    return _Structure(buyers, sellers, pairs, contacts, accounts)
+
+
+# --------------------------------------------------------------------------- the wave
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A wave figure with its 95% interval (NaN when not bootstrapped) and the n behind it."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How many contacts (buyer responses) and accounts fall in each class, and their revenue."""
+
+    contacts: dict[str, int]
+    accounts: dict[str, int]
+    revenue: dict[str, float]
+
+
+@dataclass(frozen=True)
+class DimensionSummary:
+    """Section 5 per dimension: buyer and seller means, mean gap, class shares and alpha."""
+
+    buyer: float
+    n_buyer: int
+    seller: float
+    n_seller: int
+    gap: float
+    n_pairs: int  # pairs whose gap on this dimension is not NaN
+    classes: dict[str, float]  # share of those pairs in each gap class
+    alpha: float
+    n_alpha: int  # buyer responses with every item of the dimension answered
+
+
+@dataclass(frozen=True)
+class TouchpointSummary:
+    """Section 5 per touchpoint: performance, impact on RI and quadrant."""
+
+    performance: float
+    n: int
+    impact: float
+    n_impact: int
+    quadrant: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class SellerCoaching:
+    """Section 7 per seller (rows follow WaveInput.seller_email)."""
+
+    priority: np.ndarray  # sellers x DIMENSIONS, sum of w_c * (need + blind)
+    has_score: np.ndarray  # sellers x DIMENSIONS: some contact has a buyer score
+    top_dimensions: np.ndarray  # sellers x 3 DIMENSIONS codes by priority, -1 when fewer
+    dimension_gaps: np.ndarray  # sellers x DIMENSIONS, role-weighted mean G_d over pairs
+    dimension_gap_classes: np.ndarray
+    pair_expand: np.ndarray  # per pair: undervalued contact with buyer RI >= 60
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A `relationship.alert` trigger for the owner of `account_external_id`.
+
+    `contact_key` is None for an account-level trigger; `previous` and `current` are the RI
+    values (ri_drop, antagonistic) or level / NPS category names (level_drop, became_detractor).
+    """
+
+    reason: str
+    account_external_id: str
+    contact_key: str | None
+    previous: float | str | None
+    current: float | str | None
+
+
+@dataclass(frozen=True, eq=False)
+class Trends:
+    """Section 6 against the previous wave; `*_previous` is the position there, -1 if absent."""
+
+    contact_previous: np.ndarray
+    contact_delta_ri: np.ndarray
+    contact_level_change: np.ndarray  # steps, NaN unless both waves have a level
+    contact_previous_nps_category: np.ndarray
+    account_previous: np.ndarray
+    account_delta_ri: np.ndarray
+    account_level_change: np.ndarray
+    account_previous_nps_category: np.ndarray
+    contacts_compared: int
+    accounts_compared: int
+
+
+@dataclass(frozen=True, eq=False)
+class WaveResult:
+    """Everything section 2 to 7 computes for one wave."""
+
+    wave: WaveInput
+    settings: ScoringSettings
+    buyers: ResponseScores
+    sellers: ResponseScores
+    pairs: PairScores
+    contacts: ContactScores
+    accounts: AccountScores
+    relationship_index: Estimate
+    relationship_index_revenue_weighted: Estimate  # n counts accounts
+    nps: Estimate
+    nps_revenue_weighted: Estimate  # n counts accounts
+    levels: Distribution
+    segments: Distribution
+    dimensions: dict[str, DimensionSummary]
+    touchpoints: dict[str, TouchpointSummary]
+    moment_counts: dict[str, dict[str, int]]
+    competitors: dict[str, int]  # normalised name -> buyers naming it, most named first
+    revenue_at_risk: float
+    coaching: SellerCoaching
+    account_ranking: np.ndarray  # account positions by priority, highest first, NaN last
+    alerts: tuple[Alert, ...]
+    trends: Trends | None
+
+    @cached_property
+    def _account_positions(self) -> dict[str, int]:
+        return dict(zip(self.wave.account_external_id.tolist(), range(len(self.wave.account_external_id)), strict=True))
+
+    def account_position(self, external_id: str) -> int:
+        """The position of an account, or UnknownAccount."""
+        try:
+            return self._account_positions[external_id]
+        except KeyError:
+            raise UnknownAccount(external_id) from None
+
+
+def _resample_sums(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray:
+    """Sums of `samples` resamples of `values`; replicate b takes row b of the B x n index
+    matrix, drawn as the b-th `integers(0, n, n)` call on one default_rng(seed)."""
+    n = values.shape[0]
+    rng = np.random.default_rng(seed)
+    sums = np.empty(samples, dtype=values.dtype)
+    if n < _PIPELINE_MIN_N:
+        for b in range(samples):
+            sums[b] = values.take(rng.integers(0, n, n)).sum()
+        return sums
+    # one row of indices at a time bounds memory; a helper thread draws the next row
+    # while this one is gathered (both release the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(rng.integers, 0, n, n)
+        for b in range(samples):
+            index = upcoming.result()
+            if b + 1 < samples:
+                upcoming = pool.submit(rng.integers, 0, n, n)
+            sums[b] = values.take(index).sum()
+    return sums
+
+
+def _percentile_interval(means: np.ndarray) -> tuple[float, float]:
+    if means.size == 0:
+        return math.nan, math.nan
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _bootstrap_intervals(
+    ri: np.ndarray, nps_scores: np.ndarray, settings: ScoringSettings
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Percentile 95% intervals of the mean RI and the NPS, each over its own answered buyers.
+
+    Both draw from default_rng(seed); when the same buyers answer both, the draws are the same
+    and one gather serves both (as a complex array).
+    """
+    samples, seed = settings.bootstrap_samples, settings.bootstrap_seed
+    if samples == 0:
+        return (math.nan, math.nan), (math.nan, math.nan)
+    ri_valid, nps_valid = ~np.isnan(ri), ~np.isnan(nps_scores)
+    if np.array_equal(ri_valid, nps_valid):
+        n = int(ri_valid.sum())
+        if n == 0:
+            return (math.nan, math.nan), (math.nan, math.nan)
+        both = ri[ri_valid] + 1j * nps_scores[nps_valid]
+        means = _resample_sums(both, samples=samples, seed=seed) / n
+        return _percentile_interval(means.real), _percentile_interval(means.imag)
+    intervals = []
+    for values in (ri[ri_valid], nps_scores[nps_valid]):
+        if values.size == 0:
+            intervals.append((math.nan, math.nan))
+        else:
+            means = _resample_sums(values, samples=samples, seed=seed) / values.size
+            intervals.append(_percentile_interval(means))
+    return intervals[0], intervals[1]
+
+
+def _nps_scores(category: np.ndarray) -> np.ndarray:
+    """Per response: 100 promoter, 0 passive, -100 detractor, NaN unanswered; the NPS is their mean."""
+    return np.select(
+        [category == _PROMOTER, category == _PASSIVE, category == _DETRACTOR],
+        [100.0, 0.0, -100.0],
+        np.nan,
+    )
+
+
+def _mean(values: np.ndarray) -> tuple[float, int]:
+    valid = values[~np.isnan(values)]
+    return (float(valid.mean()) if valid.size else math.nan), int(valid.size)
+
+
+def _revenue_weighted(values: np.ndarray, revenue: np.ndarray) -> Estimate:
+    valid = ~np.isnan(values) & ~np.isnan(revenue)
+    total = revenue[valid].sum()
+    value = float((revenue[valid] * values[valid]).sum() / total) if total > 0 else math.nan
+    return Estimate(value, math.nan, math.nan, int(valid.sum()))
+
+
+def _counts(codes: np.ndarray, names: tuple[str, ...]) -> dict[str, int]:
+    counts = np.bincount(codes[codes >= 0], minlength=len(names))
+    return dict(zip(names, counts.tolist(), strict=True))
+
+
+def _distribution(
+    contact_codes: np.ndarray,
+    account_codes: np.ndarray,
+    revenue: np.ndarray,
+    names: tuple[str, ...],
+) -> Distribution:
+    known = account_codes >= 0
+    money = np.bincount(
+        account_codes[known], weights=np.nan_to_num(revenue[known]), minlength=len(names)
+    )
+    return Distribution(
+        contacts=_counts(contact_codes, names),
+        accounts=_counts(account_codes, names),
+        revenue=dict(zip(names, money.tolist(), strict=True)),
+    )
+
+
+def cronbach_alpha(items: np.ndarray, minimum: int = 10) -> tuple[float, int]:
+    """Cronbach's alpha (ddof 1) over the rows with every item answered, and that n; NaN under `minimum`."""
+    complete = items[~np.isnan(items).any(axis=1)]
+    n, k = complete.shape
+    if n < max(minimum, 2) or k < 2:
+        return math.nan, n
+    total_variance = complete.sum(axis=1).var(ddof=1)
+    if total_variance == 0:
+        return math.nan, n
+    item_variance = complete.var(axis=0, ddof=1).sum()
+    return float(k / (k - 1) * (1.0 - item_variance / total_variance)), n
+
+
+def pearson(x: np.ndarray, y: np.ndarray, minimum: int = 10) -> tuple[float, int]:
+    """Pearson correlation over the rows where both are answered, and that n; NaN under `minimum`."""
+    both = ~np.isnan(x) & ~np.isnan(y)
+    n = int(both.sum())
+    if n < max(minimum, 2):
+        return math.nan, n
+    dx = x[both] - x[both].mean()
+    dy = y[both] - y[both].mean()
+    denominator = math.sqrt(float((dx * dx).sum()) * float((dy * dy).sum()))
+    return (float((dx * dy).sum()) / denominator if denominator > 0 else math.nan), n
+
+
+def _dimension_summaries(structure: _Structure, settings: ScoringSettings) -> dict[str, DimensionSummary]:
+    buyers, sellers, pairs = structure.buyers, structure.sellers, structure.pairs
+    summaries = {}
+    for d, dimension in enumerate(DIMENSIONS):
+        buyer, n_buyer = _mean(buyers.dimensions[:, d])
+        seller, n_seller = _mean(sellers.dimensions[:, d])
+        gap, n_pairs = _mean(pairs.dimension_gaps[:, d])
+        classes = pairs.dimension_gap_classes[:, d]
+        counts = np.bincount(classes[classes >= 0], minlength=len(GAP_CLASSES))
+        shares = (counts / n_pairs).tolist() if n_pairs else [math.nan] * len(GAP_CLASSES)
+        columns = slice(d * ITEMS_PER_DIMENSION, (d + 1) * ITEMS_PER_DIMENSION)
+        alpha, n_alpha = cronbach_alpha(buyers.item_scores[:, columns], settings.min_alpha_n)
+        summaries[dimension] = DimensionSummary(
+            buyer=buyer,
+            n_buyer=n_buyer,
+            seller=seller,
+            n_seller=n_seller,
+            gap=gap,
+            n_pairs=n_pairs,
+            classes=dict(zip(GAP_CLASSES, shares, strict=True)),
+            alpha=alpha,
+            n_alpha=n_alpha,
+        )
+    return summaries
+
+
+def _touchpoint_summaries(buyers: ResponseScores, settings: ScoringSettings) -> dict[str, TouchpointSummary]:
+    performance, n, impact, n_impact = [], [], [], []
+    for t in range(len(TOUCHPOINTS)):
+        scores = buyers.touchpoint_scores[:, t]
+        mean, count = _mean(scores)
+        r, count_both = pearson(scores, buyers.relationship_index, settings.min_impact_n)
+        performance.append(mean)
+        n.append(count)
+        impact.append(r)
+        n_impact.append(count_both)
+    rated = [t for t in range(len(TOUCHPOINTS)) if not math.isnan(impact[t])]
+    quadrants: list[str | None] = [None] * len(TOUCHPOINTS)
+    if rated:
+        impact_median = float(np.median([impact[t] for t in rated]))
+        performance_median = float(np.median([performance[t] for t in rated]))
+        for t in rated:
+            high_impact = impact[t] >= impact_median
+            high_performance = performance[t] >= performance_median
+            quadrants[t] = (
+                ("protect" if high_performance else "fix_first")
+                if high_impact
+                else ("maintain" if high_performance else "monitor")
+            )
+    return {
+        name: TouchpointSummary(performance[t], n[t], impact[t], n_impact[t], quadrants[t])
+        for t, name in enumerate(TOUCHPOINTS)
+    }
+
+
+def normalise_competitor(name: str | None) -> str | None:
+    """A competitor name case-folded with its whitespace collapsed and stripped; None when empty."""
+    if not isinstance(name, str):
+        return None
+    normal = " ".join(name.casefold().split())
+    return normal or None
+
+
+def _competitor_counts(names: Sequence[str | None]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for raw, count in Counter(names).items():  # over distinct raw names, not responses
+        normal = normalise_competitor(raw)
+        if normal is not None:
+            counts[normal] += count
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _seller_coaching(wave: WaveInput, structure: _Structure, settings: ScoringSettings) -> SellerCoaching:
+    pairs, buyers, contacts = structure.pairs, structure.buyers, structure.contacts
+    n_sellers = len(wave.seller_email)
+    weight = contacts.weight[pairs.contact]
+    buyer_dimensions = buyers.dimensions[pairs.buyer_row]
+    scored = ~np.isnan(buyer_dimensions)
+    need = (100.0 - buyer_dimensions) / 100.0
+    blind = np.maximum(0.0, np.nan_to_num(pairs.dimension_gaps, nan=0.0)) / 100.0
+    contribution = np.where(scored, weight[:, None] * (need + blind), 0.0)
+    priority = np.empty((n_sellers, len(DIMENSIONS)))
+    has_score = np.empty((n_sellers, len(DIMENSIONS)), dtype=bool)
+    for d in range(len(DIMENSIONS)):
+        priority[:, d] = np.bincount(pairs.seller, weights=contribution[:, d], minlength=n_sellers)
+        has_score[:, d] = np.bincount(pairs.seller, weights=scored[:, d], minlength=n_sellers) > 0
+    order = np.argsort(np.where(has_score, -priority, np.inf), axis=1, kind="stable")[:, :3]
+    top = np.where(np.take_along_axis(has_score, order, axis=1), order, -1)
+    seller_gaps = _grouped_mean_columns(pairs.seller, pairs.dimension_gaps, n_sellers, weight)
+    expand = (contacts.gap_class[pairs.contact] == _UNDERVALUED) & (
+        buyers.relationship_index[pairs.buyer_row] >= _EXPAND_RI
+    )
+    return SellerCoaching(
+        priority=priority,
+        has_score=has_score,
+        top_dimensions=top,
+        dimension_gaps=seller_gaps,
+        dimension_gap_classes=gap_class_codes(seller_gaps, settings.gap_threshold),
+        pair_expand=expand,
+    )
+
+
+def _match_keys(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Position of each current key among the previous keys, -1 where absent."""
+    if len(previous) == 0 or len(current) == 0:
+        return np.full(len(current), -1, dtype=np.intp)
+    previous_keys = previous.astype(str)
+    current_keys = current.astype(str)
+    order = np.argsort(previous_keys, kind="stable")
+    ordered = previous_keys[order]
+    at = np.minimum(np.searchsorted(ordered, current_keys), len(ordered) - 1)
+    return np.where(ordered[at] == current_keys, order[at], -1)
+
+
+def _changes(
+    ri: np.ndarray,
+    level: np.ndarray,
+    category: np.ndarray,
+    previous_position: np.ndarray,
+    previous_ri: np.ndarray,
+    previous_level: np.ndarray,
+    previous_category: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    found = previous_position >= 0
+    at = np.where(found, previous_position, 0)
+    before_ri = np.where(found, previous_ri[at] if previous_ri.size else np.nan, np.nan)
+    before_level = np.where(found, previous_level[at] if previous_level.size else MISSING, MISSING)
+    leveled = (before_level >= 0) & (before_level < INSUFFICIENT_CODE)
+    leveled &= (level >= 0) & (level < INSUFFICIENT_CODE)
+    level_change = np.where(leveled, level.astype(np.float64) - before_level, np.nan)
+    before_category = np.where(
+        found, previous_category[at] if previous_category.size else MISSING, MISSING
+    ).astype(np.int8)
+    return ri - before_ri, level_change, before_category
+
+
+def _trends(wave: WaveInput, now: _Structure, previous_wave: WaveInput, before: _Structure) -> Trends:
+    contact_previous = _match_keys(wave.contact_key, previous_wave.contact_key)
+    account_previous = _match_keys(wave.account_external_id, previous_wave.account_external_id)
+    contact_delta, contact_change, contact_category = _changes(
+        now.contacts.relationship_index,
+        now.contacts.level,
+        now.contacts.nps_category,
+        contact_previous,
+        before.contacts.relationship_index,
+        before.contacts.level,
+        before.contacts.nps_category,
+    )
+    account_delta, account_change, account_category = _changes(
+        now.accounts.relationship_index,
+        now.accounts.level,
+        now.accounts.nps_category,
+        account_previous,
+        before.accounts.relationship_index,
+        before.accounts.level,
+        before.accounts.nps_category,
+    )
+    responded_before = np.zeros(len(contact_previous), dtype=bool)
+    found = contact_previous >= 0
+    responded_before[found] = before.contacts.buyer_row[contact_previous[found]] >= 0
+    both = responded_before & (now.contacts.buyer_row >= 0)
+    return Trends(
+        contact_previous=contact_previous,
+        contact_delta_ri=contact_delta,
+        contact_level_change=contact_change,
+        contact_previous_nps_category=contact_category,
+        account_previous=account_previous,
+        account_delta_ri=account_delta,
+        account_level_change=account_change,
+        account_previous_nps_category=account_category,
+        contacts_compared=int(both.sum()),
+        accounts_compared=int((account_previous >= 0).sum()),
+    )
+
+
+def _alerts(wave: WaveInput, now: _Structure, trends: Trends | None) -> tuple[Alert, ...]:
+    """Section 6 triggers, ordered by account, then account-level before contacts, then reason."""
+    contacts, accounts = now.contacts, now.accounts
+    ids, keys = wave.account_external_id, wave.contact_key
+    found: list[tuple[int, int, int, Alert]] = []  # (account, contact or -1, reason, alert)
+
+    def add(reason: str, rows: np.ndarray, account_of: np.ndarray | None, before: Any, after: Any) -> None:
+        code = ALERT_REASONS.index(reason)
+        for row, was, now_value in zip(rows.tolist(), before, after, strict=True):  # flagged rows only
+            account = row if account_of is None else int(account_of[row])
+            contact = -1 if account_of is None else row
+            key = None if account_of is None else str(keys[row])
+            found.append((account, contact, code, Alert(reason, str(ids[account]), key, was, now_value)))
+
+    antagonistic = np.flatnonzero(contacts.level == _ANTAGONISTIC)
+    add("antagonistic", antagonistic, wave.contact_account, [None] * antagonistic.size,
+        contacts.relationship_index[antagonistic].tolist())
+    if trends is not None:
+        for delta, change, category, level, ri, account_of in (
+            (trends.contact_delta_ri, trends.contact_level_change, trends.contact_previous_nps_category,
+             contacts.level, contacts.relationship_index, wave.contact_account),
+            (trends.account_delta_ri, trends.account_level_change, trends.account_previous_nps_category,
+             accounts.level, accounts.relationship_index, None),
+        ):
+            dropped = np.flatnonzero(change <= -1)
+            add("level_drop", dropped, account_of,
+                [LEVEL_NAMES[int(v)] for v in (level[dropped] - change[dropped]).tolist()],
+                [LEVEL_NAMES[int(v)] for v in level[dropped].tolist()])
+            fell = np.flatnonzero(delta <= _ALERT_RI_DROP)
+            add("ri_drop", fell, account_of, (ri[fell] - delta[fell]).tolist(), ri[fell].tolist())
+            if account_of is not None:
+                current = contacts.nps_category
+                became = np.flatnonzero(
+                    (current == _DETRACTOR) & ((category == _PROMOTER) | (category == _PASSIVE))
+                )
+                add("became_detractor", became, account_of,
+                    [NPS_CATEGORIES[int(c)] for c in category[became].tolist()],
+                    ["detractor"] * became.size)
+    found.sort(key=lambda entry: entry[:3])
+    return tuple(entry[3] for entry in found)
+
+
+def score_wave(
+    wave: WaveInput,
+    settings: ScoringSettings = DEFAULT_SETTINGS,
+    previous: WaveInput | None = None,
+) -> WaveResult:
+    """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also trends."""
+    structure = _score_structure(wave, settings)
+    buyers, accounts = structure.buyers, structure.accounts
+    revenue = wave.account_revenue
+    nps_scores = _nps_scores(buyers.nps_category)
+    ri_interval, nps_interval = _bootstrap_intervals(buyers.relationship_index, nps_scores, settings)
+    ri_mean, ri_n = _mean(buyers.relationship_index)
+    nps_mean, nps_n = _mean(nps_scores)
+    counts = np.bincount(
+        wave.moment_touchpoint * len(MOMENT_TAGS) + wave.moment_tag,
+        minlength=len(TOUCHPOINTS) * len(MOMENT_TAGS),
+    ).reshape(len(TOUCHPOINTS), len(MOMENT_TAGS))
+    ranking = np.argsort(
+        np.where(np.isnan(accounts.priority), np.inf, -accounts.priority), kind="stable"
+    )
+    trends = None
+    if previous is not None:
+        trends = _trends(wave, structure, previous, _score_structure(previous, settings))
+    return WaveResult(
+        wave=wave,
+        settings=settings,
+        buyers=buyers,
+        sellers=structure.sellers,
+        pairs=structure.pairs,
+        contacts=structure.contacts,
+        accounts=accounts,
+        relationship_index=Estimate(ri_mean, *ri_interval, ri_n),
+        relationship_index_revenue_weighted=_revenue_weighted(accounts.relationship_index, revenue),
+        nps=Estimate(nps_mean, *nps_interval, nps_n),
+        nps_revenue_weighted=_revenue_weighted(accounts.nps, revenue),
+        levels=_distribution(buyers.level, accounts.level, revenue, LEVEL_NAMES),
+        segments=_distribution(buyers.segment, accounts.segment, revenue, SEGMENTS),
+        dimensions=_dimension_summaries(structure, settings),
+        touchpoints=_touchpoint_summaries(buyers, settings),
+        moment_counts={
+            tp: dict(zip(MOMENT_TAGS, counts[t].tolist(), strict=True))
+            for t, tp in enumerate(TOUCHPOINTS)
+        },
+        competitors=_competitor_counts(wave.buyer_competitor),
+        revenue_at_risk=float(accounts.revenue_at_risk.sum()),
+        coaching=_seller_coaching(wave, structure, settings),
+        account_ranking=ranking,
+        alerts=_alerts(wave, structure, trends),
+        trends=trends,
+    )
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _low_n(n: int, settings: ScoringSettings) -> bool:
+    return n < settings.low_n
+
+
+def _estimate_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, Any]:
+    return {
+        "value": _number(estimate.value),
+        "ci95": [_number(estimate.low), _number(estimate.high)],
+        "n": estimate.n,
+        "low_n": _low_n(estimate.n, settings),
+    }
+
+
+def _weighted_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, Any]:
+    return {
+        "value": _number(estimate.value),
+        "n_accounts": estimate.n,
+        "low_n": _low_n(estimate.n, settings),
+    }
+
+
+def _trend_json(result: WaveResult, *, account: int | None = None, contact: int | None = None) -> dict[str, Any] | None:
+    trends = result.trends
+    if trends is None:
+        return None
+    if contact is not None:
+        position, delta = trends.contact_previous[contact], trends.contact_delta_ri[contact]
+        change = trends.contact_level_change[contact]
+        before, now = trends.contact_previous_nps_category[contact], result.contacts.nps_category[contact]
+    else:
+        position, delta = trends.account_previous[account], trends.account_delta_ri[account]
+        change = trends.account_level_change[account]
+        before, now = trends.account_previous_nps_category[account], result.accounts.nps_category[account]
+    if position < 0:
+        return None
+    return {
+        "delta_ri": _number(delta),
+        "level_change": None if math.isnan(change) else int(change),
+        "nps_category": {
+            "previous": _name(NPS_CATEGORIES, int(before)),
+            "current": _name(NPS_CATEGORIES, int(now)),
+        },
+    }
+
+
+def _account_summary_json(result: WaveResult, a: int) -> dict[str, Any]:
+    accounts, wave = result.accounts, result.wave
+    n_buyers = int(accounts.n_buyers[a])
+    return {
+        "external_id": str(wave.account_external_id[a]),
+        "name": str(wave.account_name[a]),
+        "annual_revenue": _number(wave.account_revenue[a]),
+        "relationship_index": _number(accounts.relationship_index[a]),
+        "level": LEVEL_NAMES[int(accounts.level[a])],
+        "nps": _number(accounts.nps[a]),
+        "nps_unweighted": _number(accounts.nps_unweighted[a]),
+        "gap": _number(accounts.gap[a]),
+        "gap_class": _name(GAP_CLASSES, int(accounts.gap_class[a])),
+        "segment": _name(SEGMENTS, int(accounts.segment[a])),
+        "n_buyers": n_buyers,
+        "low_n": _low_n(n_buyers, result.settings),
+        "priority": _number(accounts.priority[a]),
+        "revenue_at_risk": float(accounts.revenue_at_risk[a]),
+        "trend": _trend_json(result, account=a),
+    }
+
+
+def _alert_json(alert: Alert) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        return _number(value) if isinstance(value, float) else value
+
+    return {
+        "reason": alert.reason,
+        "account_external_id": alert.account_external_id,
+        "contact_key": alert.contact_key,
+        "previous": plain(alert.previous),
+        "current": plain(alert.current),
+    }
+
+
+def wave_result_to_json(
+    result: WaveResult,
+    *,
+    wave_id: str | None = None,
+    status: str | None = None,
+    final: bool | None = None,
+) -> dict[str, Any]:
+    """The API.md `/results` document of a scored wave (accounts ranked by priority)."""
+    settings = result.settings
+    dimensions = {
+        name: {
+            "buyer": _number(s.buyer),
+            "seller": _number(s.seller),
+            "gap": _number(s.gap),
+            "alpha": _number(s.alpha),
+            "classes": {k: _number(v) for k, v in s.classes.items()},
+            "n_buyer": s.n_buyer,
+            "n_seller": s.n_seller,
+            "n_pairs": s.n_pairs,
+            "n_alpha": s.n_alpha,
+            "low_n": _low_n(s.n_buyer, settings),
+        }
+        for name, s in result.dimensions.items()
+    }
+    touchpoints = {
+        name: {
+            "performance": _number(t.performance),
+            "impact": _number(t.impact),
+            "quadrant": t.quadrant,
+            "n": t.n,
+            "n_impact": t.n_impact,
+            "low_n": _low_n(t.n, settings),
+        }
+        for name, t in result.touchpoints.items()
+    }
+    accounts = [_account_summary_json(result, a) for a in result.account_ranking.tolist()]
+    trends = result.trends
+    return {
+        "wave_id": wave_id,
+        "status": status,
+        "final": final,
+        "n_buyers": result.wave.n_buyers,
+        "n_sellers": result.wave.n_seller_responses,
+        "relationship_index": {
+            **_estimate_json(result.relationship_index, settings),
+            "revenue_weighted": _weighted_json(result.relationship_index_revenue_weighted, settings),
+        },
+        "nps": _estimate_json(result.nps, settings),
+        "nps_revenue_weighted": _weighted_json(result.nps_revenue_weighted, settings),
+        "levels": dict(result.levels.contacts),
+        "segments": dict(result.segments.contacts),
+        "distributions": {
+            "levels": {
+                "contacts": dict(result.levels.contacts),
+                "accounts": dict(result.levels.accounts),
+                "revenue": dict(result.levels.revenue),
+            },
+            "segments": {
+                "contacts": dict(result.segments.contacts),
+                "accounts": dict(result.segments.accounts),
+                "revenue": dict(result.segments.revenue),
+            },
+        },
+        "dimensions": dimensions,
+        "touchpoints": touchpoints,
+        "moments": {tp: dict(tags) for tp, tags in result.moment_counts.items()},
+        "competitors": [{"name": k, "count": v} for k, v in result.competitors.items()],
+        "revenue_at_risk": result.revenue_at_risk,
+        "accounts": accounts,
+        "trends": None
+        if trends is None
+        else {
+            "contacts_compared": trends.contacts_compared,
+            "accounts_compared": trends.accounts_compared,
+        },
+        "alerts": [_alert_json(alert) for alert in result.alerts],
+    }
+
+
+def _behaviours(library: Mapping[str, Any] | None, dimension: str, gap_class: str) -> list[str]:
+    if not library:
+        return []
+    return list(library["dimensions"][dimension][gap_class])
+
+
+def seller_plan_to_json(
+    result: WaveResult,
+    seller: int,
+    *,
+    coaching_library: Mapping[str, Any] | None = None,
+    account: int | None = None,
+) -> dict[str, Any]:
+    """Seller `seller`'s coaching plan: the top three dimensions with behaviours, and expand
+    actions (only those on `account`'s contacts when given)."""
+    coaching, wave = result.coaching, result.wave
+    dimensions = []
+    for d in coaching.top_dimensions[seller].tolist():
+        if d < 0:
+            continue
+        gap_class = _name(GAP_CLASSES, int(coaching.dimension_gap_classes[seller, d]))
+        dimensions.append(
+            {
+                "dimension": DIMENSIONS[d],
+                "priority": float(coaching.priority[seller, d]),
+                "gap": _number(coaching.dimension_gaps[seller, d]),
+                "gap_class": gap_class,
+                # without a gap the aligned behaviours apply
+                "behaviours": _behaviours(coaching_library, DIMENSIONS[d], gap_class or "aligned"),
+            }
+        )
+    pairs = result.pairs
+    chosen = coaching.pair_expand & (pairs.seller == seller)
+    if account is not None:
+        chosen &= wave.contact_account[pairs.contact] == account
+    expand = (coaching_library or {}).get("expand", {})
+    actions = [
+        {
+            "type": "expand",
+            "contact_email": str(wave.contact_email[c]),
+            "account_external_id": str(wave.account_external_id[wave.contact_account[c]]),
+            "text": expand.get("text"),
+            "behaviours": list(expand.get("behaviours", ())),
+        }
+        for c in pairs.contact[chosen].tolist()
+    ]
+    return {
+        "seller_email": str(wave.seller_email[seller]),
+        "seller_name": str(wave.seller_name[seller]),
+        "dimensions": dimensions,
+        "actions": actions,
+    }
+
+
+def _contact_json(result: WaveResult, c: int) -> dict[str, Any]:
+    contacts, wave = result.contacts, result.wave
+    responded = bool(contacts.buyer_row[c] >= 0)
+    dimensions = {
+        name: {
+            "buyer": _number(contacts.dimensions[c, d]),
+            "seller": _number(contacts.seller_dimensions[c, d]),
+            "gap": _number(contacts.dimension_gaps[c, d]),
+            "gap_class": _name(GAP_CLASSES, int(contacts.dimension_gap_classes[c, d])),
+        }
+        for d, name in enumerate(DIMENSIONS)
+    }
+    level = int(contacts.level[c])
+    return {
+        "email": str(wave.contact_email[c]),
+        "name": str(wave.contact_name[c]),
+        "role": ROLES[int(wave.contact_role[c])],
+        "responded": responded,
+        "relationship_index": _number(contacts.relationship_index[c]),
+        "level": LEVEL_NAMES[level] if level >= 0 else None,
+        "segment": _name(SEGMENTS, int(contacts.segment[c])),
+        "nps_category": _name(NPS_CATEGORIES, int(contacts.nps_category[c])),
+        "satisfaction_trap": bool(contacts.satisfaction_trap[c]) if responded else None,
+        "competitive_index": _number(contacts.competitive_index[c]),
+        "gap": _number(contacts.gap[c]),
+        "gap_class": _name(GAP_CLASSES, int(contacts.gap_class[c])),
+        "nps_gap": _number(contacts.nps_gap[c]),
+        "n_seller_responses": int(contacts.n_seller_responses[c]),
+        "dimensions": dimensions,
+        "trend": _trend_json(result, contact=c),
+    }
+
+
+def account_to_json(
+    result: WaveResult,
+    external_id: str,
+    *,
+    coaching_library: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The API.md `/accounts/{external_id}` document: the account, its contacts, moments and
+    the coaching of each seller who answered about its contacts (UnknownAccount if absent)."""
+    a = result.account_position(external_id)
+    wave = result.wave
+    summary = _account_summary_json(result, a)
+    contact_rows = np.flatnonzero(wave.contact_account == a)
+    moment_rows = np.flatnonzero(wave.contact_account[wave.buyer_contact[wave.moment_buyer]] == a)
+    moments = [
+        {
+            "contact_email": str(wave.contact_email[wave.buyer_contact[wave.moment_buyer[m]]]),
+            "touchpoint": TOUCHPOINTS[int(wave.moment_touchpoint[m])],
+            "tag": MOMENT_TAGS[int(wave.moment_tag[m])],
+            "text": wave.moment_text[m],
+        }
+        for m in moment_rows.tolist()
+    ]
+    pairs = result.pairs
+    sellers = pairs.seller[wave.contact_account[pairs.contact] == a]
+    seller_order = sorted(set(sellers.tolist()), key=lambda s: sellers.tolist().index(s))
+    return {
+        **summary,
+        "dimensions": {
+            name: {
+                "buyer": _number(result.accounts.dimensions[a, d]),
+                "gap": _number(result.accounts.dimension_gaps[a, d]),
+            }
+            for d, name in enumerate(DIMENSIONS)
+        },
+        "contacts": [_contact_json(result, c) for c in contact_rows.tolist()],
+        "moments": moments,
+        "coaching": [
+            seller_plan_to_json(result, s, coaching_library=coaching_library, account=a)
+            for s in seller_order
+        ],
+    }

@@ -1,0 +1,66 @@
+"""Settings read from the environment, with the embedded defaults of DESIGN.md."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _split_keys(raw: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in raw.split(",") if k.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a Rapport process reads from its environment."""
+
+    mongo_url: str | None = None
+    mongo_db: str = "rapport"
+    amqp_url: str | None = None
+    smtp_url: str | None = None
+    # The first key signs; every key verifies (rotation: prepend the new key).
+    secret_keys: tuple[str, ...] = ("dev-insecure-secret-change-me",)
+    public_url: str = "http://127.0.0.1:8000"
+    bootstrap_api_key: str | None = None
+    bus_namespace: str = "rapport"
+    bus_prefetch: int = 16
+    bus_max_retries: int = 3
+    bus_retry_delay_ms: int = 2000
+    bus_delivery_limit: int = 5
+    max_body_bytes: int = 5 * 1024 * 1024
+    log_json: bool = True
+    log_level: str = "INFO"
+    outbox_relay_after_s: float = 5.0
+    mail_from: str = "Rapport <rapport@localhost>"
+    mail_rate_per_s: float = 100.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def secret_key(self) -> str:
+        return self.secret_keys[0]
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (names in API.md)."""
+        env = os.environ if environ is None else environ
+        keys = _split_keys(env.get("RAPPORT_SECRET_KEY", "")) or cls.secret_keys
+        return cls(
+            mongo_url=env.get("MONGO_URL") or None,
+            mongo_db=env.get("MONGO_DB", "rapport"),
+            amqp_url=env.get("AMQP_URL") or None,
+            smtp_url=env.get("SMTP_URL") or None,
+            secret_keys=keys,
+            public_url=env.get("RAPPORT_PUBLIC_URL", cls.public_url).rstrip("/"),
+            bootstrap_api_key=env.get("RAPPORT_BOOTSTRAP_API_KEY") or None,
+            bus_namespace=env.get("RAPPORT_BUS_NAMESPACE", "rapport"),
+            bus_prefetch=int(env.get("RAPPORT_BUS_PREFETCH", "16")),
+            bus_max_retries=int(env.get("RAPPORT_BUS_MAX_RETRIES", "3")),
+            bus_retry_delay_ms=int(env.get("RAPPORT_BUS_RETRY_DELAY_MS", "2000")),
+            bus_delivery_limit=int(env.get("RAPPORT_BUS_DELIVERY_LIMIT", "5")),
+            max_body_bytes=int(env.get("RAPPORT_MAX_BODY_BYTES", str(5 * 1024 * 1024))),
+            log_json=env.get("RAPPORT_LOG_FORMAT", "json") == "json",
+            log_level=env.get("RAPPORT_LOG_LEVEL", "INFO"),
+            outbox_relay_after_s=float(env.get("RAPPORT_OUTBOX_RELAY_AFTER_S", "5")),
+            mail_from=env.get("RAPPORT_MAIL_FROM", cls.mail_from),
+            mail_rate_per_s=float(env.get("RAPPORT_MAIL_RATE_PER_S", "100")),
+        )

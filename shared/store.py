@@ -1,0 +1,104 @@
+"""The MongoDB store: one client per process (after fork), indexes from one declaration."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+from pymongo import ASCENDING, IndexModel, MongoClient
+from pymongo.database import Database
+
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class Index:
+    keys: tuple[tuple[str, int], ...]
+    unique: bool = False
+    name: str | None = None
+
+    def model(self) -> IndexModel:
+        name = self.name or "_".join(f"{k}_{d}" for k, d in self.keys)
+        return IndexModel(list(self.keys), unique=self.unique, name=name)
+
+
+def _ix(*fields: str, unique: bool = False) -> Index:
+    return Index(tuple((f, ASCENDING) for f in fields), unique=unique)
+
+
+# Every collection and its indexes, created at start. Upserts are keyed by the unique ones.
+INDEXES: dict[str, tuple[Index, ...]] = {
+    "organisations": (_ix("name", unique=True),),
+    "api_keys": (_ix("key_hash", unique=True), _ix("org_id")),
+    "programs": (_ix("org_id", "name"),),
+    "accounts": (_ix("program_id", "external_id", unique=True), _ix("org_id")),
+    "contacts": (_ix("program_id", "email", unique=True), _ix("program_id", "account_id")),
+    "sellers": (_ix("program_id", "email", unique=True),),
+    "assignments": (
+        _ix("program_id", "contact_email", "seller_email", unique=True),
+        _ix("program_id", "seller_email"),
+    ),
+    "waves": (_ix("org_id", "program_id"), _ix("status", "closes_at")),
+    "invitations": (
+        _ix("wave_id", "side", "person_email", unique=True),
+        _ix("wave_id", "status"),
+    ),
+    "responses": (
+        _ix("wave_id", "invitation_id", "subject_id", unique=True),
+        _ix("outbox.status", "outbox.created_at"),
+        _ix("wave_id", "status"),
+    ),
+    "outbox": (_ix("event_id", unique=True), _ix("status", "created_at")),
+    "scores": (_ix("wave_id", "kind", "key", unique=True),),
+    "results": (_ix("wave_id", unique=True),),
+    "processed_events": (_ix("consumer", "event_id", unique=True),),
+    "emails": (_ix("idempotency_key", unique=True), _ix("status", "next_attempt_at")),
+    "opt_outs": (_ix("org_id", "email", unique=True),),
+}
+
+_lock = threading.Lock()
+_clients: dict[tuple[int, str], MongoClient] = {}
+
+
+def _reset_after_fork() -> None:
+    # A MongoClient must never cross a fork: the child builds its own.
+    global _lock
+    _lock = threading.Lock()
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def get_client(url: str) -> MongoClient:
+    """The process-wide client for this URL (it pools connections)."""
+    key = (os.getpid(), url)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = MongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True)
+            _clients[key] = client
+        return client
+
+
+def get_database(settings: Settings) -> Database:
+    """The Rapport database for these settings."""
+    if not settings.mongo_url:
+        raise RuntimeError("MONGO_URL is not set and no local server was started")
+    return get_client(settings.mongo_url)[settings.mongo_db]
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create every declared index; safe to run at every start."""
+    for collection, indexes in INDEXES.items():
+        db[collection].create_indexes([ix.model() for ix in indexes])
+
+
+def ping(db: Database) -> bool:
+    """True when the server answers."""
+    try:
+        db.command("ping")
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,92 @@
+"""Shared fixtures: a real pymongo connection and the real RabbitMQ, each test in its own namespace."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from urllib.parse import urlparse
+
+import pymongo
+import pytest
+
+from deploy.local.mongo_server import LocalMongo
+from shared.bus import ConsumerSpec, RabbitBus
+from shared.settings import Settings
+from shared.store import ensure_indexes
+
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+@pytest.fixture(scope="session")
+def mongo_uri():
+    """MONGO_URL when set (a real MongoDB), else the local mongoeco wire server (memory engine)."""
+    if os.environ.get("MONGO_URL"):
+        yield os.environ["MONGO_URL"]
+        return
+    server = LocalMongo(engine="memory").start()
+    try:
+        yield server.uri
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_client(mongo_uri):
+    client = pymongo.MongoClient(mongo_uri, tz_aware=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def db(mongo_client):
+    """A fresh database for one test, with every index created."""
+    name = f"rapport_test_{uuid.uuid4().hex[:12]}"
+    database = mongo_client[name]
+    ensure_indexes(database)
+    yield database
+    mongo_client.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def amqp_url():
+    """The real broker: `make test` has made sure it runs; never skip silently."""
+    url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 5672), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(
+            f"RabbitMQ is not reachable at {parsed.hostname}:{parsed.port or 5672} ({exc}); "
+            "run `bash deploy/local/ensure_rabbitmq.sh` or set AMQP_URL"
+        )
+    return url
+
+
+def isolated_settings(**overrides) -> Settings:
+    base = Settings(
+        bus_namespace=f"test-{uuid.uuid4().hex[:10]}",
+        bus_retry_delay_ms=200,
+        bus_max_retries=2,
+        bus_prefetch=8,
+    )
+    return Settings(**{**base.__dict__, **overrides})
+
+
+@pytest.fixture
+def rabbit_bus(amqp_url):
+    """A RabbitBus in a namespace of its own; its queues and exchanges are deleted after."""
+    bus = RabbitBus(isolated_settings(amqp_url=amqp_url))
+    created: list[str] = []
+    original = bus.consumer
+
+    def tracking_consumer(spec: ConsumerSpec):
+        created.append(spec.name)
+        return original(spec)
+
+    bus.consumer = tracking_consumer  # type: ignore[method-assign]
+    yield bus
+    bus.close()
+    for name in set(created):
+        bus.delete_consumer_queues(name)
+    bus.delete_exchanges()

@@ -1,0 +1,58 @@
+"""`make dev`'s runner, started as a new user would: from nothing to /readyz, then Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from deploy.local.mongo_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "AMQP_URL", "SMTP_URL")}
+    env.update(PORT=str(port), RAPPORT_VAR_DIR=str(tmp_path), RAPPORT_LOG_FORMAT="text")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deploy.local.dev"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status, _ = _get(f"{base}/readyz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        assert status == 200
+        assert _get(f"{base}/healthz")[0] == 200
+        assert (tmp_path / "rapport.sqlite").exists()
+        assert (tmp_path / "dev-api-key").read_text().startswith("rk_")
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "API key" in output and "/dev/mail" in output

@@ -1,0 +1,60 @@
+"""Health, readiness and metrics of the survey service."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from services.bootstrap import build
+from services.survey.app import create_app
+from tests.conftest import isolated_settings
+
+
+def _client(mongo_uri, amqp_url, db_name="rapport_ops"):
+    settings = dataclasses.replace(
+        isolated_settings(), mongo_url=mongo_uri, amqp_url=amqp_url, mongo_db=db_name
+    )
+    return create_app(build(settings)).test_client()
+
+
+def test_healthz_answers_without_dependencies():
+    settings = dataclasses.replace(
+        isolated_settings(), mongo_url="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200"
+    )
+    client = create_app(build(settings)).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_is_200_when_mongodb_and_the_broker_answer(mongo_uri, amqp_url):
+    response = _client(mongo_uri, amqp_url).get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"] == {"mongodb": True, "broker": True}
+
+
+def test_readyz_is_503_naming_the_unreachable_broker(mongo_uri):
+    response = _client(mongo_uri, "amqp://guest:guest@127.0.0.1:1/%2F").get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["unreachable"] == ["broker"]
+
+
+def test_metrics_count_requests_by_endpoint(mongo_uri, amqp_url):
+    client = _client(mongo_uri, amqp_url)
+    client.get("/healthz")
+    body = client.get("/metrics").get_data(as_text=True)
+    assert (
+        'rapport_http_requests_total{endpoint="operations.healthz",method="GET",status="200"}'
+        in body
+    )
+
+
+def test_pages_carry_security_headers(mongo_uri, amqp_url):
+    response = _client(mongo_uri, amqp_url).get("/healthz")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_unknown_api_path_is_a_json_404(mongo_uri, amqp_url):
+    response = _client(mongo_uri, amqp_url).get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"

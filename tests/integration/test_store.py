@@ -1,0 +1,40 @@
+"""The MongoDB store over a real pymongo connection."""
+
+from __future__ import annotations
+
+import pytest
+from pymongo.errors import DuplicateKeyError
+
+from shared.store import INDEXES, ensure_indexes
+
+
+def test_every_declared_unique_index_exists(db):
+    for collection, indexes in INDEXES.items():
+        info = db[collection].index_information()
+        for index in indexes:
+            name = index.model().document["name"]
+            assert name in info, f"{collection} lacks {name}"
+            assert bool(info[name].get("unique")) == index.unique
+
+
+def test_ensure_indexes_twice_is_harmless(db):
+    ensure_indexes(db)
+    assert "program_id_1_external_id_1" in db.accounts.index_information()
+
+
+def test_same_upsert_twice_leaves_one_document(db):
+    for _ in range(2):
+        db.accounts.update_one(
+            {"program_id": "p1", "external_id": "ACME"},
+            {"$set": {"name": "Acme"}},
+            upsert=True,
+        )
+    assert db.accounts.count_documents({"program_id": "p1", "external_id": "ACME"}) == 1
+
+
+def test_unique_index_refuses_a_second_document(db):
+    db.processed_events.insert_one({"consumer": "scoring", "event_id": "e1"})
+    with pytest.raises(DuplicateKeyError):
+        db.processed_events.insert_one({"consumer": "scoring", "event_id": "e1"})
+    db.processed_events.insert_one({"consumer": "notify", "event_id": "e1"})
+    assert db.processed_events.count_documents({"event_id": "e1"}) == 2
