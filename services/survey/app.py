@@ -6,6 +6,7 @@ from flask import Flask
 
 from services.bootstrap import Container, build
 from services.survey.errors import register_error_handlers
+from services.survey.openapi import init_api
 from services.survey.operations import bp as operations_bp
 from services.survey.operations import instrument
 
@@ -35,6 +36,7 @@ def create_app(container: Container | None = None, test_config: dict | None = No
         app.config.update(test_config)
     app.extensions["rapport"] = container
 
+    init_api(app)
     register_error_handlers(app)
     instrument(app)
     app.register_blueprint(operations_bp)

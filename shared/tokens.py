@@ -1,0 +1,39 @@
+"""Signed respondent tokens: an HMAC of the invitation id, with key rotation.
+
+The token is never stored; it can be re-created from the invitation id for reminders,
+and a database leak does not reveal it. The first key signs, every key verifies.
+"""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from shared.settings import Settings
+
+_SALT = "rapport.invitation.v1"
+
+
+def _serializer(settings: Settings) -> URLSafeSerializer:
+    # A list of keys: itsdangerous signs with the last and verifies with all.
+    return URLSafeSerializer(list(reversed(settings.secret_keys)), salt=_SALT)
+
+
+def sign_invitation(invitation_id: str, settings: Settings) -> str:
+    """The URL-safe token of an invitation."""
+    return _serializer(settings).dumps(invitation_id)
+
+
+def invitation_id_from_token(token: str, settings: Settings) -> str | None:
+    """The invitation id a token was signed for, or None when wrong or tampered."""
+    if not token or len(token) > 200:
+        return None
+    try:
+        value = _serializer(settings).loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def survey_url(invitation_id: str, settings: Settings) -> str:
+    """The personal link a respondent receives."""
+    return f"{settings.public_url}/s/{sign_invitation(invitation_id, settings)}"
