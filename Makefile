@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv
 PY := $(VENV)/bin/python
-PYTHON313 := $(shell command -v python3.13 2>/dev/null || ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+PYTHON313 := $(shell bash deploy/local/find_python.sh)
 PORT ?= 8000
 
 .PHONY: help dev test test-fast bench loadtest lint format browser broker clean
