@@ -51,3 +51,12 @@ def test_gunicorn_config_does_not_preload_so_connections_are_made_after_fork():
 def test_dockerfile_runs_as_an_unprivileged_user():
     text = (ROOT / "deploy/Dockerfile").read_text()
     assert "USER rapport" in text and "FROM python:3.13" in text
+
+
+def test_k8s_manifests_probe_readiness_and_run_every_service():
+    documents = list(yaml.safe_load_all((ROOT / "deploy/k8s/rapport.yaml").read_text()))
+    deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
+    assert set(deployments) == {"survey", "scoring", "notify"}
+    survey = deployments["survey"]["spec"]["template"]["spec"]["containers"][0]
+    assert survey["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert survey["livenessProbe"]["httpGet"]["path"] == "/healthz"
