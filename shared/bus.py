@@ -36,6 +36,13 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], None]
+
+# The consumers of the product and what they bind. Publishers declare these queues too,
+# so an event published before its consumer first starts waits in the queue.
+CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
+    "scoring": ("response.completed", "wave.closed"),
+    "notify": ("invitations.created", "wave.scored", "relationship.alert"),
+}
 RETRY_HEADER = "x-rapport-retries"
 ERROR_HEADER = "x-rapport-error"
 
@@ -222,9 +229,16 @@ def _properties(event: Event, headers: dict | None = None) -> pika.BasicProperti
 class RabbitBus:
     """Publishes with confirms and ``mandatory``; one connection per thread, rebuilt after fork."""
 
-    def __init__(self, settings: Settings, *, url: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        url: str | None = None,
+        declare: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.settings = settings
         self.url = url or settings.amqp_url
+        self.declared_consumers = dict(declare or {})
         if not self.url:
             raise ValueError("RabbitBus needs AMQP_URL")
         self.topology = RabbitTopology(
@@ -257,6 +271,8 @@ class RabbitBus:
         channel = connection.channel()
         channel.confirm_delivery()
         self.topology.declare_exchanges(channel)
+        for name, bindings in self.declared_consumers.items():
+            self.topology.declare_consumer(channel, name, bindings)
         self._local.connection = connection
         self._local.channel = channel
         return channel
@@ -338,6 +354,12 @@ class RabbitBus:
                 channel.queue_delete(q)
         finally:
             connection.close()
+
+    def delete_namespace(self) -> None:
+        """Remove the declared consumers' queues and the exchanges (tests, teardown)."""
+        for name in self.declared_consumers:
+            self.delete_consumer_queues(name)
+        self.delete_exchanges()
 
     def delete_exchanges(self) -> None:
         connection = pika.BlockingConnection(self.parameters())
@@ -535,13 +557,20 @@ class RabbitConsumer:
 class InProcessBus:
     """The same interface in one process: for `make dev` without AMQP_URL, never in production."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        declare: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.settings = settings or Settings()
         self._lock = threading.Lock()
         self._queues: dict[str, queue.Queue] = {}
         self._bindings: dict[str, tuple[str, ...]] = {}
         self._dead: dict[str, list[DeadLetter]] = defaultdict(list)
         self._consumers: list[InProcessConsumer] = []
+        for name, bindings in (declare or {}).items():
+            self.declare(name, bindings)
 
     def declare(self, name: str, bindings: Iterable[str]) -> None:
         with self._lock:
@@ -646,14 +675,15 @@ def make_bus(settings: Settings) -> Bus:
     """RabbitMQ when AMQP_URL is set, else the process's one in-process bus."""
     global _in_process
     if settings.amqp_url:
-        return RabbitBus(settings)
+        return RabbitBus(settings, declare=CONSUMER_BINDINGS)
     with _in_process_lock:
         if _in_process is None:
-            _in_process = InProcessBus(settings)
+            _in_process = InProcessBus(settings, declare=CONSUMER_BINDINGS)
         return _in_process
 
 
 __all__ = [
+    "CONSUMER_BINDINGS",
     "Bus",
     "BusError",
     "BusUnavailable",

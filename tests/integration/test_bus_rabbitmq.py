@@ -99,3 +99,19 @@ def test_publisher_reconnects_after_the_connection_is_cut(rabbit_bus, amqp_url):
             rabbit_bus._drop_connection()
             rabbit_bus.url = amqp_url
     assert sorted(e.type for e in received) == ["thing.after", "thing.before"]
+
+
+def test_product_bus_declares_its_consumer_queues_so_early_events_wait(amqp_url):
+    from shared.bus import CONSUMER_BINDINGS, make_bus
+    from tests.conftest import isolated_settings
+
+    bus = make_bus(isolated_settings(amqp_url=amqp_url))
+    try:
+        event = Event("response.completed", {"wave_id": "w"})
+        bus.publish(event)  # no scoring process has started yet
+        ns = bus.settings.bus_namespace
+        assert _queue_depth(bus, f"{ns}.scoring") == 1
+        assert set(bus.declared_consumers) == set(CONSUMER_BINDINGS)
+    finally:
+        bus.close()
+        bus.delete_namespace()
