@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from flask import Flask
+from pymongo.errors import PyMongoError
 
 from services.bootstrap import Container, build
 from services.survey.errors import register_error_handlers
 from services.survey.openapi import init_api
 from services.survey.operations import bp as operations_bp
 from services.survey.operations import instrument
+from services.survey.organisations import bootstrap
+
+log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -42,6 +49,9 @@ def create_app(container: Container | None = None, test_config: dict | None = No
     app.register_blueprint(operations_bp)
     _register_features(app)
 
+    if settings.bootstrap_api_key:
+        _bootstrap_on_first_request(app, container)
+
     @app.after_request
     def _security_headers(response):
         for name, value in SECURITY_HEADERS.items():
@@ -51,6 +61,21 @@ def create_app(container: Container | None = None, test_config: dict | None = No
         return response
 
     return app
+
+
+def _bootstrap_on_first_request(app: Flask, container: Container) -> None:
+    """RAPPORT_BOOTSTRAP_API_KEY: organisation `default` with that key exists once MongoDB answers."""
+    done = threading.Event()
+
+    @app.before_request
+    def _bootstrap():
+        if done.is_set():
+            return
+        try:
+            bootstrap(db=container.db, api_key=container.settings.bootstrap_api_key)
+            done.set()
+        except PyMongoError:
+            log.warning("bootstrap API key not stored yet: MongoDB unreachable")
 
 
 def _register_features(app: Flask) -> None:

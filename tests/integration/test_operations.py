@@ -58,3 +58,17 @@ def test_unknown_api_path_is_a_json_404(mongo_uri, amqp_url):
     response = _client(mongo_uri, amqp_url).get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_bootstrap_api_key_creates_the_default_organisation(mongo_uri, amqp_url, db):
+    from services.survey.organisations import hash_key
+
+    settings = dataclasses.replace(
+        isolated_settings(), mongo_url=mongo_uri, amqp_url=amqp_url, mongo_db=db.name,
+        bootstrap_api_key="rk_test_bootstrap",
+    )
+    create_app(build(settings)).test_client().get("/healthz")
+    org = db.organisations.find_one({"name": "default"})
+    key = db.api_keys.find_one({"key_hash": hash_key("rk_test_bootstrap")})
+    assert org is not None and key["org_id"] == str(org["_id"])
+    assert db.api_keys.find_one({"key_hash": "rk_test_bootstrap"}) is None  # never in clear
