@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
 from types import MappingProxyType
 from typing import Any
 
@@ -83,6 +84,9 @@ _ACCOUNT_PROMOTER_NPS = 50.0  # account segment: NPS >= 50 counts as promoter
 _ACCOUNT_PASSIVE_NPS = 0.0  # 0 <= NPS < 50 passive, below detractor
 _ALERT_RI_DROP = -10.0
 _EXPAND_RI = 60.0  # an undervalued contact at or above this RI is ripe for more business
+# Scores are sums of sixths of 100, so a value that is exactly on a cut point in real numbers
+# can land a few ulps off it in floats; comparisons with cut points allow this much.
+TOLERANCE = 1e-9
 _PIPELINE_MIN_N = 20_000  # bootstrap draws run in a helper thread from this many responses
 
 # Section 2 segment table: rows are level codes (antagonistic .. trusted_advisor),
@@ -130,7 +134,10 @@ class ScoringSettings:
         try:
             cuts = tuple(float(c) for c in self.cut_points)
             threshold = float(self.gap_threshold)
-            weights = {**_DEFAULT_ROLE_WEIGHTS, **{k: float(v) for k, v in self.role_weights.items()}}
+            weights = {
+                **_DEFAULT_ROLE_WEIGHTS,
+                **{k: float(v) for k, v in self.role_weights.items()},
+            }
         except (TypeError, ValueError, AttributeError) as exc:
             raise InvalidScoringSettings(f"settings must be numbers: {exc}") from exc
         if len(cuts) != len(LEVELS) - 1 or not all(math.isfinite(c) for c in cuts):
@@ -435,11 +442,18 @@ class ResponseScores:
 
 def _mean_if_enough(values: np.ndarray, minimum: int) -> np.ndarray:
     """Mean over the last axis of the answered values, NaN where fewer than `minimum` are."""
-    answered = ~np.isnan(values)
-    count = answered.sum(axis=-1)
-    total = np.where(answered, values, 0.0).sum(axis=-1)
+    shape = values.shape[:-1]
+    total = np.zeros(shape)
+    count = np.zeros(shape, dtype=np.intp)
+    for j in range(values.shape[-1]):  # over items or dimensions: a short axis
+        column = values[..., j]
+        answered = ~np.isnan(column)
+        np.add(total, column, out=total, where=answered)
+        count += answered
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count >= minimum, total / count, np.nan)
+        mean = total / count
+    mean[count < minimum] = np.nan
+    return mean
 
 
 def _item_scores(raw: np.ndarray) -> np.ndarray:
@@ -449,7 +463,7 @@ def _item_scores(raw: np.ndarray) -> np.ndarray:
 def level_codes(relationship_index: np.ndarray, cut_points: Sequence[float]) -> np.ndarray:
     """LEVEL_NAMES codes of RI values: each cut point belongs to the level above it."""
     ri = np.asarray(relationship_index, dtype=np.float64)
-    level = np.searchsorted(np.asarray(cut_points, dtype=np.float64), ri, side="right")
+    level = np.searchsorted(np.asarray(cut_points, dtype=np.float64), ri + TOLERANCE, side="right")
     return np.where(np.isnan(ri), INSUFFICIENT_CODE, level).astype(np.int8)
 
 
@@ -462,9 +476,9 @@ def nps_category_codes(recommend: np.ndarray) -> np.ndarray:
 def account_nps_category_codes(nps: np.ndarray) -> np.ndarray:
     """NPS_CATEGORIES codes of account NPS values: >= 50 promoter, 0..50 passive, < 0 detractor."""
     category = np.where(
-        nps >= _ACCOUNT_PROMOTER_NPS,
+        nps >= _ACCOUNT_PROMOTER_NPS - TOLERANCE,
         _PROMOTER,
-        np.where(nps >= _ACCOUNT_PASSIVE_NPS, _PASSIVE, _DETRACTOR),
+        np.where(nps >= _ACCOUNT_PASSIVE_NPS - TOLERANCE, _PASSIVE, _DETRACTOR),
     )
     return np.where(np.isnan(nps), MISSING, category).astype(np.int8)
 
@@ -478,7 +492,11 @@ def segment_codes(level: np.ndarray, nps_category: np.ndarray) -> np.ndarray:
 
 def gap_class_codes(gap: np.ndarray, threshold: float) -> np.ndarray:
     """GAP_CLASSES codes: G >= T blind_spot, G <= -T undervalued, else aligned; MISSING for NaN."""
-    gap_class = np.where(gap >= threshold, _BLIND_SPOT, np.where(gap <= -threshold, _UNDERVALUED, _ALIGNED))
+    gap_class = np.where(
+        gap >= threshold - TOLERANCE,
+        _BLIND_SPOT,
+        np.where(gap <= -threshold + TOLERANCE, _UNDERVALUED, _ALIGNED),
+    )
     return np.where(np.isnan(gap), MISSING, gap_class).astype(np.int8)
 
 
@@ -491,14 +509,14 @@ def score_responses(
         raise InvalidWaveInput(f"answers must be n x {len(RATED_ITEMS)}")
     n = raw.shape[0]
     items = _item_scores(raw[:, :_N_DIM_ITEMS])
-    dimensions = _mean_if_enough(
-        items.reshape(n, len(DIMENSIONS), ITEMS_PER_DIMENSION), _MIN_ITEMS
-    )
+    dimensions = _mean_if_enough(items.reshape(n, len(DIMENSIONS), ITEMS_PER_DIMENSION), _MIN_ITEMS)
     ri = _mean_if_enough(dimensions, MIN_DIMENSIONS)
     level = level_codes(ri, settings.cut_points)
     recommend = raw[:, _RECOMMEND]
     category = nps_category_codes(recommend)
-    trap = (raw[:, _SATISFACTION] >= _SATISFIED) & (dimensions[:, _COMMITMENT] < _COMMITTED)
+    trap = (raw[:, _SATISFACTION] >= _SATISFIED) & (
+        dimensions[:, _COMMITMENT] < _COMMITTED - TOLERANCE
+    )
     competitive = _mean_if_enough(raw[:, _COMPETITOR_COLS], 1) * _COMPETITOR_SCALE
     return ResponseScores(
         item_scores=items,
@@ -633,33 +651,52 @@ def _grouped_mean(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(Weighted) mean of the non-NaN values per group, and how many values each group had."""
     valid = ~np.isnan(values)
-    w = valid.astype(np.float64) if weights is None else np.where(valid, weights, 0.0)
-    total = np.bincount(groups, weights=np.where(valid, values, 0.0) * w, minlength=size)
-    weight = np.bincount(groups, weights=w, minlength=size)
-    count = np.bincount(groups, weights=valid, minlength=size).astype(np.int64)
+    present = np.where(valid, values, 0.0)
+    if weights is None:
+        total = np.bincount(groups, weights=present, minlength=size)
+        count = np.bincount(groups, weights=valid, minlength=size)
+        weight = count
+    else:
+        w = np.where(valid, weights, 0.0)
+        total = np.bincount(groups, weights=present * w, minlength=size)
+        weight = np.bincount(groups, weights=w, minlength=size)
+        count = np.bincount(groups, weights=valid, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / weight, np.nan), count
+        mean = total / weight
+    mean[count == 0] = np.nan
+    return mean, count.astype(np.int64)
 
 
 def _grouped_mean_columns(
     groups: np.ndarray, values: np.ndarray, size: int, weights: np.ndarray | None = None
 ) -> np.ndarray:
     out = np.empty((size, values.shape[1]))
-    for j in range(values.shape[1]):  # over dimensions or items, never responses
+    for j in range(values.shape[1]):  # over dimensions, never responses
         out[:, j] = _grouped_mean(groups, values[:, j], size, weights)[0]
     return out
 
 
-def _score_structure(wave: WaveInput, settings: ScoringSettings) -> _Structure:
-    buyers = score_responses(wave.buyer_answers, settings)
-    sellers = score_responses(wave.seller_answers, settings)
+def _score_structure(
+    wave: WaveInput,
+    settings: ScoringSettings,
+    *,
+    with_sellers: bool = True,
+    buyers: ResponseScores | None = None,
+) -> _Structure:
+    """Sections 2 to 4 for every response, pair, contact and account; without sellers (enough
+    for a previous wave's trends) the gaps are NaN."""
     n_contacts, n_accounts = len(wave.contact_key), len(wave.account_external_id)
     threshold = settings.gap_threshold
+    seller_rows = slice(None) if with_sellers else slice(0, 0)
+    seller_contact, seller_id = wave.seller_contact[seller_rows], wave.seller_id[seller_rows]
+    if buyers is None:
+        buyers = score_responses(wave.buyer_answers, settings)
+    sellers = score_responses(wave.seller_answers[seller_rows], settings)
 
     # pairs: each seller response about a contact that has a buyer response
     buyer_row_of_contact = np.full(n_contacts, -1, dtype=np.intp)
     buyer_row_of_contact[wave.buyer_contact] = np.arange(wave.n_buyers)
-    matched = buyer_row_of_contact[wave.seller_contact]
+    matched = buyer_row_of_contact[seller_contact]
     seller_row = np.flatnonzero(matched >= 0)
     buyer_row = matched[seller_row]
     dimension_gaps = sellers.dimensions[seller_row] - buyers.dimensions[buyer_row]
@@ -667,8 +704,8 @@ def _score_structure(wave: WaveInput, settings: ScoringSettings) -> _Structure:
     pairs = PairScores(
         buyer_row=buyer_row,
         seller_row=seller_row,
-        contact=wave.seller_contact[seller_row],
-        seller=wave.seller_id[seller_row],
+        contact=seller_contact[seller_row],
+        seller=seller_id[seller_row],
         dimension_gaps=dimension_gaps,
         gap=gap,
         item_gaps=sellers.item_scores[seller_row] - buyers.item_scores[buyer_row],
@@ -678,16 +715,14 @@ def _score_structure(wave: WaveInput, settings: ScoringSettings) -> _Structure:
     )
 
     # contacts: the buyer's own scores, the sellers' view and the mean over pairs
-    def per_contact(values: np.ndarray, fill: Any, dtype: Any = None) -> np.ndarray:
-        out = np.full((n_contacts, *values.shape[1:]), fill, dtype=dtype or values.dtype)
+    def per_contact(values: np.ndarray, fill: Any) -> np.ndarray:
+        out = np.full((n_contacts, *values.shape[1:]), fill, dtype=values.dtype)
         out[wave.buyer_contact] = values
         return out
 
     contact_gap, n_pairs = _grouped_mean(pairs.contact, gap, n_contacts)
     contact_dimension_gaps = _grouped_mean_columns(pairs.contact, dimension_gaps, n_contacts)
-    seller_ri, n_seller_responses = _grouped_mean(
-        wave.seller_contact, sellers.relationship_index, n_contacts
-    )
+    seller_ri, _ = _grouped_mean(seller_contact, sellers.relationship_index, n_contacts)
     weight = settings.role_weight_vector()[wave.contact_role]
     contact_ri = per_contact(buyers.relationship_index, np.nan)
     contact_dimensions = per_contact(buyers.dimensions, np.nan)
@@ -703,11 +738,9 @@ def _score_structure(wave: WaveInput, settings: ScoringSettings) -> _Structure:
         satisfaction_trap=per_contact(buyers.satisfaction_trap, False),
         competitive_index=per_contact(buyers.competitive_index, np.nan),
         recommend=per_contact(buyers.recommend, np.nan),
-        seller_dimensions=_grouped_mean_columns(
-            wave.seller_contact, sellers.dimensions, n_contacts
-        ),
+        seller_dimensions=_grouped_mean_columns(seller_contact, sellers.dimensions, n_contacts),
         seller_relationship_index=seller_ri,
-        n_seller_responses=np.bincount(wave.seller_contact, minlength=n_contacts),
+        n_seller_responses=np.bincount(seller_contact, minlength=n_contacts),
         gap=contact_gap,
         dimension_gaps=contact_dimension_gaps,
         nps_gap=_grouped_mean(pairs.contact, pairs.nps_gap, n_contacts)[0],
@@ -721,21 +754,19 @@ def _score_structure(wave: WaveInput, settings: ScoringSettings) -> _Structure:
     account_ri = _grouped_mean(account, contact_ri, n_accounts, weight)[0]
     account_gap = _grouped_mean(account, contact_gap, n_accounts, weight)[0]
     answered = contact_category >= 0
-    promoter = (contact_category == _PROMOTER).astype(np.float64)
-    detractor = (contact_category == _DETRACTOR).astype(np.float64)
-    weighted_answered = np.bincount(account, weights=answered * weight, minlength=n_accounts)
-    n_nps = np.bincount(account, weights=answered, minlength=n_accounts).astype(np.int64)
+    promoter = contact_category == _PROMOTER
+    detractor = contact_category == _DETRACTOR
+
+    def account_sum(values: np.ndarray) -> np.ndarray:
+        return np.bincount(account, weights=values, minlength=n_accounts)
+
+    n_nps = account_sum(answered)
     with np.errstate(invalid="ignore", divide="ignore"):
-        nps = 100.0 * (
-            np.bincount(account, weights=promoter * weight, minlength=n_accounts)
-            - np.bincount(account, weights=detractor * weight, minlength=n_accounts)
-        ) / weighted_answered
-        nps_unweighted = 100.0 * (
-            np.bincount(account, weights=promoter, minlength=n_accounts)
-            - np.bincount(account, weights=detractor, minlength=n_accounts)
-        ) / n_nps
-    nps = np.where(n_nps > 0, nps, np.nan)
-    nps_unweighted = np.where(n_nps > 0, nps_unweighted, np.nan)
+        nps = 100.0 * (account_sum(promoter * weight) - account_sum(detractor * weight))
+        nps /= account_sum(answered * weight)
+        nps_unweighted = 100.0 * (account_sum(promoter) - account_sum(detractor)) / n_nps
+    nps[n_nps == 0] = np.nan
+    nps_unweighted[n_nps == 0] = np.nan
     account_level = level_codes(account_ri, settings.cut_points)
     account_category = account_nps_category_codes(nps)
     revenue = wave.account_revenue
@@ -750,7 +781,7 @@ def _score_structure(wave: WaveInput, settings: ScoringSettings) -> _Structure:
         nps=nps,
         nps_unweighted=nps_unweighted,
         nps_category=account_category,
-        n_nps=n_nps,
+        n_nps=n_nps.astype(np.int64),
         segment=segment_codes(account_level, account_category),
         revenue_at_risk=np.where(at_risk & ~np.isnan(revenue), revenue, 0.0),
         priority=revenue * (100.0 - account_ri) / 100.0,
@@ -836,18 +867,39 @@ class Alert:
 
 
 @dataclass(frozen=True, eq=False)
+class AlertTable:
+    """Section 6 triggers as arrays, one row each: ALERT_REASONS code, account and contact
+    positions (contact -1 for an account-level trigger), and the values before and after
+    (RI, or level / NPS category codes)."""
+
+    reason: np.ndarray
+    account: np.ndarray
+    contact: np.ndarray
+    previous: np.ndarray
+    current: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class Trends:
-    """Section 6 against the previous wave; `*_previous` is the position there, -1 if absent."""
+    """Section 6 against the previous wave, per contact and per account of this wave.
+
+    `*_previous` is the position in the previous wave (-1 if absent); previous values are NaN
+    or MISSING where absent; level changes are in steps, NaN unless both waves have a level.
+    """
 
     contact_previous: np.ndarray
-    contact_delta_ri: np.ndarray
-    contact_level_change: np.ndarray  # steps, NaN unless both waves have a level
+    contact_previous_ri: np.ndarray
+    contact_previous_level: np.ndarray
     contact_previous_nps_category: np.ndarray
+    contact_delta_ri: np.ndarray
+    contact_level_change: np.ndarray
     account_previous: np.ndarray
+    account_previous_ri: np.ndarray
+    account_previous_level: np.ndarray
+    account_previous_nps_category: np.ndarray
     account_delta_ri: np.ndarray
     account_level_change: np.ndarray
-    account_previous_nps_category: np.ndarray
-    contacts_compared: int
+    contacts_compared: int  # contacts with a buyer response in both waves
     accounts_compared: int
 
 
@@ -875,12 +927,43 @@ class WaveResult:
     revenue_at_risk: float
     coaching: SellerCoaching
     account_ranking: np.ndarray  # account positions by priority, highest first, NaN last
-    alerts: tuple[Alert, ...]
+    alert_table: AlertTable
     trends: Trends | None
 
     @cached_property
+    def alerts(self) -> tuple[Alert, ...]:
+        """The section 6 triggers as Alert objects, in alert_table order."""
+        table, wave = self.alert_table, self.wave
+        ids, keys = wave.account_external_id, wave.contact_key
+        alerts = []
+        for reason, account, contact, previous, current in zip(  # one per trigger
+            table.reason.tolist(),
+            table.account.tolist(),
+            table.contact.tolist(),
+            table.previous.tolist(),
+            table.current.tolist(),
+            strict=True,
+        ):
+            name = ALERT_REASONS[reason]
+            if name == "level_drop":
+                before, after = LEVEL_NAMES[int(previous)], LEVEL_NAMES[int(current)]
+            elif name == "became_detractor":
+                before, after = NPS_CATEGORIES[int(previous)], NPS_CATEGORIES[int(current)]
+            else:
+                before, after = (None if previous != previous else previous), current
+            key = None if contact < 0 else str(keys[contact])
+            alerts.append(Alert(name, str(ids[account]), key, before, after))
+        return tuple(alerts)
+
+    @cached_property
     def _account_positions(self) -> dict[str, int]:
-        return dict(zip(self.wave.account_external_id.tolist(), range(len(self.wave.account_external_id)), strict=True))
+        return dict(
+            zip(
+                self.wave.account_external_id.tolist(),
+                range(len(self.wave.account_external_id)),
+                strict=True,
+            )
+        )
 
     def account_position(self, external_id: str) -> int:
         """The position of an account, or UnknownAccount."""
@@ -993,14 +1076,19 @@ def _distribution(
 
 def cronbach_alpha(items: np.ndarray, minimum: int = 10) -> tuple[float, int]:
     """Cronbach's alpha (ddof 1) over the rows with every item answered, and that n; NaN under `minimum`."""
-    complete = items[~np.isnan(items).any(axis=1)]
-    n, k = complete.shape
+    k = items.shape[1]
+    columns = [items[:, j] for j in range(k)]  # over items
+    complete = ~np.isnan(columns[0])
+    for column in columns[1:]:
+        complete &= ~np.isnan(column)
+    n = int(complete.sum())
     if n < max(minimum, 2) or k < 2:
         return math.nan, n
-    total_variance = complete.sum(axis=1).var(ddof=1)
+    answered = [column[complete] for column in columns]
+    total_variance = float(sum(answered[1:], answered[0]).var(ddof=1))
     if total_variance == 0:
         return math.nan, n
-    item_variance = complete.var(axis=0, ddof=1).sum()
+    item_variance = sum(float(column.var(ddof=1)) for column in answered)
     return float(k / (k - 1) * (1.0 - item_variance / total_variance)), n
 
 
@@ -1016,7 +1104,9 @@ def pearson(x: np.ndarray, y: np.ndarray, minimum: int = 10) -> tuple[float, int
     return (float((dx * dy).sum()) / denominator if denominator > 0 else math.nan), n
 
 
-def _dimension_summaries(structure: _Structure, settings: ScoringSettings) -> dict[str, DimensionSummary]:
+def _dimension_summaries(
+    structure: _Structure, settings: ScoringSettings
+) -> dict[str, DimensionSummary]:
     buyers, sellers, pairs = structure.buyers, structure.sellers, structure.pairs
     summaries = {}
     for d, dimension in enumerate(DIMENSIONS):
@@ -1042,7 +1132,9 @@ def _dimension_summaries(structure: _Structure, settings: ScoringSettings) -> di
     return summaries
 
 
-def _touchpoint_summaries(buyers: ResponseScores, settings: ScoringSettings) -> dict[str, TouchpointSummary]:
+def _touchpoint_summaries(
+    buyers: ResponseScores, settings: ScoringSettings
+) -> dict[str, TouchpointSummary]:
     performance, n, impact, n_impact = [], [], [], []
     for t in range(len(TOUCHPOINTS)):
         scores = buyers.touchpoint_scores[:, t]
@@ -1088,7 +1180,9 @@ def _competitor_counts(names: Sequence[str | None]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _seller_coaching(wave: WaveInput, structure: _Structure, settings: ScoringSettings) -> SellerCoaching:
+def _seller_coaching(
+    wave: WaveInput, structure: _Structure, settings: ScoringSettings
+) -> SellerCoaching:
     pairs, buyers, contacts = structure.pairs, structure.buyers, structure.contacts
     n_sellers = len(wave.seller_email)
     weight = contacts.weight[pairs.contact]
@@ -1106,7 +1200,7 @@ def _seller_coaching(wave: WaveInput, structure: _Structure, settings: ScoringSe
     top = np.where(np.take_along_axis(has_score, order, axis=1), order, -1)
     seller_gaps = _grouped_mean_columns(pairs.seller, pairs.dimension_gaps, n_sellers, weight)
     expand = (contacts.gap_class[pairs.contact] == _UNDERVALUED) & (
-        buyers.relationship_index[pairs.buyer_row] >= _EXPAND_RI
+        buyers.relationship_index[pairs.buyer_row] >= _EXPAND_RI - TOLERANCE
     )
     return SellerCoaching(
         priority=priority,
@@ -1119,118 +1213,127 @@ def _seller_coaching(wave: WaveInput, structure: _Structure, settings: ScoringSe
 
 
 def _match_keys(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
-    """Position of each current key among the previous keys, -1 where absent."""
-    if len(previous) == 0 or len(current) == 0:
-        return np.full(len(current), -1, dtype=np.intp)
-    previous_keys = previous.astype(str)
-    current_keys = current.astype(str)
-    order = np.argsort(previous_keys, kind="stable")
-    ordered = previous_keys[order]
-    at = np.minimum(np.searchsorted(ordered, current_keys), len(ordered) - 1)
-    return np.where(ordered[at] == current_keys, order[at], -1)
+    """Position of each current key among the previous keys (the first one), -1 where absent."""
+    positions = dict(zip(previous.tolist()[::-1], range(len(previous) - 1, -1, -1), strict=True))
+    return np.array(list(map(positions.get, current.tolist(), repeat(-1))), dtype=np.intp)
 
 
-def _changes(
-    ri: np.ndarray,
-    level: np.ndarray,
-    category: np.ndarray,
-    previous_position: np.ndarray,
-    previous_ri: np.ndarray,
-    previous_level: np.ndarray,
-    previous_category: np.ndarray,
+def _previous_values(
+    position: np.ndarray, ri: np.ndarray, level: np.ndarray, category: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    found = previous_position >= 0
-    at = np.where(found, previous_position, 0)
-    before_ri = np.where(found, previous_ri[at] if previous_ri.size else np.nan, np.nan)
-    before_level = np.where(found, previous_level[at] if previous_level.size else MISSING, MISSING)
-    leveled = (before_level >= 0) & (before_level < INSUFFICIENT_CODE)
-    leveled &= (level >= 0) & (level < INSUFFICIENT_CODE)
-    level_change = np.where(leveled, level.astype(np.float64) - before_level, np.nan)
-    before_category = np.where(
-        found, previous_category[at] if previous_category.size else MISSING, MISSING
-    ).astype(np.int8)
-    return ri - before_ri, level_change, before_category
+    """The previous wave's RI, level and NPS category at `position` (NaN / MISSING where -1)."""
+    found = position >= 0
+    at = position[found]
+    before_ri = np.full(position.shape, np.nan)
+    before_level = np.full(position.shape, MISSING, dtype=np.int8)
+    before_category = np.full(position.shape, MISSING, dtype=np.int8)
+    before_ri[found] = ri[at]
+    before_level[found] = level[at]
+    before_category[found] = category[at]
+    return before_ri, before_level, before_category
 
 
-def _trends(wave: WaveInput, now: _Structure, previous_wave: WaveInput, before: _Structure) -> Trends:
+def _level_change(level: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Steps between two levels, NaN unless both are real levels (not insufficient, not absent)."""
+    real = (before >= 0) & (before < INSUFFICIENT_CODE) & (level >= 0) & (level < INSUFFICIENT_CODE)
+    return np.where(real, level.astype(np.float64) - before, np.nan)
+
+
+def _trends(
+    wave: WaveInput, now: _Structure, previous_wave: WaveInput, before: _Structure
+) -> Trends:
     contact_previous = _match_keys(wave.contact_key, previous_wave.contact_key)
     account_previous = _match_keys(wave.account_external_id, previous_wave.account_external_id)
-    contact_delta, contact_change, contact_category = _changes(
-        now.contacts.relationship_index,
-        now.contacts.level,
-        now.contacts.nps_category,
+    contact_ri, contact_level, contact_category = _previous_values(
         contact_previous,
         before.contacts.relationship_index,
         before.contacts.level,
         before.contacts.nps_category,
     )
-    account_delta, account_change, account_category = _changes(
-        now.accounts.relationship_index,
-        now.accounts.level,
-        now.accounts.nps_category,
+    account_ri, account_level, account_category = _previous_values(
         account_previous,
         before.accounts.relationship_index,
         before.accounts.level,
         before.accounts.nps_category,
     )
-    responded_before = np.zeros(len(contact_previous), dtype=bool)
-    found = contact_previous >= 0
-    responded_before[found] = before.contacts.buyer_row[contact_previous[found]] >= 0
-    both = responded_before & (now.contacts.buyer_row >= 0)
+    both = (contact_level >= 0) & (now.contacts.level >= 0)  # a buyer response in each wave
     return Trends(
         contact_previous=contact_previous,
-        contact_delta_ri=contact_delta,
-        contact_level_change=contact_change,
+        contact_previous_ri=contact_ri,
+        contact_previous_level=contact_level,
         contact_previous_nps_category=contact_category,
+        contact_delta_ri=now.contacts.relationship_index - contact_ri,
+        contact_level_change=_level_change(now.contacts.level, contact_level),
         account_previous=account_previous,
-        account_delta_ri=account_delta,
-        account_level_change=account_change,
+        account_previous_ri=account_ri,
+        account_previous_level=account_level,
         account_previous_nps_category=account_category,
+        account_delta_ri=now.accounts.relationship_index - account_ri,
+        account_level_change=_level_change(now.accounts.level, account_level),
         contacts_compared=int(both.sum()),
         accounts_compared=int((account_previous >= 0).sum()),
     )
 
 
-def _alerts(wave: WaveInput, now: _Structure, trends: Trends | None) -> tuple[Alert, ...]:
-    """Section 6 triggers, ordered by account, then account-level before contacts, then reason."""
+def _alert_table(wave: WaveInput, now: _Structure, trends: Trends | None) -> AlertTable:
+    """Section 6 triggers, ordered by account, account-level first, then contact and reason."""
     contacts, accounts = now.contacts, now.accounts
-    ids, keys = wave.account_external_id, wave.contact_key
-    found: list[tuple[int, int, int, Alert]] = []  # (account, contact or -1, reason, alert)
+    parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def add(reason: str, rows: np.ndarray, account_of: np.ndarray | None, before: Any, after: Any) -> None:
-        code = ALERT_REASONS.index(reason)
-        for row, was, now_value in zip(rows.tolist(), before, after, strict=True):  # flagged rows only
-            account = row if account_of is None else int(account_of[row])
-            contact = -1 if account_of is None else row
-            key = None if account_of is None else str(keys[row])
-            found.append((account, contact, code, Alert(reason, str(ids[account]), key, was, now_value)))
+    def add(
+        reason: str, rows: np.ndarray, on_contacts: bool, before: np.ndarray, after: np.ndarray
+    ) -> None:
+        account = wave.contact_account[rows] if on_contacts else rows
+        contact = rows if on_contacts else np.full(rows.size, -1, dtype=np.intp)
+        code = np.full(rows.size, ALERT_REASONS.index(reason), dtype=np.int8)
+        parts.append(
+            (
+                code,
+                account,
+                contact,
+                before[rows].astype(np.float64),
+                after[rows].astype(np.float64),
+            )
+        )
 
+    nothing = np.full(len(wave.contact_key), np.nan)
     antagonistic = np.flatnonzero(contacts.level == _ANTAGONISTIC)
-    add("antagonistic", antagonistic, wave.contact_account, [None] * antagonistic.size,
-        contacts.relationship_index[antagonistic].tolist())
+    add("antagonistic", antagonistic, True, nothing, contacts.relationship_index)
     if trends is not None:
-        for delta, change, category, level, ri, account_of in (
-            (trends.contact_delta_ri, trends.contact_level_change, trends.contact_previous_nps_category,
-             contacts.level, contacts.relationship_index, wave.contact_account),
-            (trends.account_delta_ri, trends.account_level_change, trends.account_previous_nps_category,
-             accounts.level, accounts.relationship_index, None),
-        ):
-            dropped = np.flatnonzero(change <= -1)
-            add("level_drop", dropped, account_of,
-                [LEVEL_NAMES[int(v)] for v in (level[dropped] - change[dropped]).tolist()],
-                [LEVEL_NAMES[int(v)] for v in level[dropped].tolist()])
-            fell = np.flatnonzero(delta <= _ALERT_RI_DROP)
-            add("ri_drop", fell, account_of, (ri[fell] - delta[fell]).tolist(), ri[fell].tolist())
-            if account_of is not None:
-                current = contacts.nps_category
-                became = np.flatnonzero(
-                    (current == _DETRACTOR) & ((category == _PROMOTER) | (category == _PASSIVE))
-                )
-                add("became_detractor", became, account_of,
-                    [NPS_CATEGORIES[int(c)] for c in category[became].tolist()],
-                    ["detractor"] * became.size)
-    found.sort(key=lambda entry: entry[:3])
-    return tuple(entry[3] for entry in found)
+        sides = (
+            (
+                True,
+                contacts,
+                trends.contact_level_change,
+                trends.contact_delta_ri,
+                trends.contact_previous_level,
+                trends.contact_previous_ri,
+            ),
+            (
+                False,
+                accounts,
+                trends.account_level_change,
+                trends.account_delta_ri,
+                trends.account_previous_level,
+                trends.account_previous_ri,
+            ),
+        )
+        for on_contacts, scores, change, delta, before_level, before_ri in sides:
+            add("level_drop", np.flatnonzero(change <= -1), on_contacts, before_level, scores.level)
+            fell = np.flatnonzero(delta <= _ALERT_RI_DROP + TOLERANCE)
+            add("ri_drop", fell, on_contacts, before_ri, scores.relationship_index)
+        before = trends.contact_previous_nps_category
+        became = (contacts.nps_category == _DETRACTOR) & (
+            (before == _PROMOTER) | (before == _PASSIVE)
+        )
+        add("became_detractor", np.flatnonzero(became), True, before, contacts.nps_category)
+    reason, account, contact, previous, current = (
+        np.concatenate(column) for column in zip(*parts, strict=True)
+    )
+    order = np.lexsort((reason, contact, account))
+    return AlertTable(
+        reason[order], account[order], contact[order], previous[order], current[order]
+    )
 
 
 def score_wave(
@@ -1239,11 +1342,41 @@ def score_wave(
     previous: WaveInput | None = None,
 ) -> WaveResult:
     """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also trends."""
-    structure = _score_structure(wave, settings)
-    buyers, accounts = structure.buyers, structure.accounts
-    revenue = wave.account_revenue
+    buyers = score_responses(wave.buyer_answers, settings)
     nps_scores = _nps_scores(buyers.nps_category)
-    ri_interval, nps_interval = _bootstrap_intervals(buyers.relationship_index, nps_scores, settings)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the bootstrap needs only the buyers' scores: it runs beside everything else
+        if wave.n_buyers >= _PIPELINE_MIN_N:
+            intervals = pool.submit(
+                _bootstrap_intervals, buyers.relationship_index, nps_scores, settings
+            )
+        else:
+            intervals = _done(_bootstrap_intervals(buyers.relationship_index, nps_scores, settings))
+        result = _assemble(wave, settings, previous, buyers, nps_scores, intervals)
+    return result
+
+
+class _done:
+    """An already computed value with the `result()` of a future."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
+
+
+def _assemble(
+    wave: WaveInput,
+    settings: ScoringSettings,
+    previous: WaveInput | None,
+    buyers: ResponseScores,
+    nps_scores: np.ndarray,
+    intervals: Any,
+) -> WaveResult:
+    structure = _score_structure(wave, settings, buyers=buyers)
+    accounts = structure.accounts
+    revenue = wave.account_revenue
     ri_mean, ri_n = _mean(buyers.relationship_index)
     nps_mean, nps_n = _mean(nps_scores)
     counts = np.bincount(
@@ -1255,7 +1388,29 @@ def score_wave(
     )
     trends = None
     if previous is not None:
-        trends = _trends(wave, structure, previous, _score_structure(previous, settings))
+        before = _score_structure(previous, settings, with_sellers=False)
+        trends = _trends(wave, structure, previous, before)
+    fields = {
+        "relationship_index_revenue_weighted": _revenue_weighted(
+            accounts.relationship_index, revenue
+        ),
+        "nps_revenue_weighted": _revenue_weighted(accounts.nps, revenue),
+        "levels": _distribution(buyers.level, accounts.level, revenue, LEVEL_NAMES),
+        "segments": _distribution(buyers.segment, accounts.segment, revenue, SEGMENTS),
+        "dimensions": _dimension_summaries(structure, settings),
+        "touchpoints": _touchpoint_summaries(buyers, settings),
+        "moment_counts": {
+            tp: dict(zip(MOMENT_TAGS, counts[t].tolist(), strict=True))
+            for t, tp in enumerate(TOUCHPOINTS)
+        },
+        "competitors": _competitor_counts(wave.buyer_competitor),
+        "revenue_at_risk": float(accounts.revenue_at_risk.sum()),
+        "coaching": _seller_coaching(wave, structure, settings),
+        "account_ranking": ranking,
+        "alert_table": _alert_table(wave, structure, trends),
+        "trends": trends,
+    }
+    ri_interval, nps_interval = intervals.result()
     return WaveResult(
         wave=wave,
         settings=settings,
@@ -1265,23 +1420,8 @@ def score_wave(
         contacts=structure.contacts,
         accounts=accounts,
         relationship_index=Estimate(ri_mean, *ri_interval, ri_n),
-        relationship_index_revenue_weighted=_revenue_weighted(accounts.relationship_index, revenue),
         nps=Estimate(nps_mean, *nps_interval, nps_n),
-        nps_revenue_weighted=_revenue_weighted(accounts.nps, revenue),
-        levels=_distribution(buyers.level, accounts.level, revenue, LEVEL_NAMES),
-        segments=_distribution(buyers.segment, accounts.segment, revenue, SEGMENTS),
-        dimensions=_dimension_summaries(structure, settings),
-        touchpoints=_touchpoint_summaries(buyers, settings),
-        moment_counts={
-            tp: dict(zip(MOMENT_TAGS, counts[t].tolist(), strict=True))
-            for t, tp in enumerate(TOUCHPOINTS)
-        },
-        competitors=_competitor_counts(wave.buyer_competitor),
-        revenue_at_risk=float(accounts.revenue_at_risk.sum()),
-        coaching=_seller_coaching(wave, structure, settings),
-        account_ranking=ranking,
-        alerts=_alerts(wave, structure, trends),
-        trends=trends,
+        **fields,
     )
 
 
@@ -1309,18 +1449,26 @@ def _weighted_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, A
     }
 
 
-def _trend_json(result: WaveResult, *, account: int | None = None, contact: int | None = None) -> dict[str, Any] | None:
+def _trend_json(
+    result: WaveResult, *, account: int | None = None, contact: int | None = None
+) -> dict[str, Any] | None:
     trends = result.trends
     if trends is None:
         return None
     if contact is not None:
         position, delta = trends.contact_previous[contact], trends.contact_delta_ri[contact]
         change = trends.contact_level_change[contact]
-        before, now = trends.contact_previous_nps_category[contact], result.contacts.nps_category[contact]
+        before, now = (
+            trends.contact_previous_nps_category[contact],
+            result.contacts.nps_category[contact],
+        )
     else:
         position, delta = trends.account_previous[account], trends.account_delta_ri[account]
         change = trends.account_level_change[account]
-        before, now = trends.account_previous_nps_category[account], result.accounts.nps_category[account]
+        before, now = (
+            trends.account_previous_nps_category[account],
+            result.accounts.nps_category[account],
+        )
     if position < 0:
         return None
     return {
@@ -1413,7 +1561,9 @@ def wave_result_to_json(
         "n_sellers": result.wave.n_seller_responses,
         "relationship_index": {
             **_estimate_json(result.relationship_index, settings),
-            "revenue_weighted": _weighted_json(result.relationship_index_revenue_weighted, settings),
+            "revenue_weighted": _weighted_json(
+                result.relationship_index_revenue_weighted, settings
+            ),
         },
         "nps": _estimate_json(result.nps, settings),
         "nps_revenue_weighted": _weighted_json(result.nps_revenue_weighted, settings),
@@ -1558,7 +1708,7 @@ def account_to_json(
     ]
     pairs = result.pairs
     sellers = pairs.seller[wave.contact_account[pairs.contact] == a]
-    seller_order = sorted(set(sellers.tolist()), key=lambda s: sellers.tolist().index(s))
+    seller_order = list(dict.fromkeys(sellers.tolist()))  # first answered, first shown
     return {
         **summary,
         "dimensions": {
