@@ -1,0 +1,197 @@
+"""Publishing the response outbox: at once after completion, and a relay for what is left.
+
+Each pending event in a response's `outbox` carries a lease (`claimed_until`,
+`claimed_by`). The completing request holds it first; the relay takes an expired lease
+with a compare-and-set on the lease it saw, so two workers never publish the same event
+at the same instant. Consumers dedupe by `event_id` anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from pymongo.database import Database
+
+from shared.bus import Bus
+from shared.events import Event
+
+log = logging.getLogger(__name__)
+
+PUBLISH_LEASE = timedelta(seconds=30)  # longest a publish may take before another may retry
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _pending(event_id: str, **more: Any) -> dict[str, Any]:
+    return {"$elemMatch": {"event_id": event_id, "status": "pending", **more}}
+
+
+def outbox_event(entry: Mapping[str, Any]) -> Event:
+    """The bus event of an outbox entry: same id, type, payload and time."""
+    return Event(
+        type=entry["type"],
+        payload=dict(entry["payload"]),
+        event_id=entry["event_id"],
+        occurred_at=_aware(entry["created_at"]) or _now(),
+    )
+
+
+def publish_pending(
+    *,
+    db: Database,
+    bus: Bus,
+    response_id: str,
+    entry: Mapping[str, Any],
+    retry_after: timedelta = timedelta(0),
+) -> bool:
+    """Publish one outbox event (confirmed), then mark it sent; False leaves it pending.
+
+    On failure the lease is shortened to `retry_after` from now, so the relay retries.
+    """
+    event_id = entry["event_id"]
+    try:
+        bus.publish(outbox_event(entry))
+    except Exception as exc:  # BusError or a pika error: the event stays pending, nothing lost
+        log.warning(
+            "response event not published; the relay will retry",
+            extra={"event_id": event_id, "response_id": response_id, "error": type(exc).__name__},
+        )
+        db.responses.update_one(
+            {"_id": response_id, "outbox": _pending(event_id)},
+            {"$set": {"outbox.$.claimed_until": _now() + retry_after}},
+        )
+        return False
+    db.responses.update_one(
+        {"_id": response_id, "outbox": _pending(event_id)},
+        {"$set": {"outbox.$.status": "sent", "outbox.$.sent_at": _now()}},
+    )
+    log.info("response event published", extra={"event_id": event_id, "response_id": response_id})
+    return True
+
+
+def relay_response_outbox(*, db: Database, bus: Bus, older_than_s: float, limit: int = 200) -> int:
+    """Publish the response events pending for more than `older_than_s`; returns how many.
+
+    An event is taken only when its lease has expired, by a compare-and-set on that lease.
+    The pass stops at the first failed publish: the broker is down, the next pass retries.
+    """
+    now = _now()
+    cutoff = now - timedelta(seconds=older_than_s)
+    candidates = db.responses.find(
+        {"outbox": {"$elemMatch": {"status": "pending", "created_at": {"$lte": cutoff}}}},
+        {"outbox": 1},
+    ).limit(limit)
+    published = 0
+    me = _worker()
+    for doc in candidates:
+        for entry in doc.get("outbox", []):
+            created_at = _aware(entry.get("created_at"))
+            if entry.get("status") != "pending" or created_at is None or created_at > cutoff:
+                continue
+            lease = _aware(entry.get("claimed_until"))
+            if lease is not None and lease > now:
+                continue
+            claimed = db.responses.update_one(
+                {"_id": doc["_id"], "outbox": _pending(entry["event_id"], claimed_until=lease)},
+                {
+                    "$set": {
+                        "outbox.$.claimed_until": now + PUBLISH_LEASE,
+                        "outbox.$.claimed_by": me,
+                    }
+                },
+            )
+            if not claimed.modified_count:
+                continue  # another worker took it
+            retry = timedelta(seconds=max(older_than_s, 1.0))
+            if not publish_pending(
+                db=db, bus=bus, response_id=doc["_id"], entry=entry, retry_after=retry
+            ):
+                return published
+            published += 1
+    return published
+
+
+class ResponseRelay:
+    """A daemon thread in each worker process that runs `relay_response_outbox` periodically."""
+
+    def __init__(self, container: Any, *, older_than_s: float, interval_s: float) -> None:
+        self.container = container
+        self.older_than_s = older_than_s
+        self.interval_s = interval_s
+        self.pid = os.getpid()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="response-relay", daemon=True)
+
+    def start(self) -> ResponseRelay:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self.pid == os.getpid() and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                count = relay_response_outbox(
+                    db=self.container.db, bus=self.container.bus, older_than_s=self.older_than_s
+                )
+                if count:
+                    log.info("response outbox relayed", extra={"published": count})
+            except Exception:
+                log.exception("response outbox relay pass failed")
+
+
+_start_lock = threading.Lock()
+
+
+def ensure_relay(app: Flask) -> ResponseRelay | None:
+    """Start this process's relay thread on first use (after gunicorn forks); idempotent."""
+    if not app.config.get("RESPONSE_RELAY", True):
+        return None
+    relay: ResponseRelay | None = app.extensions.get("response_relay")
+    if relay is not None and relay.alive:
+        return relay
+    with _start_lock:
+        relay = app.extensions.get("response_relay")
+        if relay is not None and relay.alive:
+            return relay
+        container = app.extensions["rapport"]
+        older = float(container.settings.outbox_relay_after_s)
+        relay = ResponseRelay(
+            container, older_than_s=older, interval_s=min(max(older / 2, 0.2), 5.0)
+        ).start()
+        app.extensions["response_relay"] = relay
+        return relay
+
+
+def stop_relay(app: Flask) -> None:
+    """Stop the relay thread of this app (tests)."""
+    app.config["RESPONSE_RELAY"] = False
+    relay: ResponseRelay | None = app.extensions.pop("response_relay", None)
+    if relay is not None:
+        relay.stop()

@@ -1,0 +1,155 @@
+"""What each survey page shows, built from a respondent and the item bank: no I/O, no Flask."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from services.survey.respond.service import Respondent, SubjectState
+from services.survey.respond.wording import FALLBACK_SENDER, words
+from shared.questionnaire import Questionnaire, answered_dimensions, load_bank
+
+REVIEW = "review"
+
+
+@functools.lru_cache(maxsize=2048)
+def worded_sections(
+    side: str, language: str, buyer_name: str | None, sender: str | None
+) -> tuple[dict[str, Any], ...]:
+    """The bank's sections worded for one side, language and pair of names (read-only)."""
+    return tuple(
+        load_bank().sections_for(side, language, buyer_name=buyer_name, seller_company=sender)  # type: ignore[arg-type]
+    )
+
+
+def sections_for(respondent: Respondent, subject: SubjectState) -> tuple[dict[str, Any], ...]:
+    """The sections as this respondent sees them about this subject."""
+    return worded_sections(
+        respondent.side, respondent.language, subject.buyer_name, respondent.sender
+    )
+
+
+def section_ids(bank: Questionnaire | None = None) -> list[str]:
+    """Page order of the sections, then the review step."""
+    return [s.id for s in (bank or load_bank()).sections]
+
+
+def steps(bank: Questionnaire | None = None) -> list[str]:
+    """Every step of one questionnaire: the sections, then review."""
+    return [*section_ids(bank), REVIEW]
+
+
+def neighbours(section_id: str, bank: Questionnaire | None = None) -> tuple[str | None, str]:
+    """The step before (None on the first page) and after a section."""
+    order = steps(bank)
+    index = order.index(section_id)
+    return (order[index - 1] if index else None), order[min(index + 1, len(order) - 1)]
+
+
+def progress(step_id: str, bank: Questionnaire | None = None) -> dict[str, int]:
+    """`{step, total}` for the progress indicator (review is the last step)."""
+    order = steps(bank)
+    return {"step": order.index(step_id) + 1, "total": len(order)}
+
+
+def sender_name(respondent: Respondent) -> str:
+    """Who asks: the company's name, or a neutral phrase in the respondent's language."""
+    return respondent.sender or FALLBACK_SENDER.get(respondent.language, FALLBACK_SENDER["en"])
+
+
+def resume_step(subject: SubjectState, bank: Questionnaire | None = None) -> str:
+    """Where a respondent carries on: the page they were on, else the first page."""
+    order = steps(bank)
+    return subject.resume_section if subject.resume_section in order else order[0]
+
+
+def answer_text(item: Mapping[str, Any], value: Any, lang_words: Mapping[str, str]) -> str:
+    """One saved answer as the review page shows it."""
+    if item["scale"]:
+        if value is None:
+            return item["scale"]["dont_know"]
+        label = next((p["label"] for p in item["scale"]["points"] if p["value"] == value), None)
+        return f"{value} – {label}" if label else str(value)
+    if item["kind"] == "moments":
+        touchpoints = {t["id"]: t["label"] for t in item["touchpoints"]}
+        tags = {t["id"]: t["label"] for t in item["tags"]}
+        return "; ".join(
+            f"{touchpoints.get(m['touchpoint'], '')}, {tags.get(m['tag'], '')}: {m['text']}"
+            for m in value or []
+        )
+    return value or lang_words["not_answered"]
+
+
+def review_sections(
+    sections: tuple[dict[str, Any], ...], answers: Mapping[str, Any], lang_words: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Per section: title, how many answered, and each question with its answer."""
+    out = []
+    for section in sections:
+        rows = []
+        answered = 0
+        for item in section["items"]:
+            given = item["id"] in answers and (
+                answers[item["id"]] is not None or item["scale"] is not None
+            )
+            answered += given
+            rows.append(
+                {
+                    "text": item["text"],
+                    "answer": answer_text(item, answers[item["id"]], lang_words)
+                    if given
+                    else lang_words["not_answered"],
+                    "given": given,
+                }
+            )
+        out.append(
+            {
+                "id": section["id"],
+                "title": section["title"],
+                "answered": answered,
+                "total": len(section["items"]),
+                "rows": rows,
+            }
+        )
+    return out
+
+
+def missing_messages(
+    missing: Mapping[str, list[str]],
+    answers: Mapping[str, Any],
+    sections: tuple[dict[str, Any], ...],
+    language: str,
+    bank: Questionnaire | None = None,
+) -> list[dict[str, str]]:
+    """What blocks submitting, in words, each with the page that fixes it."""
+    bank = bank or load_bank()
+    lang_words = words(language)
+    titles = {s["id"]: s["title"] for s in sections}
+    messages = []
+    for field in missing:
+        if field == "dimensions":
+            counted = answered_dimensions(answers, questionnaire=bank)
+            page = next(d for d in bank.dimensions if d not in counted)
+            text = lang_words["missing_dimensions"].format(
+                needed=bank.min_dimensions, counted=len(counted)
+            )
+        else:
+            item = bank.get(field)
+            if item is None:
+                continue
+            page = item.section
+            text = (
+                lang_words["missing_recommend"]
+                if field == "recommend"
+                else lang_words["missing_item"]
+            )
+        messages.append(
+            {
+                "text": text,
+                "section": page,
+                "field": field,
+                "link": lang_words["go_to"].format(title=titles.get(page, page)),
+            }
+        )
+    return messages
