@@ -55,6 +55,7 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     "processed_events": (_ix("consumer", "event_id", unique=True),),
     "emails": (_ix("idempotency_key", unique=True), _ix("status", "next_attempt_at")),
     "opt_outs": (_ix("org_id", "email", unique=True),),
+    "reminder_rounds": (_ix("wave_id", "day", unique=True),),
 }
 
 _lock = threading.Lock()

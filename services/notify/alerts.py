@@ -1,0 +1,124 @@
+"""`relationship.alert`: tell the account owner what changed since the last wave."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo.database import Database
+
+from services.notify.delivery import Delivery
+from services.notify.invitations import Tally, organisation_name
+from services.notify.messages import InvalidAddress, mailbox
+from services.notify.rendering import Renderer, Words, email_language, wording
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("antagonistic", "transactional", "predisposed", "trusted_advisor")
+NPS_CATEGORIES = ("detractor", "passive", "promoter")
+# What the previous/current values of each alert kind are.
+VALUE_KINDS = {
+    "level_drop": "level",
+    "antagonistic": "level",
+    "became_detractor": "nps_category",
+    "ri_drop": "number",
+}
+
+
+def describe(value: Any, kind: str, words: Words) -> str:
+    """A previous or current value in words: a level, an NPS category or a number."""
+    if value is None:
+        return words.number(None)
+    if kind in ("level", "nps_category"):
+        names = LEVELS if kind == "level" else NPS_CATEGORIES
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            code = int(value)
+            value = names[code] if 0 <= code < len(names) and code == value else value
+        if isinstance(value, str):
+            return words.name(kind, value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return words.number(value)
+    return str(value)
+
+
+def send_alert(
+    *,
+    db: Database,
+    delivery: Delivery,
+    renderer: Renderer,
+    settings: Settings,
+    event_id: str,
+    payload: dict[str, Any],
+) -> Tally:
+    """One email to the account owner per alert event."""
+    tally = Tally()
+    org_id, wave_id = payload["org_id"], payload.get("wave_id")
+    external_id = payload.get("account_external_id")
+    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id}) or {}
+    program_id = wave.get("program_id")
+    account = (
+        db.accounts.find_one({"program_id": program_id, "external_id": external_id}) or {}
+        if program_id
+        else {}
+    )
+    owner = payload.get("owner_email") or account.get("owner_email")
+    if not owner:
+        log.info("alert without an account owner; not emailed", extra={"wave_id": wave_id})
+        tally.skip("no_owner")
+        return tally
+    owner_person = db.sellers.find_one({"program_id": program_id, "email": owner}) or {}
+    language = email_language(owner_person.get("language"))
+    words = Words(language, html=False)
+    kind = str(payload.get("kind") or "")
+    detail = payload.get("detail") or {}
+    contact_email = payload.get("contact_email")
+    contact = (
+        db.contacts.find_one({"program_id": program_id, "email": contact_email}) or {}
+        if contact_email and program_id
+        else {}
+    )
+    value_kind = VALUE_KINDS.get(kind, "number")
+    change_key = f"alert_{kind}" if f"alert_{kind}" in wording()["words"] else "alert_other"
+    details = [
+        (
+            str(k).replace("_", " "),
+            describe(v, value_kind if k in ("previous", "current") else "", words),
+        )
+        for k, v in detail.items()
+        if not isinstance(v, dict | list)
+    ]
+    account_name = account.get("name") or external_id or ""
+    key = f"{event_id}:{owner}:alert"
+    meta = {"event_id": event_id, "org_id": org_id, "wave_id": wave_id, "alert_kind": kind}
+    try:
+        to = mailbox(owner, owner_person.get("name"))
+    except InvalidAddress as exc:
+        delivery.record_rejected(
+            key=key, kind="alert", to=owner, error=f"invalid address: {exc}", meta=meta
+        )
+        tally.failed += 1
+        return tally
+    rendered = renderer.render(
+        "relationship_alert",
+        language=language,
+        subject=("alert_subject", {"account": account_name}),
+        owner_name=owner_person.get("name") or "",
+        account_name=account_name,
+        wave_name=wave.get("name", ""),
+        org_name=organisation_name(db, org_id),
+        change_key=change_key,
+        kind=kind.replace("_", " "),
+        who=contact.get("name") or contact_email or "",
+        previous=describe(detail.get("previous"), value_kind, words),
+        current=describe(detail.get("current"), value_kind, words),
+        details=details,
+    )
+    doc = delivery.enqueue(
+        key=key, kind="alert", to=to, rendered=rendered, language=language, meta=meta
+    )
+    if doc is None:
+        tally.duplicate += 1
+    else:
+        tally.add(delivery.deliver(doc))
+    return tally

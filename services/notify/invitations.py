@@ -1,0 +1,275 @@
+"""Invitation and reminder emails: who is asking, the signed link, the closing date."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo.database import Database
+
+from services.notify.delivery import FAILED, SENT, Delivery
+from services.notify.messages import InvalidAddress, mailbox
+from services.notify.rendering import Renderer, Words, email_language
+from services.survey.optout import optout_url
+from shared.settings import Settings
+from shared.tokens import survey_url
+
+log = logging.getLogger(__name__)
+
+CLOSED_STATUSES = ("closing", "closed")
+
+
+@dataclass
+class Tally:
+    """What one batch did, for logs and tests."""
+
+    sent: int = 0
+    pending: int = 0
+    failed: int = 0
+    duplicate: int = 0
+    skipped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: str) -> None:
+        if outcome == SENT:
+            self.sent += 1
+        elif outcome == FAILED:
+            self.failed += 1
+        else:
+            self.pending += 1
+
+    def skip(self, reason: str) -> None:
+        self.skipped += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A stored date as an aware UTC datetime (BSON dates, or ISO strings from older writers)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def organisation_name(db: Database, org_id: str) -> str:
+    """The organisation's name, the "who is asking" of every email."""
+    try:
+        org = db.organisations.find_one({"_id": ObjectId(org_id)}, {"name": 1})
+    except (InvalidId, TypeError):
+        org = db.organisations.find_one({"_id": org_id}, {"name": 1})
+    return (org or {}).get("name") or ""
+
+
+def opted_out_emails(db: Database, org_id: str, emails: list[str]) -> set[str]:
+    """Which of these addresses opted out of the organisation's survey email."""
+    lowered = sorted({e.strip().lower() for e in emails if isinstance(e, str)})
+    if not lowered:
+        return set()
+    found = db.opt_outs.find({"org_id": org_id, "email": {"$in": lowered}}, {"email": 1})
+    return {row["email"] for row in found}
+
+
+class WaveContext:
+    """The documents an invitation email needs, loaded once per batch."""
+
+    def __init__(self, *, db: Database, wave: dict) -> None:
+        self.db = db
+        self.wave = wave
+        self.program = db.programs.find_one({"_id": wave.get("program_id")}) or {}
+        self.org_name = organisation_name(db, wave["org_id"])
+        self._askers: dict[str, str | None] = {}
+
+    def load_askers(self, invitations: list[dict]) -> None:
+        """The primary seller's name for each buyer contact of these invitations."""
+        contact_ids = [
+            s.get("contact_id")
+            for inv in invitations
+            if inv.get("side") == "buyer"
+            for s in inv.get("subjects") or []
+        ]
+        contact_ids = [c for c in contact_ids if c and c not in self._askers]
+        if not contact_ids:
+            return
+        contacts = list(
+            self.db.contacts.find(
+                {"_id": {"$in": contact_ids}}, {"primary_seller_email": 1, "program_id": 1}
+            )
+        )
+        seller_emails = sorted({c.get("primary_seller_email") for c in contacts} - {None})
+        names = {
+            s["email"]: s.get("name")
+            for s in self.db.sellers.find(
+                {"program_id": self.wave.get("program_id"), "email": {"$in": seller_emails}},
+                {"email": 1, "name": 1},
+            )
+        }
+        for contact in contacts:
+            email = contact.get("primary_seller_email")
+            self._askers[contact["_id"]] = names.get(email) or email
+        for contact_id in contact_ids:
+            self._askers.setdefault(contact_id, None)
+
+    def asker(self, invitation: dict) -> str | None:
+        for subject in invitation.get("subjects") or []:
+            name = self._askers.get(subject.get("contact_id"))
+            if name:
+                return name
+        return None
+
+
+def render_invitation(
+    *,
+    renderer: Renderer,
+    settings: Settings,
+    context: WaveContext,
+    invitation: dict,
+    reminder: bool,
+):
+    """The rendered invitation (or reminder) of one invitation, and its opt-out link."""
+    side = "seller" if invitation.get("side") == "seller" else "buyer"
+    language = email_language(invitation.get("language"))
+    closes_at = context.wave.get("closes_at")
+    unsubscribe = optout_url(invitation["_id"], settings)
+    subject_key = f"{'reminder' if reminder else 'invitation'}_subject_{side}"
+    rendered = renderer.render(
+        "invitation",
+        language=language,
+        subject=(
+            subject_key,
+            {
+                "org": context.org_name,
+                "wave": context.wave.get("name", ""),
+                "closes": Words(language, html=False).date(closes_at),
+            },
+        ),
+        side=side,
+        reminder=reminder,
+        started=invitation.get("status") in ("opened", "in_progress") and reminder,
+        name=invitation.get("person_name") or "",
+        org_name=context.org_name,
+        program_name=context.program.get("name", ""),
+        wave_name=context.wave.get("name", ""),
+        asker=context.asker(invitation) if side == "buyer" else None,
+        subjects=[s.get("label", "") for s in invitation.get("subjects") or [] if s.get("label")],
+        closes_at=closes_at,
+        url=survey_url(invitation["_id"], settings),
+        unsubscribe_url=unsubscribe,
+    )
+    return rendered, language, unsubscribe
+
+
+def send_invitation_emails(
+    *,
+    delivery: Delivery,
+    renderer: Renderer,
+    settings: Settings,
+    context: WaveContext,
+    invitations: list[dict],
+    key_of,
+    kind: str,
+    reminder: bool,
+    meta: dict[str, Any],
+) -> Tally:
+    """Record and send one email per invitation; skips revoked and opted-out people."""
+    tally = Tally()
+    context.load_askers(invitations)
+    opted_out = opted_out_emails(
+        context.db, context.wave["org_id"], [i.get("person_email") for i in invitations]
+    )
+    for invitation in invitations:
+        email = invitation.get("person_email") or ""
+        if invitation.get("revoked"):
+            tally.skip("revoked")
+            continue
+        if invitation.get("opted_out") or str(email).strip().lower() in opted_out:
+            tally.skip("opted_out")
+            continue
+        key = key_of(invitation)
+        email_meta = {
+            **meta,
+            "org_id": invitation.get("org_id"),
+            "wave_id": invitation.get("wave_id"),
+            "invitation_id": invitation["_id"],
+            "side": invitation.get("side"),
+        }
+        try:
+            to = mailbox(email, invitation.get("person_name"))
+        except InvalidAddress as exc:
+            if delivery.record_rejected(
+                key=key, kind=kind, to=email, error=f"invalid address: {exc}", meta=email_meta
+            ):
+                tally.failed += 1
+            else:
+                tally.duplicate += 1
+            continue
+        rendered, language, unsubscribe = render_invitation(
+            renderer=renderer,
+            settings=settings,
+            context=context,
+            invitation=invitation,
+            reminder=reminder,
+        )
+        doc = delivery.enqueue(
+            key=key,
+            kind=kind,
+            to=to,
+            rendered=rendered,
+            language=language,
+            unsubscribe_url=unsubscribe,
+            meta=email_meta,
+        )
+        if doc is None:
+            tally.duplicate += 1
+            continue
+        tally.add(delivery.deliver(doc))
+    return tally
+
+
+def send_invitations(
+    *,
+    db: Database,
+    delivery: Delivery,
+    renderer: Renderer,
+    settings: Settings,
+    event_id: str,
+    payload: dict[str, Any],
+) -> Tally:
+    """Handle `invitations.created`: one invitation email per invitee of the batch."""
+    org_id, wave_id = payload["org_id"], payload["wave_id"]
+    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    if wave is None:
+        log.warning("invitations for an unknown wave", extra={"wave_id": wave_id})
+        return Tally()
+    if wave.get("status") in CLOSED_STATUSES:
+        log.info("wave already closing; invitations not sent", extra={"wave_id": wave_id})
+        return Tally()
+    ids = [str(i) for i in payload.get("invitation_ids") or []]
+    invitations = list(
+        db.invitations.find({"_id": {"$in": ids}, "org_id": org_id, "wave_id": wave_id})
+    )
+    order = {invitation_id: n for n, invitation_id in enumerate(ids)}
+    invitations.sort(key=lambda inv: order.get(inv["_id"], 0))
+    tally = send_invitation_emails(
+        delivery=delivery,
+        renderer=renderer,
+        settings=settings,
+        context=WaveContext(db=db, wave=wave),
+        invitations=invitations,
+        key_of=lambda inv: f"{event_id}:{inv['person_email']}:invitation.{inv.get('side')}",
+        kind="invitation",
+        reminder=False,
+        meta={"event_id": event_id, "expires_at": as_datetime(wave.get("closes_at"))},
+    )
+    log.info(
+        "invitations handled",
+        extra={"event_id": event_id, "wave_id": wave_id, **tally.__dict__},
+    )
+    return tally

@@ -1,0 +1,364 @@
+"""After `wave.scored`: each seller's results and coaching plan, and the program manager's digest.
+
+Everything comes from the `results` document the scoring worker writes:
+``{wave_id, final: true, results: <GET /results>, accounts: {external_id: <GET /accounts/{id}>}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo.database import Database
+
+from services.notify.delivery import Delivery
+from services.notify.invitations import Tally, organisation_name
+from services.notify.messages import InvalidAddress, mailbox
+from services.notify.rendering import Renderer, email_language
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DIMENSIONS = ("trust", "competence", "recognition", "proactivity", "responsiveness", "commitment")
+LEVELS = ("antagonistic", "transactional", "predisposed", "trusted_advisor", "insufficient")
+SEGMENTS = ("ambassador", "rational", "ambivalent", "stalker", "opponent")
+PRIORITY_ACCOUNTS_SHOWN = 10
+
+
+class ResultsNotReady(RuntimeError):
+    """`wave.scored` arrived but the final results document is not there (yet)."""
+
+
+def _lower(value: Any) -> str:
+    return str(value or "").strip().lower()
+
+
+def _text(value: Any, language: str) -> str:
+    """A coaching behaviour: a string, or a {language: text} / {text: ...} mapping."""
+    if isinstance(value, dict):
+        return str(value.get(language) or value.get("text") or value.get("en") or "")
+    return str(value)
+
+
+def _ordered_dimensions(dimensions: dict[str, Any]) -> list[dict[str, Any]]:
+    names = [d for d in DIMENSIONS if d in dimensions] + [
+        d for d in dimensions if d not in DIMENSIONS
+    ]
+    return [{"name": name, **(dimensions[name] or {})} for name in names]
+
+
+def _contact_view(contact: dict[str, Any]) -> dict[str, Any]:
+    responded = contact.get("responded")
+    if responded is None:
+        responded = contact.get("relationship_index") is not None
+    return {
+        "name": contact.get("name") or contact.get("email"),
+        "email": contact.get("email"),
+        "responded": bool(responded),
+        "level": contact.get("level"),
+        "relationship_index": contact.get("relationship_index"),
+        "gap": contact.get("gap"),
+        "gap_class": contact.get("gap_class"),
+        "dimensions": _ordered_dimensions(contact.get("dimensions") or {}),
+    }
+
+
+def seller_relationships(
+    *, contact_emails: list[tuple[str | None, str]], accounts: dict[str, dict]
+) -> list[dict[str, Any]]:
+    """The seller's contacts grouped by account, each with its scores (accounts in results only).
+
+    `contact_emails` holds (account external id or None, contact email) pairs.
+    """
+    by_account: dict[str, dict[str, Any]] = {}
+    for external_id, email in contact_emails:
+        candidates = [external_id] if external_id in accounts else list(accounts)
+        for candidate in candidates:
+            account = accounts[candidate]
+            contact = next(
+                (
+                    c
+                    for c in account.get("contacts") or []
+                    if _lower(c.get("email")) == _lower(email)
+                ),
+                None,
+            )
+            if contact is None:
+                continue
+            view = by_account.setdefault(
+                candidate,
+                {
+                    "external_id": candidate,
+                    "name": account.get("name") or candidate,
+                    "level": account.get("level"),
+                    "relationship_index": account.get("relationship_index"),
+                    "contacts": [],
+                },
+            )
+            if all(_lower(c["email"]) != _lower(email) for c in view["contacts"]):
+                view["contacts"].append(_contact_view(contact))
+            break
+    return list(by_account.values())
+
+
+def coaching_plan(
+    *, seller_email: str, accounts: dict[str, dict], language: str
+) -> dict[str, Any] | None:
+    """The seller's plan: the top dimensions (the same in every account) and every action."""
+    dimensions: list[dict[str, Any]] = []
+    actions: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    found = False
+    for external_id, account in accounts.items():
+        names = {_lower(c.get("email")): c.get("name") for c in account.get("contacts") or []}
+        for plan in account.get("coaching") or []:
+            if _lower(plan.get("seller_email")) != _lower(seller_email):
+                continue
+            found = True
+            if not dimensions:
+                dimensions = [
+                    {
+                        "dimension": d.get("dimension"),
+                        "gap_class": d.get("gap_class"),
+                        "gap": d.get("gap"),
+                        "behaviours": [_text(b, language) for b in d.get("behaviours") or []],
+                    }
+                    for d in plan.get("dimensions") or []
+                    if isinstance(d, dict)
+                ]
+            for action in plan.get("actions") or []:
+                email = action.get("contact_email")
+                account_id = action.get("account_external_id") or external_id
+                if (_lower(email), account_id) in seen:
+                    continue
+                seen.add((_lower(email), account_id))
+                actions.append(
+                    {
+                        "type": action.get("type"),
+                        "contact": names.get(_lower(email)) or email,
+                        "account": (accounts.get(account_id) or account).get("name") or account_id,
+                        "text": _text(action.get("text"), language) if action.get("text") else None,
+                        "behaviours": [_text(b, language) for b in action.get("behaviours") or []],
+                    }
+                )
+    return {"dimensions": dimensions, "actions": actions} if found else None
+
+
+def load_final_results(db: Database, wave_id: str) -> dict[str, Any]:
+    doc = db.results.find_one({"wave_id": wave_id})
+    if doc is None or not doc.get("final"):
+        raise ResultsNotReady(f"no final results for wave {wave_id}")
+    return doc
+
+
+def send_seller_results(
+    *,
+    db: Database,
+    delivery: Delivery,
+    renderer: Renderer,
+    event_id: str,
+    wave: dict,
+    results_doc: dict,
+    org_name: str,
+) -> Tally:
+    """One results email per invited seller with at least one scored relationship."""
+    tally = Tally()
+    accounts: dict[str, dict] = results_doc.get("accounts") or {}
+    sellers = list(db.invitations.find({"wave_id": wave["_id"], "side": "seller"}))
+    contact_ids = sorted(
+        {s.get("contact_id") for inv in sellers for s in inv.get("subjects") or []} - {None}
+    )
+    contacts = {
+        c["_id"]: c
+        for c in db.contacts.find(
+            {"_id": {"$in": contact_ids}}, {"email": 1, "account_external_id": 1}
+        )
+    }
+    for invitation in sellers:
+        email = invitation.get("person_email") or ""
+        language = email_language(invitation.get("language"))
+        pairs = [
+            (
+                contacts[s["contact_id"]].get("account_external_id"),
+                contacts[s["contact_id"]]["email"],
+            )
+            for s in invitation.get("subjects") or []
+            if s.get("contact_id") in contacts
+        ]
+        relationships = seller_relationships(contact_emails=pairs, accounts=accounts)
+        if not relationships:
+            tally.skip("no_scored_relationships")
+            continue
+        key = f"{event_id}:{email}:results"
+        meta = {"event_id": event_id, "org_id": wave["org_id"], "wave_id": wave["_id"]}
+        try:
+            to = mailbox(email, invitation.get("person_name"))
+        except InvalidAddress as exc:
+            delivery.record_rejected(
+                key=key, kind="results", to=email, error=f"invalid address: {exc}", meta=meta
+            )
+            tally.failed += 1
+            continue
+        rendered = renderer.render(
+            "seller_results",
+            language=language,
+            subject=("results_subject", {"wave": wave.get("name", "")}),
+            seller_name=invitation.get("person_name") or "",
+            wave_name=wave.get("name", ""),
+            org_name=org_name,
+            accounts=relationships,
+            plan=coaching_plan(seller_email=email, accounts=accounts, language=language),
+        )
+        doc = delivery.enqueue(
+            key=key, kind="results", to=to, rendered=rendered, language=language, meta=meta
+        )
+        if doc is None:
+            tally.duplicate += 1
+            continue
+        tally.add(delivery.deliver(doc))
+    return tally
+
+
+def _distribution(counts: dict[str, Any] | None, order: tuple[str, ...]) -> list[dict[str, Any]]:
+    counts = {k: v for k, v in (counts or {}).items() if isinstance(v, int | float)}
+    total = sum(counts.values()) or 0
+    names = [n for n in order if n in counts] + [n for n in counts if n not in order]
+    return [
+        {"name": n, "count": int(counts[n]), "share": (counts[n] / total) if total else 0.0}
+        for n in names
+    ]
+
+
+def response_rates(db: Database, wave_id: str) -> list[dict[str, Any]]:
+    """Invited and completed per side, from the wave's invitations."""
+    rates = []
+    for side, label in (("buyer", "buyers"), ("seller", "sellers")):
+        invited = db.invitations.count_documents({"wave_id": wave_id, "side": side})
+        completed = db.invitations.count_documents(
+            {"wave_id": wave_id, "side": side, "status": "completed"}
+        )
+        rates.append(
+            {
+                "side": label,
+                "invited": invited,
+                "completed": completed,
+                "share": completed / invited if invited else None,
+            }
+        )
+    return rates
+
+
+def _priority_order(account: dict[str, Any]) -> tuple[bool, float]:
+    # Highest priority first; accounts without one last.
+    priority = account.get("priority")
+    known = isinstance(priority, int | float) and not isinstance(priority, bool)
+    return (not known, -float(priority) if known else 0.0)
+
+
+def _value(estimate: Any) -> Any:
+    return estimate.get("value") if isinstance(estimate, dict) else estimate
+
+
+def send_manager_digest(
+    *,
+    db: Database,
+    delivery: Delivery,
+    renderer: Renderer,
+    event_id: str,
+    wave: dict,
+    program: dict,
+    results_doc: dict,
+    org_name: str,
+) -> Tally:
+    """The program manager's summary; skipped with a log line when no manager_email is set."""
+    tally = Tally()
+    settings = program.get("settings") or {}
+    email = settings.get("manager_email")
+    if not email:
+        log.info(
+            "no manager_email in program settings; digest skipped", extra={"wave_id": wave["_id"]}
+        )
+        tally.skip("no_manager_email")
+        return tally
+    languages = settings.get("languages") or []
+    language = email_language(settings.get("manager_language") or (languages[:1] or ["en"])[0])
+    results = results_doc.get("results") or {}
+    accounts = sorted(results.get("accounts") or [], key=_priority_order)
+    key = f"{event_id}:{email}:digest"
+    meta = {"event_id": event_id, "org_id": wave["org_id"], "wave_id": wave["_id"]}
+    try:
+        to = mailbox(email)
+    except InvalidAddress as exc:
+        delivery.record_rejected(
+            key=key, kind="digest", to=email, error=f"invalid address: {exc}", meta=meta
+        )
+        tally.failed += 1
+        return tally
+    rendered = renderer.render(
+        "manager_digest",
+        language=language,
+        subject=("digest_subject", {"wave": wave.get("name", "")}),
+        wave_name=wave.get("name", ""),
+        program_name=program.get("name", ""),
+        org_name=org_name,
+        rates=response_rates(db, wave["_id"]),
+        relationship_index=_value(results.get("relationship_index")),
+        nps=_value(results.get("nps")),
+        revenue_at_risk=results.get("revenue_at_risk"),
+        levels=_distribution(results.get("levels"), LEVELS),
+        segments=_distribution(results.get("segments"), SEGMENTS),
+        priority_accounts=accounts[:PRIORITY_ACCOUNTS_SHOWN],
+    )
+    doc = delivery.enqueue(
+        key=key, kind="digest", to=to, rendered=rendered, language=language, meta=meta
+    )
+    if doc is None:
+        tally.duplicate += 1
+    else:
+        tally.add(delivery.deliver(doc))
+    return tally
+
+
+def send_wave_results(
+    *,
+    db: Database,
+    delivery: Delivery,
+    renderer: Renderer,
+    settings: Settings,
+    event_id: str,
+    payload: dict[str, Any],
+) -> Tally:
+    """Handle `wave.scored`: the sellers' results emails, then the manager's digest."""
+    org_id, wave_id = payload["org_id"], payload["wave_id"]
+    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    if wave is None:
+        log.warning("wave.scored for an unknown wave", extra={"wave_id": wave_id})
+        return Tally()
+    results_doc = load_final_results(db, wave_id)
+    program = db.programs.find_one({"_id": wave.get("program_id"), "org_id": org_id}) or {}
+    org_name = organisation_name(db, org_id)
+    tally = send_seller_results(
+        db=db,
+        delivery=delivery,
+        renderer=renderer,
+        event_id=event_id,
+        wave=wave,
+        results_doc=results_doc,
+        org_name=org_name,
+    )
+    digest = send_manager_digest(
+        db=db,
+        delivery=delivery,
+        renderer=renderer,
+        event_id=event_id,
+        wave=wave,
+        program=program,
+        results_doc=results_doc,
+        org_name=org_name,
+    )
+    for name in ("sent", "pending", "failed", "duplicate", "skipped"):
+        setattr(tally, name, getattr(tally, name) + getattr(digest, name))
+    log.info(
+        "results emails handled", extra={"event_id": event_id, "wave_id": wave_id, **tally.__dict__}
+    )
+    return tally

@@ -1,0 +1,233 @@
+"""The notify scheduler: reminders on a wave's reminder days, and closing waves at `closes_at`.
+
+Several notify processes may run it at once. A reminder is claimed by inserting its email
+under the unique key ``reminder:<invitation_id>:<day>``; a wave is closed by the one process
+whose update moves it from open to closing, and its `wave.closed` event goes through the
+`outbox` collection so a broker outage delays it but never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.database import Database
+
+from services.notify.config import NotifyConfig
+from services.notify.delivery import Delivery
+from services.notify.invitations import Tally, WaveContext, as_datetime, send_invitation_emails
+from services.notify.rendering import Renderer
+from shared.bus import Bus, BusError
+from shared.events import WAVE_CLOSED, Event
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_CLOSING_EVENTS = uuid.UUID("0d6c1a43-52a4-4d8e-9a55-4b8f3d8b7c21")
+CLOSED_BY_SCHEDULE = "schedule"
+
+
+def reminder_key(invitation_id: str, day: int) -> str:
+    return f"reminder:{invitation_id}:{day}"
+
+
+def due_reminder_day(wave: dict, program: dict, now: datetime) -> int | None:
+    """The latest reminder day reached by `now` (launched_at + d days), if the wave is still open.
+
+    When the scheduler was down over several reminder days only the latest is sent.
+    """
+    launched, closes = as_datetime(wave.get("launched_at")), as_datetime(wave.get("closes_at"))
+    if wave.get("status") != "open" or launched is None or (closes and now >= closes):
+        return None
+    days = wave.get("reminder_days")
+    if days is None:
+        days = (program.get("settings") or {}).get("reminder_days") or []
+    reached = [int(d) for d in days if launched + timedelta(days=int(d)) <= now]
+    return max(reached) if reached else None
+
+
+def send_due_reminders(
+    *,
+    db: Database,
+    delivery: Delivery,
+    renderer: Renderer,
+    settings: Settings,
+    now: datetime,
+) -> Tally:
+    """Remind everyone who has not completed, once per reminder day, never after closing."""
+    total = Tally()
+    for wave in db.waves.find({"status": "open"}):
+        program = db.programs.find_one({"_id": wave.get("program_id")}) or {}
+        day = due_reminder_day(wave, program, now)
+        if day is None:
+            continue
+        if db.reminder_rounds.find_one({"wave_id": wave["_id"], "day": day}):
+            continue  # every reminder of this day is recorded already
+        candidates = list(
+            db.invitations.find(
+                {
+                    "wave_id": wave["_id"],
+                    "status": {"$ne": "completed"},
+                    "revoked": {"$ne": True},
+                    "opted_out": {"$ne": True},
+                }
+            )
+        )
+        # Cheap check first: keys taken by an earlier pass or another scheduler.
+        keys = [reminder_key(inv["_id"], day) for inv in candidates]
+        taken = {
+            row["idempotency_key"]
+            for row in db.emails.find({"idempotency_key": {"$in": keys}}, {"idempotency_key": 1})
+        }
+        todo = [inv for inv in candidates if reminder_key(inv["_id"], day) not in taken]
+        tally = send_invitation_emails(
+            delivery=delivery,
+            renderer=renderer,
+            settings=settings,
+            context=WaveContext(db=db, wave=wave),
+            invitations=todo,
+            key_of=lambda inv, day=day: reminder_key(inv["_id"], day),
+            kind="reminder",
+            reminder=True,
+            meta={"reminder_day": day, "expires_at": as_datetime(wave.get("closes_at"))},
+        )
+        tally.duplicate += len(candidates) - len(todo)
+        db.reminder_rounds.update_one(
+            {"wave_id": wave["_id"], "day": day},
+            {"$setOnInsert": {"wave_id": wave["_id"], "day": day, "done_at": now}},
+            upsert=True,
+        )
+        log.info(
+            "reminders handled",
+            extra={"wave_id": wave["_id"], "day": day, **tally.__dict__},
+        )
+        for name in ("sent", "pending", "failed", "duplicate", "skipped"):
+            setattr(total, name, getattr(total, name) + getattr(tally, name))
+    return total
+
+
+def closing_event_id(wave_id: str) -> str:
+    """The scheduler's `wave.closed` event id for a wave: the same in every process and retry."""
+    return uuid.uuid5(_CLOSING_EVENTS, wave_id).hex
+
+
+def close_due_waves(*, db: Database, bus: Bus, now: datetime) -> list[str]:
+    """Move every open wave past `closes_at` to closing and publish `wave.closed` once."""
+    closed = []
+    for wave in db.waves.find({"status": "open", "closes_at": {"$lte": now}}, {"_id": 1}):
+        claimed = db.waves.find_one_and_update(
+            {"_id": wave["_id"], "status": "open"},
+            {"$set": {"status": "closing", "closing_at": now, "closed_by": CLOSED_BY_SCHEDULE}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if claimed is None:
+            continue  # another scheduler, or the admin API, got there first
+        _record_closing_event(db, claimed, now)
+        closed.append(claimed["_id"])
+        log.info("wave closing at its closing date", extra={"wave_id": claimed["_id"]})
+    _recover_closing_events(db, now)
+    publish_pending_closing_events(db=db, bus=bus, now=now)
+    return closed
+
+
+def _record_closing_event(db: Database, wave: dict, now: datetime) -> None:
+    event_id = closing_event_id(wave["_id"])
+    payload = {
+        "org_id": wave["org_id"],
+        "wave_id": wave["_id"],
+        "program_id": wave.get("program_id"),
+    }
+    db.outbox.update_one(
+        {"event_id": event_id},
+        {
+            "$setOnInsert": {
+                "event_id": event_id,
+                "type": WAVE_CLOSED,
+                "payload": payload,
+                "status": "pending",
+                "created_at": now,
+                "sent_at": None,
+            }
+        },
+        upsert=True,
+    )
+
+
+def _recover_closing_events(db: Database, now: datetime) -> None:
+    # A process that died between closing a wave and recording its event: record it now.
+    for wave in db.waves.find({"status": "closing", "closed_by": CLOSED_BY_SCHEDULE}):
+        if db.outbox.find_one({"event_id": closing_event_id(wave["_id"])}, {"_id": 1}) is None:
+            _record_closing_event(db, wave, now)
+
+
+def publish_pending_closing_events(*, db: Database, bus: Bus, now: datetime) -> int:
+    """Publish the scheduler's pending `wave.closed` events; a failure leaves them for next time."""
+    published = 0
+    for entry in db.outbox.find({"type": WAVE_CLOSED, "status": "pending"}):
+        if entry["event_id"] != closing_event_id(entry["payload"]["wave_id"]):
+            continue  # the survey service's own events are its relay's business
+        event = Event(
+            WAVE_CLOSED,
+            dict(entry["payload"]),
+            event_id=entry["event_id"],
+            occurred_at=as_datetime(entry.get("created_at")) or now,
+        )
+        try:
+            bus.publish(event)
+        except BusError as exc:
+            log.warning(
+                "wave.closed not published yet",
+                extra={"event_id": event.event_id, "error": repr(exc)},
+            )
+            continue
+        db.outbox.update_one(
+            {"event_id": event.event_id, "status": "pending"},
+            {"$set": {"status": "sent", "sent_at": now}},
+        )
+        published += 1
+    return published
+
+
+class Scheduler:
+    """Runs the reminder and closing passes every few seconds until stopped."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bus: Bus,
+        delivery: Delivery,
+        renderer: Renderer,
+        settings: Settings,
+        config: NotifyConfig | None = None,
+        clock=lambda: datetime.now(UTC),
+    ) -> None:
+        self.db, self.bus, self.delivery, self.renderer = db, bus, delivery, renderer
+        self.settings = settings
+        self.config = config or NotifyConfig()
+        self.clock = clock
+
+    def run_once(self, now: datetime | None = None) -> dict[str, Any]:
+        """One pass: close what is due first (no reminder after closing), then remind."""
+        now = now or self.clock()
+        closed = close_due_waves(db=self.db, bus=self.bus, now=now)
+        reminders = send_due_reminders(
+            db=self.db,
+            delivery=self.delivery,
+            renderer=self.renderer,
+            settings=self.settings,
+            now=now,
+        )
+        return {"closed": closed, "reminders": reminders}
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("scheduler pass failed")
+            stop.wait(self.config.scheduler_poll_s)

@@ -1,0 +1,146 @@
+"""Opting out of survey email: `GET/POST /optout/{token}`, the target of every List-Unsubscribe.
+
+The token is the invitation's signed token over ``optout:<invitation id>``: it cannot open
+the survey, and a survey token cannot opt anyone out. GET only shows a confirmation
+button (link scanners must not unsubscribe people); POST, including RFC 8058 one-click
+posts from mail providers, records the opt-out for the organisation and marks the invitation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Flask, current_app, render_template_string
+from pymongo.database import Database
+
+from shared.settings import Settings
+from shared.tokens import invitation_id_from_token, sign_invitation
+
+PREFIX = "optout:"
+
+bp = Blueprint("optout", __name__)
+
+_WORDS = {
+    "en": {
+        "title": "Unsubscribe",
+        "question": "Stop receiving emails about this survey at {email}?",
+        "button": "Unsubscribe",
+        "done": "Done: {email} will receive no more survey emails from {org}.",
+        "invalid": "This link is not valid.",
+    },
+    "de": {
+        "title": "Abmelden",
+        "question": "Keine E-Mails mehr zu dieser Umfrage an {email} erhalten?",
+        "button": "Abmelden",
+        "done": "Erledigt: {email} erhält keine Umfrage-E-Mails mehr von {org}.",
+        "invalid": "Dieser Link ist nicht gültig.",
+    },
+}
+
+_PAGE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;
+line-height:1.5}button{font-size:1rem;padding:.6rem 1.2rem}</style></head>
+<body><main><h1>{{ title }}</h1><p>{{ message }}</p>
+{% if form %}<form method="post"><button type="submit">{{ button }}</button></form>{% endif %}
+</main></body></html>"""
+
+
+def optout_token(invitation_id: str, settings: Settings) -> str:
+    """The signed opt-out token of an invitation."""
+    return sign_invitation(PREFIX + invitation_id, settings)
+
+
+def optout_url(invitation_id: str, settings: Settings) -> str:
+    """The opt-out link put in survey emails and their List-Unsubscribe header."""
+    return f"{settings.public_url}/optout/{optout_token(invitation_id, settings)}"
+
+
+def invitation_id_from_optout_token(token: str, settings: Settings) -> str | None:
+    """The invitation an opt-out token was made for, or None."""
+    value = invitation_id_from_token(token, settings)
+    if not value or not value.startswith(PREFIX):
+        return None
+    return value[len(PREFIX) :] or None
+
+
+def record_opt_out(*, db: Database, invitation: dict, now: datetime | None = None) -> None:
+    """Remember the person's opt-out for their organisation and mark the invitation."""
+    now = now or datetime.now(UTC)
+    email = str(invitation["person_email"]).strip().lower()
+    db.opt_outs.update_one(
+        {"org_id": invitation["org_id"], "email": email},
+        {"$setOnInsert": {"org_id": invitation["org_id"], "email": email, "at": now}},
+        upsert=True,
+    )
+    db.invitations.update_one(
+        {"_id": invitation["_id"]}, {"$set": {"opted_out": True, "opted_out_at": now}}
+    )
+
+
+def _language(invitation: dict | None) -> str:
+    language = str((invitation or {}).get("language") or "en").split("-")[0].lower()
+    return language if language in _WORDS else "en"
+
+
+def _page(language: str, key: str, *, form: bool = False, status: int = 200, **values):
+    words = _WORDS[language]
+    html = render_template_string(
+        _PAGE,
+        lang=language,
+        title=words["title"],
+        message=words[key].format(**values),
+        button=words["button"],
+        form=form,
+    )
+    return html, status, {"Cache-Control": "no-store"}
+
+
+def _invitation(token: str) -> tuple[Database, dict | None]:
+    container = current_app.extensions["rapport"]
+    invitation_id = invitation_id_from_optout_token(token, container.settings)
+    db = container.db
+    if invitation_id is None:
+        return db, None
+    return db, db.invitations.find_one({"_id": invitation_id})
+
+
+def _organisation_name(db: Database, org_id: str) -> str:
+    from bson import ObjectId
+    from bson.errors import InvalidId
+
+    try:
+        org = db.organisations.find_one({"_id": ObjectId(org_id)}, {"name": 1})
+    except (InvalidId, TypeError):
+        org = None
+    return (org or {}).get("name") or "Rapport"
+
+
+@bp.get("/optout/<token>")
+def confirm(token: str):
+    db, invitation = _invitation(token)
+    if invitation is None:
+        return _page("en", "invalid", status=404)
+    return _page(_language(invitation), "question", form=True, email=invitation["person_email"])
+
+
+@bp.post("/optout/<token>")
+def opt_out(token: str):
+    db, invitation = _invitation(token)
+    if invitation is None:
+        return _page("en", "invalid", status=404)
+    record_opt_out(db=db, invitation=invitation)
+    return _page(
+        _language(invitation),
+        "done",
+        email=invitation["person_email"],
+        org=_organisation_name(db, invitation["org_id"]),
+    )
+
+
+def register(app: Flask) -> None:
+    """Serve the opt-out pages; one-click posts carry no CSRF token, so they are exempt."""
+    app.register_blueprint(bp)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(bp)
