@@ -7,12 +7,19 @@ an open wave and its invitations (one per buyer contact, one per seller).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
+from flask import Flask
+from flask.testing import FlaskClient
 from pymongo.database import Database
 
+from services.bootstrap import build
+from services.survey.app import create_app
+from shared.bus import Bus, InProcessBus
 from shared.ids import new_id
 from shared.settings import Settings
 from shared.tokens import sign_invitation
@@ -271,3 +278,37 @@ def set_wave(db: Database, wave_id: str, **fields: object) -> None:
 def revoke(db: Database, invitation_id: str) -> None:
     """Revoke an invitation."""
     db.invitations.update_one({"_id": invitation_id}, {"$set": {"revoked": True}})
+
+
+def survey_app(
+    db: Database,
+    settings: Settings,
+    *,
+    bus: Bus | None = None,
+    relay: bool = False,
+    **config: object,
+) -> Flask:
+    """The survey app on this database; an in-process bus with a catch-all queue by default."""
+    settings = dataclasses.replace(settings, mongo_db=db.name)
+    if bus is None:
+        bus = InProcessBus(settings, declare={"everything": ("#",)})
+    app = create_app(build(settings, db=db, bus=bus), test_config={"TESTING": True, **config})
+    app.config["RESPONSE_RELAY"] = relay
+    return app
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of a rendered form."""
+    match = _CSRF.search(html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, url: str, data: dict[str, object]):
+    """GET a page, then POST its form with the page's CSRF token and `data`."""
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    return client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True)), **data})

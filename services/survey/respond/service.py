@@ -378,8 +378,10 @@ def submit_answers(
             "status": "pending",
             "created_at": now,
             "sent_at": None,
-            # The request that completes owns the first publish; the relay waits this long.
-            "claimed_until": now + timedelta(seconds=relay_after_s) + PUBLISH_LEASE,
+            # The completing request owns the first publish; the relay waits this long.
+            "claimed_until": (
+                now + timedelta(seconds=relay_after_s) + PUBLISH_LEASE if bus is not None else now
+            ),
         }
         return {
             "set": {"status": COMPLETED, "completed_at": now, "resume_section": None},
