@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 
 SENT, PENDING, FAILED = "sent", "pending", "failed"
 CANCELLED = "cancelled"  # no longer wanted: the survey closed or the person completed it
-DEFERRED = "deferred"  # not tried now: the relay is known to be down
+DEFERRED = "deferred"
+SURVEY_KINDS = (
+    "invitation",
+    "reminder",
+)  # emails that lose their point once the survey is done  # not tried now: the relay is known to be down
 
 
 def utcnow() -> datetime:
@@ -141,9 +145,10 @@ class Delivery:
         with self._lock:
             return self._relay_down_until is not None and self.clock() < self._relay_down_until
 
-    def deliver(self, doc: dict) -> str:
-        """Send one email this process holds the lease on; returns sent, pending, failed or deferred."""
-        reason = self._unwanted(doc)
+    def deliver(self, doc: dict, *, recheck: bool = False) -> str:
+        """Send one email this process holds the lease on; returns sent, pending, failed,
+        cancelled or deferred. `recheck`: the email waited, so ask again whether it is wanted."""
+        reason = self._unwanted(doc, recheck=recheck)
         if reason:
             self._finish(doc, CANCELLED, attempts=doc.get("attempts", 0), error=reason)
             return CANCELLED
@@ -218,7 +223,7 @@ class Delivery:
             doc = self.claim(row["_id"], now)
             if doc is None:
                 continue  # another process took it
-            outcome = self.deliver(doc)
+            outcome = self.deliver(doc, recheck=True)
             counts[outcome] = counts.get(outcome, 0) + 1
             if outcome == DEFERRED:
                 break
@@ -237,12 +242,13 @@ class Delivery:
 
     # --- bookkeeping -----------------------------------------------------------------
 
-    def _unwanted(self, doc: dict) -> str | None:
-        """Why a survey email should no longer go out (checked again on every retry)."""
+    def _unwanted(self, doc: dict, *, recheck: bool) -> str | None:
+        """Why a survey email should no longer go out: the survey closed, or (when it waited)
+        the person completed it or opted out meanwhile."""
         expires = doc.get("expires_at")
         if expires is not None and self.clock() >= expires:
             return "not sent: the survey has closed"
-        if doc.get("kind") == "reminder" and doc.get("attempts") and doc.get("invitation_id"):
+        if recheck and doc.get("kind") in SURVEY_KINDS and doc.get("invitation_id"):
             invitation = self.invitations.find_one(
                 {"_id": doc["invitation_id"]}, {"status": 1, "opted_out": 1, "revoked": 1}
             )

@@ -1,8 +1,10 @@
 """The SMTP adapter: one reused connection, TLS and authentication from SMTP_URL, a send rate.
 
 ``smtp://host:25`` plain, ``smtp://host:587?starttls=1`` STARTTLS, ``smtps://host:465``
-implicit TLS, ``smtp://user:pass@host`` authenticates. Failures are sorted into
-temporary (retry later) and permanent (record and move on).
+implicit TLS, ``smtp://user:pass@host`` authenticates (percent-encode special characters).
+Also ``timeout=<s>``, ``cafile=<path>`` (a private CA) and ``verify=0`` (no certificate
+check: local relays only). Failures are sorted into temporary (retry later) and
+permanent (record and move on).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class SmtpTarget:
     password: str | None = None
     timeout: float = 10.0
     verify: bool = True
+    cafile: str | None = None  # a private CA's certificate (PEM), else the system's
 
     @classmethod
     def from_url(cls, url: str) -> SmtpTarget:
@@ -73,10 +76,11 @@ class SmtpTarget:
             password=unquote(parts.password) if parts.password else None,
             timeout=float(query.get("timeout", "10")),
             verify=query.get("verify", "1").lower() in _TRUE,
+            cafile=query.get("cafile") or None,
         )
 
     def tls_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.cafile)
         if not self.verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE

@@ -12,7 +12,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 
 # Every part is 7-bit (quoted-printable or base64), so the stored text is plain ASCII.
-_POLICY = policy.SMTP.clone(cte_type="7bit", max_line_length=78)
+# Long lines (up to the RFC limit) rather than Python's odd folding of ASCII subjects.
+_POLICY = policy.SMTP.clone(cte_type="7bit", max_line_length=998)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 

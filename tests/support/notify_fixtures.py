@@ -82,8 +82,10 @@ def make_world(
     """An organisation, program, roster, a launched wave and its invitations."""
     now = datetime.now(UTC)
     launched_at = launched_at or now - timedelta(hours=1)
-    org = {"_id": ObjectId(), "name": org_name}
-    db.organisations.insert_one(org)
+    org = db.organisations.find_one({"name": org_name})
+    if org is None:
+        org = {"_id": ObjectId(), "name": org_name}
+        db.organisations.insert_one(org)
     org_id, program_id, wave_id = str(org["_id"]), new_id(), new_id()
     settings: dict[str, Any] = {
         "cut_points": [40, 60, 80],
