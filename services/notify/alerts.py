@@ -86,7 +86,7 @@ def send_alert(
             describe(v, value_kind if k in ("previous", "current") else "", words),
         )
         for k, v in detail.items()
-        if not isinstance(v, dict | list)
+        if k not in ("previous", "current") and not isinstance(v, dict | list)
     ]
     account_name = account.get("name") or external_id or ""
     key = f"{event_id}:{owner}:alert"

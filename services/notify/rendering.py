@@ -114,9 +114,9 @@ class Words:
 
 
 def bar_width(value: Any) -> int:
-    """A 0–100 score as a bar width in percent (at least 1 so an empty bar still shows)."""
+    """A 0–100 score as a bar width in percent (a score above 0 shows at least 1%)."""
     number = _finite(value)
-    if number is None:
+    if number is None or number <= 0:
         return 0
     return max(1, min(100, round(number)))
 

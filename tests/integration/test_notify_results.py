@@ -1,0 +1,234 @@
+"""After `wave.scored`: sellers' results and coaching, the manager's digest; relationship alerts."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+
+import pytest
+
+from services.notify.capture import CaptureServer
+from services.notify.results import ResultsNotReady
+from services.notify.worker import consumer_specs
+from shared.events import RELATIONSHIP_ALERT, WAVE_SCORED, Event
+from tests.support.notify_fixtures import DIMENSIONS, make_notifier, make_world, write_results
+from tests.support.waiting import wait_for
+
+
+@pytest.fixture
+def smtp():
+    server = CaptureServer().start()
+    yield server
+    server.stop()
+
+
+def _scored(world) -> Event:
+    return Event(
+        WAVE_SCORED,
+        {"org_id": world.org_id, "wave_id": world.wave_id, "program_id": world.program_id},
+    )
+
+
+def _plain(mail) -> str:
+    return mail.part("plain").replace("\r\n", "\n")
+
+
+def _one(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + _one(value)
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _section(text: str, start: str, ends: list[str]) -> str:
+    """The part of `text` from `start` to the first of `ends` after it."""
+    begin = text.index(start)
+    stops = [text.index(e, begin + len(start)) for e in ends if e in text[begin + len(start) :]]
+    return text[begin : min(stops) if stops else len(text)]
+
+
+def test_after_wave_scored_each_seller_gets_one_results_email_with_the_stored_numbers(
+    db, rabbit_bus, smtp
+):
+    world = make_world(db)
+    stored = write_results(db, world)
+    notifier = make_notifier(db, smtp.url, bus=rabbit_bus)
+    (spec,) = consumer_specs(notifier.container, notifier)
+    consumer = rabbit_bus.consumer(spec)
+    consumer.start()
+    try:
+        event = _scored(world)
+        rabbit_bus.publish(event)
+        rabbit_bus.publish(event)  # redelivered
+        wait_for(lambda: len(smtp.handler.snapshot()) >= 3, message="two sellers and the manager")
+        time.sleep(0.5)  # time for the redelivered copy to be handled (and skipped)
+    finally:
+        consumer.stop()
+    mails = smtp.handler.snapshot()
+    assert Counter(m.rcpt_tos[0] for m in mails) == Counter(
+        {"sam@northwind.example": 1, "tess@northwind.example": 1, "pm@northwind.example": 1}
+    )
+    sellers_contacts = {
+        "sam@northwind.example": ["ann@acme.example", "bob@acme.example", "cleo@globex.example"],
+        "tess@northwind.example": ["cleo@globex.example"],
+    }
+    contacts = {
+        c["email"]: c for account in stored["accounts"].values() for c in account["contacts"]
+    }
+    names = [c["name"] for c in contacts.values()]
+    for seller, emails in sellers_contacts.items():
+        mail = next(m for m in mails if m.rcpt_tos == [seller])
+        assert mail.subject == "Your relationship results and coaching plan: Spring 2025"
+        text, html = _plain(mail), mail.part("html")
+        for email in emails:
+            contact = contacts[email]
+            block = _section(text, f"  {contact['name']}\n", [*names, "The gap is"])
+            if contact["relationship_index"] is None:
+                assert "has not answered" in block
+                continue
+            assert (
+                f"{_words(contact['level'])} · relationship index "
+                f"{_one(contact['relationship_index'])} · gap {_signed(contact['gap'])} "
+                f"({_words(contact['gap_class'])})"
+            ) in block
+            lines = block.splitlines()
+            for d in DIMENSIONS:
+                scores = contact["dimensions"][d]
+                at = next(i for i, line in enumerate(lines) if line.strip().startswith(d.title()))
+                assert lines[at].rstrip().endswith(_one(scores["buyer"]))
+                assert (
+                    lines[at + 1]
+                    .rstrip()
+                    .endswith(
+                        f"{_one(scores['seller'])}  ({_signed(scores['gap'])}, "
+                        f"{_words(scores['gap_class'])})"
+                    )
+                )
+            # the HTML chart: a buyer bar and a seller bar per dimension, widths from the scores
+            chart = _section(html, f">{contact['name']}</strong>", ["</table>\n</td></tr>"])
+            for d in DIMENSIONS:
+                scores = contact["dimensions"][d]
+                for value, colour in ((scores["buyer"], "#1d4ed8"), (scores["seller"], "#93c5fd")):
+                    assert f'width="{round(value)}%" height="12" bgcolor="{colour}"' in chart
+                    assert f">{_one(value)}</td>" in chart
+    sam = _plain(next(m for m in mails if m.rcpt_tos == ["sam@northwind.example"]))
+    plan = sam[sam.index("== Your coaching plan ==") :]
+    assert plan.index("1. Recognition (blind spot)") < plan.index("2. Trust (blind spot)")
+    assert "   - Confirm every promise in writing with a date." in plan
+    assert "- Ask for the next piece of business. (Cleo Cole, Globex)" in plan
+    tess = _plain(next(m for m in mails if m.rcpt_tos == ["tess@northwind.example"]))
+    assert "Acme Corp" not in tess and "1. Proactivity (aligned)" in tess
+    # the HTML has only inline styles: no <style> block, no CSS classes, no scripts
+    html = next(m for m in mails if m.rcpt_tos == ["sam@northwind.example"]).part("html")
+    assert "<style" not in html and "class=" not in html and "<script" not in html
+
+
+def test_the_program_manager_gets_rates_distributions_revenue_at_risk_and_priorities(db, smtp):
+    world = make_world(db)
+    stored = write_results(db, world)
+    for email in ("ann@acme.example", "cleo@globex.example", "sam@northwind.example"):
+        db.invitations.update_one(
+            {"_id": world.invitation(email)["_id"]}, {"$set": {"status": "completed"}}
+        )
+    make_notifier(db, smtp.url).handle(_scored(world))
+    digest = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["pm@northwind.example"])
+    assert digest.subject == "Wave results: Spring 2025"
+    text = _plain(digest)
+    assert "Buyers: 2 of 3 completed (67%)" in text
+    assert "Sellers: 1 of 2 completed (50%)" in text
+    results = stored["results"]
+    assert f"Revenue at risk: {results['revenue_at_risk']:,.0f}" in text
+    assert f"Relationship index: {_one(results['relationship_index']['value'])}" in text
+    for level, count in results["levels"].items():
+        name = "not enough answers" if level == "insufficient" else _words(level)
+        assert re.search(rf"^{re.escape(name)} +\[[#-]+\] {count}$", text, re.M), level
+    for segment, count in results["segments"].items():
+        assert re.search(rf"^{segment} +\[[#-]+\] {count}$", text, re.M), segment
+    first, second = sorted(results["accounts"], key=lambda a: -a["priority"])
+    assert text.index(f"1. {first['name']}:") < text.index(f"2. {second['name']}:")
+    assert f"Priority {first['priority']:,.0f}" in text
+
+
+def test_without_a_manager_email_the_digest_is_skipped_with_a_log_line(db, smtp, caplog):
+    world = make_world(db, manager_email=None)
+    write_results(db, world)
+    with caplog.at_level(logging.INFO, logger="services.notify.results"):
+        make_notifier(db, smtp.url).handle(_scored(world))
+    assert sorted(m.rcpt_tos[0] for m in smtp.handler.snapshot()) == [
+        "sam@northwind.example",
+        "tess@northwind.example",
+    ]
+    assert any("no manager_email" in r.getMessage() for r in caplog.records)
+
+
+def test_wave_scored_before_the_results_are_final_fails_so_the_bus_retries(db, smtp):
+    world = make_world(db)
+    doc = write_results(db, world)
+    db.results.update_one({"_id": doc["_id"]}, {"$set": {"final": False}})
+    with pytest.raises(ResultsNotReady):
+        make_notifier(db, smtp.url).handle(_scored(world))
+    assert smtp.handler.snapshot() == []
+
+
+def test_a_german_seller_gets_german_results_with_decimal_commas(db, smtp):
+    world = make_world(db, seller_language="de")
+    stored = write_results(db, world)
+    make_notifier(db, smtp.url, bus=None).handle(_scored(world))
+    tess = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["tess@northwind.example"])
+    text = _plain(tess)
+    cleo = next(c for c in stored["accounts"]["G-7"]["contacts"] if c["name"] == "Cleo Cole")
+    assert tess.subject.startswith("Ihre Beziehungsergebnisse")
+    assert "== Ihre Beziehungen ==" in text and "== Ihr Coaching-Plan ==" in text
+    assert f"Beziehungsindex {_one(cleo['relationship_index']).replace('.', ',')}" in text
+    assert "Vertrauen" in text and "unterschätzt" in text
+
+
+def test_a_relationship_alert_tells_the_account_owner_what_changed(db, smtp):
+    world = make_world(db)
+    notifier = make_notifier(db, smtp.url)
+    alert = Event(
+        RELATIONSHIP_ALERT,
+        {
+            "org_id": world.org_id,
+            "wave_id": world.wave_id,
+            "account_external_id": "A-1",
+            "owner_email": "owner@northwind.example",
+            "kind": "level_drop",
+            "contact_email": "ann@acme.example",
+            "detail": {"previous": "predisposed", "current": "transactional", "delta_ri": -12.5},
+        },
+    )
+    notifier.handle(alert)
+    notifier.handle(alert)
+    (mail,) = smtp.handler.snapshot()
+    assert mail.rcpt_tos == ["owner@northwind.example"]
+    assert mail.subject == "Relationship alert: Acme Corp"
+    text = _plain(mail)
+    assert "The relationship level of Ann Archer dropped from predisposed to transactional." in text
+    assert "delta ri: -12.5" in text
+    assert "Ann Archer" in mail.part("html") and "transactional" in mail.part("html")
+
+
+def test_an_alert_without_an_owner_is_not_emailed(db, smtp):
+    world = make_world(db)
+    db.accounts.update_many({}, {"$unset": {"owner_email": ""}})
+    make_notifier(db, smtp.url).handle(
+        Event(
+            RELATIONSHIP_ALERT,
+            {
+                "org_id": world.org_id,
+                "wave_id": world.wave_id,
+                "account_external_id": "G-7",
+                "kind": "ri_drop",
+                "detail": {"previous": 70.0, "current": 55.0},
+            },
+        )
+    )
+    assert smtp.handler.snapshot() == [] and db.emails.count_documents({}) == 0
