@@ -512,9 +512,11 @@ def score_wave_naive(
     *,
     reverse_items: frozenset[str] = frozenset(),
     coaching_library: Mapping[str, Any] | None = None,
+    with_accounts: bool = True,
 ) -> dict[str, Any]:
     """`{"results": <as wave_result_to_json>, "accounts": {external_id: <as account_to_json>}}`
-    for a wave given as `{roster, buyer_responses, seller_responses}` records."""
+    for a wave given as `{roster, buyer_responses, seller_responses}` records (`accounts`
+    empty unless `with_accounts`)."""
     wave = _wave(records, settings, reverse_items)
     before = _wave(previous, settings, reverse_items) if previous is not None else None
     accounts, contacts, buyers, pairs = (
@@ -768,6 +770,8 @@ def score_wave_naive(
         ],
     }
 
+    if not with_accounts:
+        return {"results": results, "accounts": {}}
     plans = _coaching_plans(wave, settings)
     details = {}
     for external_id, account in accounts.items():

@@ -1,0 +1,124 @@
+"""Scoring engine benchmarks, on synthetic waves (generation is not timed).
+
+    bench scoring.full_wave_200k: <s> s        closing recompute of a wave of 100,000 buyer
+                                               and 100,000 seller responses across 20,000
+                                               accounts, with trends against the previous
+                                               wave and the 2,000-sample bootstrap
+    bench scoring.speedup_vs_naive: <x> x      naive.py time / engine time on the same
+                                               (smaller) wave, both producing the results
+                                               document; checked equal before timing
+    bench scoring.incremental_ms: <ms> ms      score_one on one completed response
+
+Each figure is the best of a few runs, so other work on the machine shows less.
+Run: `python benchmarks/bench_scoring.py` (or `make bench`).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from services.scoring.engine import (
+    DEFAULT_SETTINGS,
+    build_wave_input,
+    score_one,
+    score_wave,
+    wave_result_to_json,
+)
+from services.scoring.naive import score_wave_naive
+from services.scoring.synthetic import generate_roster_and_answers, generate_wave
+
+FULL_ACCOUNTS = 20_000
+FULL_RESPONSES = 100_000  # per side
+NAIVE_ACCOUNTS = 2_000  # 10,000 responses per side: naive takes seconds, not minutes
+NAIVE_RESPONSES = 10_000
+INCREMENTAL_CALLS = 2_000
+
+
+def _best(run: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def _differences(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return [f"{path}: keys differ"]
+        return [d for k in a for d in _differences(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: lengths differ"]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _differences(x, y, f"{path}[{i}]")
+        ]
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        return [] if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) else [f"{path}: {a} != {b}"]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def _keyed(results: dict) -> dict:
+    return {**results, "accounts": {a["external_id"]: a for a in results["accounts"]}}
+
+
+def bench_full_wave() -> float:
+    wave = generate_wave(
+        FULL_ACCOUNTS, seed=0, buyer_responses=FULL_RESPONSES, seller_responses=FULL_RESPONSES
+    )
+    previous = generate_wave(
+        FULL_ACCOUNTS,
+        seed=0,
+        wave=1,
+        buyer_responses=FULL_RESPONSES,
+        seller_responses=FULL_RESPONSES,
+    )
+    return _best(lambda: score_wave(wave, DEFAULT_SETTINGS, previous), repeat=3)
+
+
+def bench_speedup() -> float:
+    sizes = dict(seed=1, buyer_responses=NAIVE_RESPONSES, seller_responses=NAIVE_RESPONSES)
+    records = generate_roster_and_answers(NAIVE_ACCOUNTS, **sizes)
+    previous_records = generate_roster_and_answers(NAIVE_ACCOUNTS, wave=1, **sizes)
+    wave, previous = build_wave_input(**records), build_wave_input(**previous_records)
+
+    def engine() -> dict:
+        return wave_result_to_json(score_wave(wave, DEFAULT_SETTINGS, previous))
+
+    def naive() -> dict:
+        return score_wave_naive(records, DEFAULT_SETTINGS, previous_records, with_accounts=False)
+
+    different = _differences(_keyed(engine()), _keyed(naive()["results"]))
+    if different:
+        raise AssertionError(f"engine and naive disagree: {different[:5]}")
+    return _best(naive, repeat=1) / _best(engine, repeat=3)
+
+
+def bench_incremental() -> float:
+    records = generate_roster_and_answers(50, seed=2)
+    answers = [r["answers"] for r in records["buyer_responses"]]
+    for a in answers[:50]:
+        score_one(a)  # warm up
+    times = []
+    for i in range(INCREMENTAL_CALLS):
+        started = time.perf_counter()
+        score_one(answers[i % len(answers)])
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000.0
+
+
+def main() -> None:
+    print(f"bench scoring.full_wave_200k: {bench_full_wave():.3f} s", flush=True)
+    print(f"bench scoring.speedup_vs_naive: {bench_speedup():.1f} x", flush=True)
+    print(f"bench scoring.incremental_ms: {bench_incremental():.3f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()
