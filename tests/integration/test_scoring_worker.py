@@ -148,3 +148,49 @@ def test_late_completion_never_overwrites_final_results(scoring, rabbit_bus, db)
     wait_for(lambda: db.results.find_one({"wave_id": world.wave_id, "final": True}), timeout=10)
     assert score_response(db=db, response_id="late", wave_id=world.wave_id) is False
     assert db.results.find_one({"wave_id": world.wave_id})["final"] is True
+
+
+def test_results_endpoints_serve_what_the_worker_stored(scoring, rabbit_bus, db):
+    from services.survey.organisations import create_api_key, ensure_organisation
+
+    container, _ = scoring
+    world = make_wave(db, container.settings, buyers=2, sellers=1)
+    client = survey_app(db, container.settings, bus=rabbit_bus).test_client()
+    key = create_api_key(db=db, org_id=world.org_id)
+    headers = {"Authorization": f"Bearer {key}"}
+    before = client.get(f"/api/v1/waves/{world.wave_id}/results", headers=headers).get_json()
+    assert before["final"] is False and before["n_buyers"] == 0
+
+    _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
+    _submit(client, world.buyers[1], complete_answers(recommend=4, value=3))
+    rabbit_bus.publish(
+        Event(
+            WAVE_CLOSED,
+            {"org_id": world.org_id, "wave_id": world.wave_id, "program_id": world.program_id},
+        )
+    )
+    stored = wait_for(
+        lambda: db.results.find_one({"wave_id": world.wave_id, "final": True}), timeout=10
+    )
+
+    results = client.get(f"/api/v1/waves/{world.wave_id}/results", headers=headers).get_json()
+    assert results == stored["results"]
+    assert results["final"] is True and results["n_buyers"] == 2
+    external_id = results["accounts"][0]["external_id"]
+    account = client.get(f"/api/v1/waves/{world.wave_id}/accounts/{external_id}", headers=headers)
+    assert account.status_code == 200
+    assert {c["email"] for c in account.get_json()["contacts"]} == {b.email for b in world.buyers}
+
+    export = client.get(f"/api/v1/waves/{world.wave_id}/export.csv", headers=headers)
+    lines = export.get_data(as_text=True).strip().splitlines()
+    assert export.mimetype == "text/csv" and lines[0].startswith("response_id,side,")
+    assert len(lines) == 3  # header + two buyer responses
+
+    other = create_api_key(db=db, org_id=ensure_organisation(db=db, name="Someone Else"))
+    elsewhere = client.get(
+        f"/api/v1/waves/{world.wave_id}/results", headers={"Authorization": f"Bearer {other}"}
+    )
+    assert elsewhere.status_code == 404
+    assert client.get(f"/api/v1/waves/{world.wave_id}/results").status_code == 401
+    missing = client.get(f"/api/v1/waves/{world.wave_id}/accounts/NOPE", headers=headers)
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
