@@ -87,6 +87,7 @@ _EXPAND_RI = 60.0  # an undervalued contact at or above this RI is ripe for more
 # Scores are sums of sixths of 100, so a value that is exactly on a cut point in real numbers
 # can land a few ulps off it in floats; comparisons with cut points allow this much.
 TOLERANCE = 1e-9
+_SMALL_N = 64  # below this many rows a reduction beats a loop over columns
 _PIPELINE_MIN_N = 20_000  # bootstrap draws run in a helper thread from this many responses
 
 # Section 2 segment table: rows are level codes (antagonistic .. trusted_advisor),
@@ -442,14 +443,18 @@ class ResponseScores:
 
 def _mean_if_enough(values: np.ndarray, minimum: int) -> np.ndarray:
     """Mean over the last axis of the answered values, NaN where fewer than `minimum` are."""
-    shape = values.shape[:-1]
-    total = np.zeros(shape)
-    count = np.zeros(shape, dtype=np.intp)
-    for j in range(values.shape[-1]):  # over items or dimensions: a short axis
-        column = values[..., j]
-        answered = ~np.isnan(column)
-        np.add(total, column, out=total, where=answered)
-        count += answered
+    answered = ~np.isnan(values)
+    present = np.where(answered, values, 0.0)
+    if values.ndim < 2 or values.shape[0] < _SMALL_N:
+        count = answered.sum(axis=-1)  # few rows: fewest numpy calls
+        total = present.sum(axis=-1)
+    else:
+        # many rows: add the columns of the short last axis (faster than a reduction over it)
+        total = present[..., 0].copy()
+        count = answered[..., 0].astype(np.intp)
+        for j in range(1, values.shape[-1]):
+            total += present[..., j]
+            count += answered[..., j]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
     mean[count < minimum] = np.nan
@@ -457,7 +462,10 @@ def _mean_if_enough(values: np.ndarray, minimum: int) -> np.ndarray:
 
 
 def _item_scores(raw: np.ndarray) -> np.ndarray:
-    return (raw - 1.0) / 6.0 * 100.0
+    scores = raw - 1.0
+    scores /= 6.0
+    scores *= 100.0
+    return scores
 
 
 def level_codes(relationship_index: np.ndarray, cut_points: Sequence[float]) -> np.ndarray:
@@ -648,32 +656,38 @@ class _Structure:
 
 def _grouped_mean(
     groups: np.ndarray, values: np.ndarray, size: int, weights: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(Weighted) mean of the non-NaN values per group, and how many values each group had."""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(Weighted) mean of the non-NaN values per group; without weights also how many there were.
+
+    `values` may have a second axis (dimensions): each column is grouped on its own.
+    """
+    columns = values.shape[1] if values.ndim == 2 else 1
+    index = groups if columns == 1 else (groups[:, None] * columns + np.arange(columns)).ravel()
     valid = ~np.isnan(values)
     present = np.where(valid, values, 0.0)
+    length = size * columns
     if weights is None:
-        total = np.bincount(groups, weights=present, minlength=size)
-        count = np.bincount(groups, weights=valid, minlength=size)
-        weight = count
+        total = np.bincount(index, weights=present.ravel(), minlength=length)
+        weight = np.bincount(index, weights=valid.ravel(), minlength=length)
+        count = weight.astype(np.int64)
     else:
-        w = np.where(valid, weights, 0.0)
-        total = np.bincount(groups, weights=present * w, minlength=size)
-        weight = np.bincount(groups, weights=w, minlength=size)
-        count = np.bincount(groups, weights=valid, minlength=size)
+        w = np.where(valid, weights if columns == 1 else weights[:, None], 0.0)
+        total = np.bincount(index, weights=(present * w).ravel(), minlength=length)
+        weight = np.bincount(index, weights=w.ravel(), minlength=length)
+        count = None  # weights are positive: no weight means no value
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / weight
-    mean[count == 0] = np.nan
-    return mean, count.astype(np.int64)
+    mean[weight == 0] = np.nan
+    if columns > 1 and values.ndim == 2:
+        mean = mean.reshape(size, columns)
+        count = None if count is None else count.reshape(size, columns)
+    return mean, count
 
 
 def _grouped_mean_columns(
     groups: np.ndarray, values: np.ndarray, size: int, weights: np.ndarray | None = None
 ) -> np.ndarray:
-    out = np.empty((size, values.shape[1]))
-    for j in range(values.shape[1]):  # over dimensions, never responses
-        out[:, j] = _grouped_mean(groups, values[:, j], size, weights)[0]
-    return out
+    return _grouped_mean(groups, values, size, weights)[0]
 
 
 def _score_structure(
@@ -979,18 +993,20 @@ def _resample_sums(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray
     n = values.shape[0]
     rng = np.random.default_rng(seed)
     sums = np.empty(samples, dtype=values.dtype)
+    # int32 indices draw the same values as int64, faster
+    index_type = np.int32 if n < 2**31 else np.int64
     if n < _PIPELINE_MIN_N:
         for b in range(samples):
-            sums[b] = values.take(rng.integers(0, n, n)).sum()
+            sums[b] = values.take(rng.integers(0, n, n, dtype=index_type)).sum()
         return sums
     # one row of indices at a time bounds memory; a helper thread draws the next row
     # while this one is gathered (both release the GIL)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(rng.integers, 0, n, n)
+        upcoming = pool.submit(rng.integers, 0, n, n, index_type)
         for b in range(samples):
             index = upcoming.result()
             if b + 1 < samples:
-                upcoming = pool.submit(rng.integers, 0, n, n)
+                upcoming = pool.submit(rng.integers, 0, n, n, index_type)
             sums[b] = values.take(index).sum()
     return sums
 
@@ -1214,6 +1230,10 @@ def _seller_coaching(
 
 def _match_keys(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """Position of each current key among the previous keys (the first one), -1 where absent."""
+    if len(current) == len(previous) and np.array_equal(current, previous):
+        # the usual case, an unchanged roster, needs no lookup (keys are unique)
+        if len(set(previous.tolist())) == len(previous):
+            return np.arange(len(current), dtype=np.intp)
     positions = dict(zip(previous.tolist()[::-1], range(len(previous) - 1, -1, -1), strict=True))
     return np.array(list(map(positions.get, current.tolist(), repeat(-1))), dtype=np.intp)
 
