@@ -17,14 +17,17 @@ class Index:
     keys: tuple[tuple[str, int], ...]
     unique: bool = False
     name: str | None = None
+    sparse: bool = False
 
     def model(self) -> IndexModel:
         name = self.name or "_".join(f"{k}_{d}" for k, d in self.keys)
+        if self.sparse:
+            return IndexModel(list(self.keys), unique=self.unique, name=name, sparse=True)
         return IndexModel(list(self.keys), unique=self.unique, name=name)
 
 
-def _ix(*fields: str, unique: bool = False) -> Index:
-    return Index(tuple((f, ASCENDING) for f in fields), unique=unique)
+def _ix(*fields: str, unique: bool = False, sparse: bool = False) -> Index:
+    return Index(tuple((f, ASCENDING) for f in fields), unique=unique, sparse=sparse)
 
 
 # Every collection and its indexes, created at start. Upserts are keyed by the unique ones.
@@ -41,7 +44,12 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     ),
     "waves": (_ix("org_id", "program_id"), _ix("status", "closes_at")),
     "invitations": (
-        _ix("wave_id", "side", "person_email", unique=True),
+        # One invitation per (wave, side, person), enforced on the single field
+        # invitation_key = "<wave_id>|<side>|<person_email>": a compound unique index makes
+        # the local stand-in scan the whole collection on every insert (launch went O(n^2)).
+        # Sparse, so documents written without the key (tests, fixtures) never collide.
+        _ix("invitation_key", unique=True, sparse=True),
+        _ix("wave_id", "side"),
         _ix("wave_id", "status"),
     ),
     "responses": (
