@@ -1,0 +1,101 @@
+"""Programs: a company's relationship survey, with its settings and its roster of accounts."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.database import Database
+
+from services.survey.errors import NotFound
+from shared.ids import new_id
+from shared.questionnaire import load_bank
+
+ROLES = ("decision_maker", "influencer", "user", "other")
+LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
+
+# SCORING.md defaults; a program overrides any of them in its settings.
+DEFAULT_CUT_POINTS = [40, 60, 80]
+DEFAULT_GAP_THRESHOLD = 10
+DEFAULT_ROLE_WEIGHTS = {"decision_maker": 3, "influencer": 2, "user": 1, "other": 1}
+DEFAULT_REMINDER_DAYS = [3, 7]
+
+
+def default_languages() -> list[str]:
+    """The questionnaire's languages, its default first."""
+    bank = load_bank()
+    return [bank.default_language, *(x for x in bank.languages if x != bank.default_language)]
+
+
+def default_settings() -> dict[str, Any]:
+    """A new program's settings when none are given."""
+    return {
+        "cut_points": list(DEFAULT_CUT_POINTS),
+        "gap_threshold": DEFAULT_GAP_THRESHOLD,
+        "role_weights": dict(DEFAULT_ROLE_WEIGHTS),
+        "reminder_days": list(DEFAULT_REMINDER_DAYS),
+        "languages": default_languages(),
+    }
+
+
+def program_settings(given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The defaults overlaid with validated `given` settings (role weights merge by role)."""
+    settings = default_settings()
+    for key, value in (given or {}).items():
+        if key == "role_weights":
+            settings["role_weights"] = {**settings["role_weights"], **value}
+        else:
+            settings[key] = value
+    return settings
+
+
+def create_program(
+    *, db: Database, org_id: str, name: str, settings: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Create a program of the organisation with the given (already validated) settings."""
+    program = {
+        "_id": new_id(),
+        "org_id": org_id,
+        "name": name.strip(),
+        "settings": program_settings(settings),
+        "created_at": datetime.now(UTC),
+    }
+    db.programs.insert_one(program)
+    return program
+
+
+def get_program(*, db: Database, org_id: str, program_id: str) -> dict[str, Any]:
+    """The organisation's program; another organisation's is as unknown as a missing one."""
+    program = db.programs.find_one({"_id": program_id, "org_id": org_id})
+    if program is None:
+        raise NotFound("program not found")
+    return program
+
+
+def list_programs(*, db: Database, org_id: str) -> list[dict[str, Any]]:
+    """The organisation's programs, newest first."""
+    return list(db.programs.find({"org_id": org_id}).sort("created_at", -1))
+
+
+def list_accounts(*, db: Database, org_id: str, program_id: str) -> list[dict[str, Any]]:
+    """The program's accounts by name, each with how many contacts and sellers it has."""
+    get_program(db=db, org_id=org_id, program_id=program_id)
+    scope = {"org_id": org_id, "program_id": program_id}
+    account_of: dict[str, str] = {}
+    contacts: Counter[str] = Counter()
+    for contact in db.contacts.find(scope, {"email": 1, "account_id": 1}):
+        account_of[contact["email"]] = contact["account_id"]
+        contacts[contact["account_id"]] += 1
+    sellers: defaultdict[str, set[str]] = defaultdict(set)
+    for assignment in db.assignments.find(scope, {"contact_email": 1, "seller_email": 1}):
+        account_id = account_of.get(assignment["contact_email"])
+        if account_id is not None:
+            sellers[account_id].add(assignment["seller_email"])
+    accounts = []
+    for account in db.accounts.find(scope).sort([("name", 1), ("external_id", 1)]):
+        account["contacts"] = contacts.get(account["_id"], 0)
+        account["sellers"] = len(sellers.get(account["_id"], ()))
+        accounts.append(account)
+    return accounts

@@ -1,0 +1,636 @@
+"""The roster: reading a CRM export (CSV or JSON rows) and importing it into a program.
+
+One row is one contact–seller assignment. Good rows are imported and bad rows reported
+with their row number and column; importing the same file again changes nothing. Writes
+are upserts keyed by the unique indexes, a thousand rows per round trip, so the memory in
+use is one batch plus the keys seen so far.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import DeleteOne, UpdateOne
+from pymongo.database import Database
+
+from services.survey.admin.programs import ROLES, get_program
+from services.survey.errors import ValidationFailed
+from shared.ids import new_id
+
+REQUIRED_COLUMNS = (
+    "account_id",
+    "account_name",
+    "annual_revenue",
+    "contact_email",
+    "contact_name",
+    "contact_role",
+    "seller_email",
+    "seller_name",
+)
+OPTIONAL_COLUMNS = ("language", "segment")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+BATCH_ROWS = 1000
+MAX_REPORTED_ERRORS = 1000
+_DELIMITERS = (",", ";", "\t", "|")
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_LIMITS = {"account_id": 100, "segment": 100, "contact_email": 254, "seller_email": 254}
+_NAME_LIMIT = 200
+
+
+class RosterFileError(ValidationFailed):
+    """The file as a whole cannot be read as a roster: nothing is imported."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem with one value of one row."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """A valid roster row, normalised (emails lower-case, role a known word)."""
+
+    row: int
+    account_id: str
+    account_name: str
+    annual_revenue: int | float
+    contact_email: str
+    contact_name: str
+    contact_role: str
+    seller_email: str
+    seller_name: str
+    language: str | None = None
+    segment: str | None = None
+
+
+@dataclass
+class RosterReport:
+    """What an import did, in the shape of API.md."""
+
+    accounts_created: int = 0
+    accounts_updated: int = 0
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    sellers_created: int = 0
+    sellers_updated: int = 0
+    assignments_created: int = 0
+    assignments_updated: int = 0
+    assignments_removed: int = 0
+    rows_imported: int = 0
+    rows_rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    errors_truncated: bool = False
+
+    def reject(self, errors: Sequence[RowError]) -> None:
+        self.rows_rejected += 1
+        room = MAX_REPORTED_ERRORS - len(self.errors)
+        if len(errors) > room:
+            self.errors_truncated = True
+        self.errors.extend(errors[: max(room, 0)])
+
+
+# --- reading the file ----------------------------------------------------------------------
+
+
+def decode_roster(data: bytes) -> str:
+    """The text of an uploaded roster: UTF-8 (with or without BOM), UTF-16 or Windows-1252.
+
+    A file that is none of these, or holds control characters, is refused as binary.
+    """
+    if not data or not data.strip():
+        raise RosterFileError("the roster file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" export.
+        text = _decode(data, "utf-16")
+    elif b"\x00" in data:
+        raise RosterFileError("the roster is a binary file, not CSV text: export it as CSV")
+    else:
+        text = _decode(data, "utf-8-sig") if _is_utf8(data) else _decode(data, "cp1252")
+    if _CONTROL.search(text):
+        raise RosterFileError("the roster is a binary file, not CSV text: export it as CSV")
+    if not text.strip():
+        raise RosterFileError("the roster file is empty")
+    return text.removeprefix("\ufeff")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise RosterFileError(
+            "the roster is a binary file, not CSV text: export it as CSV (UTF-8)"
+        ) from None
+
+
+def column_name(header: str) -> str:
+    """A header cell as a column name: "Contact Email " gives "contact_email"."""
+    name = unicodedata.normalize("NFKC", header).strip().strip('"').strip().lower()
+    return re.sub(r"[\s\-]+", "_", name)
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    # The header names known columns: the delimiter that splits out most of them wins.
+    def known(delimiter: str) -> tuple[int, int]:
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        return sum(column_name(c) in COLUMNS for c in cells), len(cells)
+
+    return max(_DELIMITERS, key=known)
+
+
+@dataclass(frozen=True)
+class RosterCsv:
+    """A checked CSV roster: its delimiter, column positions and where the data starts."""
+
+    text: str
+    delimiter: str
+    columns: Mapping[str, int]
+    width: int
+    skip: int  # records before the first data row (the header, and a "sep=" line)
+    data_rows: int
+    decimal_comma: bool
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str] | RowError]]:
+        """(row number, values by column) for every non-blank data row; too many cells is an error."""
+        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
+        for index, record in enumerate(reader, start=1):
+            if index <= self.skip or not any(cell.strip() for cell in record):
+                continue
+            extra = [c for c in record[self.width :] if c.strip()]
+            if extra:
+                yield (
+                    index,
+                    RowError(index, "", f"{len(record)} cells but the header has {self.width}"),
+                )
+                continue
+            yield (
+                index,
+                {
+                    name: record[position] if position < len(record) else ""
+                    for name, position in self.columns.items()
+                },
+            )
+
+
+def read_roster_csv(data: bytes) -> RosterCsv:
+    """Check an uploaded CSV roster as a whole (encoding, delimiter, header, syntax).
+
+    Raises RosterFileError naming the problem; nothing has been imported then.
+    """
+    text = decode_roster(data)
+    lines = text.splitlines()
+    skip = 0
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    header_line = lines[first]
+    match = re.fullmatch(r'\s*"?sep=(.)"?\s*', header_line, flags=re.IGNORECASE)
+    if match:
+        # Excel's "sep=;" hint line before the header.
+        delimiter = match.group(1)
+        first += 1
+        header_line = lines[first] if first < len(lines) else ""
+    else:
+        delimiter = _sniff_delimiter(header_line)
+    skip = first + 1
+    header = next(csv.reader([header_line], delimiter=delimiter), [])
+    columns: dict[str, int] = {}
+    for position, cell in enumerate(header):
+        name = column_name(cell)
+        if name in COLUMNS:
+            if name in columns:
+                raise RosterFileError(
+                    f"column {name} appears twice in the header", details={name: ["repeated"]}
+                )
+            columns[name] = position
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise RosterFileError(
+            f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
+            details={name: ["missing column"] for name in missing},
+        )
+    data_rows = _count_data_rows(text, delimiter, skip)
+    if data_rows == 0:
+        raise RosterFileError("the roster has a header but no rows")
+    return RosterCsv(
+        text=text,
+        delimiter=delimiter,
+        columns=columns,
+        width=len(header),
+        skip=skip,
+        data_rows=data_rows,
+        decimal_comma=delimiter == ";",
+    )
+
+
+def _count_data_rows(text: str, delimiter: str, skip: int) -> int:
+    # A full pass before any write, so a syntax error refuses the file before anything changes.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    count = 0
+    index = 0
+    try:
+        for index, record in enumerate(reader, start=1):
+            if index > skip and any(cell.strip() for cell in record):
+                count += 1
+    except csv.Error as exc:
+        raise RosterFileError(f"row {index + 1}: the CSV cannot be read ({exc})") from None
+    return count
+
+
+# --- one row -------------------------------------------------------------------------------
+
+
+def parse_revenue(value: object, *, decimal_comma: bool = False) -> int | float:
+    """Annual revenue as a number >= 0; spreadsheets' grouping and currency signs are accepted.
+
+    `decimal_comma` is the convention of `;`-separated exports ("1.200.000,50").
+    """
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    if isinstance(value, int | float):
+        number: int | float = value
+    else:
+        text = str(value).strip()
+        if not text:
+            raise ValueError("is required")
+        number = _number_from_text(text, decimal_comma=decimal_comma)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
+    if number < 0:
+        raise ValueError(f"must not be negative: {_shown(value)}")
+    if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
+        return int(number)
+    return number
+
+
+def _number_from_text(text: str, *, decimal_comma: bool) -> int | float:
+    cleaned = re.sub(r"[\s\u00a0\u202f'_$€£¥]", "", text).replace("\u2212", "-")
+    for code in ("EUR", "USD", "GBP", "CHF"):
+        cleaned = cleaned.removeprefix(code).removesuffix(code)
+    sign = -1 if cleaned.startswith("-") else 1
+    digits = cleaned.lstrip("+-")
+    thousands, decimal = (".", ",") if decimal_comma else (",", ".")
+    t, d = re.escape(thousands), re.escape(decimal)
+    if re.fullmatch(rf"\d{{1,3}}({t}\d{{3}})+({d}\d+)?|\d+({d}\d+)?", digits):
+        normal = digits.replace(thousands, "").replace(decimal, ".")
+        return sign * (float(normal) if "." in normal else int(normal))
+    try:
+        return sign * float(digits)
+    except ValueError:
+        raise ValueError(f"not a number: {_shown(text)}") from None
+
+
+def _shown(value: object) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def role_word(value: str) -> str:
+    """A role as written in a spreadsheet ("Decision Maker") as its word ("decision_maker")."""
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
+def parse_row(
+    row: int,
+    values: Mapping[str, object],
+    *,
+    languages: Sequence[str],
+    decimal_comma: bool = False,
+) -> tuple[RosterRow | None, list[RowError]]:
+    """Check and normalise one row's values; the row, or every problem found in it."""
+    errors: list[RowError] = []
+
+    def text(column: str, *, required: bool = True) -> str:
+        raw = values.get(column)
+        value = "" if raw is None else str(raw).strip()
+        limit = _LIMITS.get(column, _NAME_LIMIT)
+        if not value and required:
+            errors.append(RowError(row, column, "is required"))
+        elif len(value) > limit:
+            errors.append(RowError(row, column, f"is longer than {limit} characters"))
+        return value
+
+    def email(column: str) -> str:
+        value = text(column).lower()
+        if value and len(value) <= _LIMITS[column] and not _EMAIL.match(value):
+            errors.append(RowError(row, column, f"not a valid email address: {_shown(value)}"))
+        return value
+
+    account_id = text("account_id")
+    account_name = text("account_name")
+    revenue: int | float = 0
+    try:
+        revenue = parse_revenue(values.get("annual_revenue", ""), decimal_comma=decimal_comma)
+    except ValueError as exc:
+        errors.append(RowError(row, "annual_revenue", str(exc)))
+    contact_email = email("contact_email")
+    contact_name = text("contact_name")
+    role = role_word(text("contact_role"))
+    if role and role not in ROLES:
+        errors.append(
+            RowError(
+                row,
+                "contact_role",
+                f"unknown role {_shown(values.get('contact_role'))}: use one of {', '.join(ROLES)}",
+            )
+        )
+    seller_email = email("seller_email")
+    seller_name = text("seller_name")
+    if contact_email and contact_email == seller_email:
+        errors.append(RowError(row, "seller_email", "is the contact's own address"))
+    language = text("language", required=False).lower().replace("_", "-").split("-")[0] or None
+    if language is not None and language not in languages:
+        errors.append(
+            RowError(
+                row,
+                "language",
+                f"{_shown(values.get('language'))} is not a language of this program "
+                f"({', '.join(languages)})",
+            )
+        )
+    segment = text("segment", required=False) or None
+    if errors:
+        return None, errors
+    return (
+        RosterRow(
+            row=row,
+            account_id=account_id,
+            account_name=account_name,
+            annual_revenue=revenue,
+            contact_email=contact_email,
+            contact_name=contact_name,
+            contact_role=role,
+            seller_email=seller_email,
+            seller_name=seller_name,
+            language=language,
+            segment=segment,
+        ),
+        [],
+    )
+
+
+# --- importing -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    row: RosterRow
+    position: int
+    new_account: bool
+    new_contact: bool
+    new_seller: bool
+
+
+class _Import:
+    """One import into one program: cross-row checks, then batched upserts."""
+
+    def __init__(self, *, db: Database, org_id: str, program: Mapping[str, Any], batch_rows: int):
+        self.db = db
+        self.org_id = org_id
+        self.program_id = program["_id"]
+        settings = program.get("settings") or {}
+        self.languages: list[str] = list(settings.get("languages") or ["en"])
+        self.batch_rows = batch_rows
+        self.report = RosterReport()
+        self.now = datetime.now(UTC)
+        self.account_ids: dict[str, str] = {}  # external id -> _id, once known
+        self.accounts_seen: set[str] = set()
+        self.sellers_seen: set[str] = set()
+        self.contact_first: dict[str, tuple[str, int]] = {}  # email -> (account, first row)
+        self.sellers_of: dict[str, list[str]] = {}  # contact email -> sellers, in file order
+        self.batch: list[_Pending] = []
+
+    def add(self, number: int, values: Mapping[str, object], *, decimal_comma: bool) -> None:
+        row, errors = parse_row(
+            number, values, languages=self.languages, decimal_comma=decimal_comma
+        )
+        if row is None:
+            self.report.reject(errors)
+            return
+        first = self.contact_first.get(row.contact_email)
+        if first is not None and first[0] != row.account_id:
+            self.report.reject(
+                [
+                    RowError(
+                        number,
+                        "account_id",
+                        f"{row.contact_email} is listed under account {first[0]} on row {first[1]}",
+                    )
+                ]
+            )
+            return
+        self.report.rows_imported += 1
+        sellers = self.sellers_of.setdefault(row.contact_email, [])
+        if row.seller_email in sellers:
+            return  # the same assignment twice: nothing more to write
+        sellers.append(row.seller_email)
+        pending = _Pending(
+            row=row,
+            position=len(sellers) - 1,
+            new_account=row.account_id not in self.accounts_seen,
+            new_contact=first is None,
+            new_seller=row.seller_email not in self.sellers_seen,
+        )
+        self.accounts_seen.add(row.account_id)
+        self.sellers_seen.add(row.seller_email)
+        if first is None:
+            self.contact_first[row.contact_email] = (row.account_id, number)
+        self.batch.append(pending)
+        if len(self.batch) >= self.batch_rows:
+            self.flush()
+
+    def reject(self, error: RowError) -> None:
+        self.report.reject([error])
+
+    def flush(self) -> None:
+        """Write the batch: accounts, sellers, contacts, then assignments."""
+        batch, self.batch = self.batch, []
+        if not batch:
+            return
+        scope = {"program_id": self.program_id}
+        report = self.report
+        ops = [self._account_op(p.row) for p in batch if p.new_account]
+        created, updated = self._write("accounts", ops)
+        report.accounts_created += created
+        report.accounts_updated += updated
+        self._resolve_accounts({p.row.account_id for p in batch})
+        ops = [self._seller_op(p.row) for p in batch if p.new_seller]
+        created, updated = self._write("sellers", ops)
+        report.sellers_created += created
+        report.sellers_updated += updated
+        ops = [self._contact_op(p.row) for p in batch if p.new_contact]
+        created, updated = self._write("contacts", ops)
+        report.contacts_created += created
+        report.contacts_updated += updated
+        ops = [
+            UpdateOne(
+                {**scope, "contact_email": p.row.contact_email, "seller_email": p.row.seller_email},
+                {
+                    "$set": {"org_id": self.org_id, "position": p.position},
+                    "$setOnInsert": {"created_at": self.now},
+                },
+                upsert=True,
+            )
+            for p in batch
+        ]
+        created, updated = self._write("assignments", ops)
+        report.assignments_created += created
+        report.assignments_updated += updated
+
+    def _write(self, collection: str, ops: list[UpdateOne]) -> tuple[int, int]:
+        if not ops:
+            return 0, 0
+        result = self.db[collection].bulk_write(ops, ordered=False)
+        return result.upserted_count, result.modified_count
+
+    def _account_op(self, row: RosterRow) -> UpdateOne:
+        values: dict[str, Any] = {
+            "org_id": self.org_id,
+            "name": row.account_name,
+            "annual_revenue": row.annual_revenue,
+            # The account's first seller in the roster owns it (alerts go there).
+            "owner_email": row.seller_email,
+        }
+        if row.segment is not None:
+            values["segment"] = row.segment
+        return UpdateOne(
+            {"program_id": self.program_id, "external_id": row.account_id},
+            {"$set": values, "$setOnInsert": {"_id": new_id(), "created_at": self.now}},
+            upsert=True,
+        )
+
+    def _seller_op(self, row: RosterRow) -> UpdateOne:
+        return UpdateOne(
+            {"program_id": self.program_id, "email": row.seller_email},
+            {
+                "$set": {"org_id": self.org_id, "name": row.seller_name},
+                "$setOnInsert": {
+                    "_id": new_id(),
+                    "language": self.languages[0],
+                    "created_at": self.now,
+                },
+            },
+            upsert=True,
+        )
+
+    def _contact_op(self, row: RosterRow) -> UpdateOne:
+        return UpdateOne(
+            {"program_id": self.program_id, "email": row.contact_email},
+            {
+                "$set": {
+                    "org_id": self.org_id,
+                    "account_id": self.account_ids[row.account_id],
+                    "account_external_id": row.account_id,
+                    "name": row.contact_name,
+                    "role": row.contact_role,
+                    "language": row.language or self.languages[0],
+                    # The first seller on the contact's rows is the primary seller.
+                    "primary_seller_email": row.seller_email,
+                },
+                "$setOnInsert": {"_id": new_id(), "created_at": self.now},
+            },
+            upsert=True,
+        )
+
+    def _resolve_accounts(self, external_ids: set[str]) -> None:
+        unknown = [e for e in external_ids if e not in self.account_ids]
+        if not unknown:
+            return
+        for account in self.db.accounts.find(
+            {"program_id": self.program_id, "external_id": {"$in": unknown}},
+            {"external_id": 1},
+        ):
+            self.account_ids[account["external_id"]] = account["_id"]
+
+    def finish(self) -> RosterReport:
+        """Write what is left and drop the assignments the file no longer lists for its contacts."""
+        self.flush()
+        if self.sellers_of:
+            stale = [
+                DeleteOne({"_id": a["_id"]})
+                for a in self.db.assignments.find(
+                    {"program_id": self.program_id}, {"contact_email": 1, "seller_email": 1}
+                )
+                if a["contact_email"] in self.sellers_of
+                and a["seller_email"] not in self.sellers_of[a["contact_email"]]
+            ]
+            if stale:
+                result = self.db.assignments.bulk_write(stale, ordered=False)
+                self.report.assignments_removed = result.deleted_count
+        return self.report
+
+
+def _finished(importer: _Import) -> RosterReport:
+    report = importer.finish()
+    if report.rows_imported == 0 and report.rows_rejected:
+        first = report.errors[0]
+        details: dict[str, list[str]] = {}
+        for error in report.errors[:50]:
+            details.setdefault(error.column or "row", []).append(
+                f"row {error.row}: {error.message}"
+            )
+        raise ValidationFailed(
+            f"no row could be imported; row {first.row}"
+            f"{', ' + first.column if first.column else ''}: {first.message}",
+            details=details,
+        )
+    return report
+
+
+def import_roster_csv(
+    *, db: Database, org_id: str, program_id: str, data: bytes, batch_rows: int = BATCH_ROWS
+) -> RosterReport:
+    """Import a CSV roster file; a file that cannot be read as a whole changes nothing.
+
+    Raises RosterFileError (a 400) for an empty, binary or unreadable file or a missing
+    column, and ValidationFailed when no row at all is valid.
+    """
+    program = get_program(db=db, org_id=org_id, program_id=program_id)
+    roster = read_roster_csv(data)
+    importer = _Import(db=db, org_id=org_id, program=program, batch_rows=batch_rows)
+    for number, values in roster.rows():
+        if isinstance(values, RowError):
+            importer.reject(values)
+        else:
+            importer.add(number, values, decimal_comma=roster.decimal_comma)
+    return _finished(importer)
+
+
+def import_roster_rows(
+    *,
+    db: Database,
+    org_id: str,
+    program_id: str,
+    rows: Iterable[Mapping[str, object]],
+    batch_rows: int = BATCH_ROWS,
+) -> RosterReport:
+    """Import roster rows given as JSON objects (already checked by RosterRowSchema).
+
+    Row numbers in the report count from 1.
+    """
+    program = get_program(db=db, org_id=org_id, program_id=program_id)
+    importer = _Import(db=db, org_id=org_id, program=program, batch_rows=batch_rows)
+    count = 0
+    for count, values in enumerate(rows, start=1):
+        importer.add(count, values, decimal_comma=False)
+    if count == 0:
+        raise RosterFileError("the roster has no rows", details={"rows": ["is empty"]})
+    return _finished(importer)

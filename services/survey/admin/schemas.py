@@ -1,0 +1,295 @@
+"""Marshmallow schemas of the admin API: every request body, and the answers as API.md shapes them.
+
+Input is strict: unknown fields are refused, a number must be a JSON number (never a string
+or a boolean), text must be a string (so `{"$gt": ""}` never reaches a query).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from datetime import UTC
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.survey.admin.programs import LANGUAGE_PATTERN, ROLES, default_languages
+
+NAME_MAX = 200
+
+
+def flat_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested error messages as {"settings.cut_points": ["..."]}."""
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flat_messages(value, path))
+        return flat
+    if isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            return {prefix or "body": [str(m) for m in messages]}
+        flat = {}
+        for value in messages:
+            flat.update(flat_messages(value, prefix))
+        return flat
+    return {prefix or "body": [str(messages)]}
+
+
+def invalid_input_message(details: dict[str, list[str]]) -> str:
+    """One line naming the fields at fault: "invalid input: foo: Unknown field."."""
+    shown = [f"{field}: {' '.join(problems)}" for field, problems in list(details.items())[:5]]
+    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+    return "invalid input: " + "; ".join(shown) + more
+
+
+def _known_language(value: str) -> None:
+    if value not in default_languages():
+        raise ValidationError(
+            f"the questionnaire has no {value!r}: use {', '.join(default_languages())}"
+        )
+
+
+class StrictNumber(fields.Float):
+    """A JSON number: strings, booleans, NaN and infinities are refused; ints stay ints."""
+
+    default_error_messages = {"invalid": "Not a number: send a JSON number."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self.make_error("invalid")
+        if not math.isfinite(value):
+            raise self.make_error("special")
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer: strings, booleans and fractions are refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise self.make_error("invalid")
+        return int(value)
+
+
+def _name(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=NAME_MAX), **kwargs)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# --- programs -------------------------------------------------------------------------
+
+
+class ProgramSettingsSchema(StrictSchema):
+    """A program's scoring and survey settings; anything left out takes the SCORING.md default."""
+
+    cut_points = fields.List(
+        StrictNumber(validate=validate.Range(min=0, max=100, min_inclusive=False)),
+        validate=validate.Length(equal=3),
+        metadata={"description": "level boundaries on the 0-100 scale, increasing"},
+    )
+    gap_threshold = StrictNumber(
+        validate=validate.Range(min=0, max=100, min_inclusive=False),
+        metadata={"description": "gap class threshold T"},
+    )
+    role_weights = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(ROLES)),
+        values=StrictNumber(validate=validate.Range(min=0, max=1000)),
+        metadata={"description": "contact weight by role; missing roles keep their default"},
+    )
+    reminder_days = fields.List(
+        StrictInteger(validate=validate.Range(min=1, max=365)),
+        validate=validate.Length(max=10),
+        metadata={"description": "days after launch on which non-responders are reminded"},
+    )
+    languages = fields.List(
+        fields.String(validate=[validate.Regexp(LANGUAGE_PATTERN), _known_language]),
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "survey languages; the first is the default for contacts"},
+    )
+
+    @validates_schema
+    def _check_order(self, data: dict, **kwargs: Any) -> None:
+        cuts = data.get("cut_points")
+        if cuts is not None and any(a >= b for a, b in zip(cuts, cuts[1:], strict=False)):
+            raise ValidationError("must be strictly increasing", "cut_points")
+        days = data.get("reminder_days")
+        if days is not None and any(a >= b for a, b in zip(days, days[1:], strict=False)):
+            raise ValidationError("must be strictly increasing, without repeats", "reminder_days")
+        languages = data.get("languages")
+        if languages is not None and len(set(languages)) != len(languages):
+            raise ValidationError("must not repeat a language", "languages")
+
+
+class ProgramCreateSchema(StrictSchema):
+    name = _name(required=True)
+    settings = fields.Nested(ProgramSettingsSchema)
+
+
+class ProgramSchema(Schema):
+    id = fields.String(attribute="_id")
+    name = fields.String()
+    settings = fields.Nested(ProgramSettingsSchema)
+    created_at = fields.DateTime()
+
+
+class ProgramListSchema(Schema):
+    items = fields.List(fields.Nested(ProgramSchema))
+
+
+class AccountSummarySchema(Schema):
+    id = fields.String(attribute="_id")
+    external_id = fields.String()
+    name = fields.String()
+    annual_revenue = StrictNumber(allow_none=True)
+    segment = fields.String(allow_none=True)
+    contacts = fields.Integer()
+    sellers = fields.Integer()
+
+
+class AccountListSchema(Schema):
+    items = fields.List(fields.Nested(AccountSummarySchema))
+
+
+# --- roster ------------------------------------------------------------------------------
+
+
+class RosterRowSchema(StrictSchema):
+    """One contact–seller assignment as JSON; values are checked further row by row."""
+
+    account_id = fields.String(required=True, validate=validate.Length(max=1000))
+    account_name = fields.String(required=True, validate=validate.Length(max=1000))
+    annual_revenue = StrictNumber(required=True)
+    contact_email = fields.String(required=True, validate=validate.Length(max=1000))
+    contact_name = fields.String(required=True, validate=validate.Length(max=1000))
+    contact_role = fields.String(required=True, validate=validate.Length(max=1000))
+    seller_email = fields.String(required=True, validate=validate.Length(max=1000))
+    seller_name = fields.String(required=True, validate=validate.Length(max=1000))
+    language = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    segment = fields.String(allow_none=True, validate=validate.Length(max=1000))
+
+
+class RosterBodySchema(StrictSchema):
+    rows = fields.List(
+        fields.Nested(RosterRowSchema), required=True, validate=validate.Length(max=200_000)
+    )
+
+
+class RowErrorSchema(Schema):
+    row = fields.Integer(
+        metadata={"description": "CSV: the line a spreadsheet shows (header = 1); JSON: 1-based"}
+    )
+    column = fields.String()
+    message = fields.String()
+
+
+class RosterReportSchema(Schema):
+    accounts_created = fields.Integer()
+    accounts_updated = fields.Integer()
+    contacts_created = fields.Integer()
+    contacts_updated = fields.Integer()
+    sellers_created = fields.Integer()
+    sellers_updated = fields.Integer()
+    assignments_created = fields.Integer()
+    assignments_updated = fields.Integer()
+    assignments_removed = fields.Integer()
+    rows_imported = fields.Integer()
+    rows_rejected = fields.Integer()
+    errors = fields.List(fields.Nested(RowErrorSchema))
+    errors_truncated = fields.Boolean()
+
+
+# --- waves -------------------------------------------------------------------------------
+
+
+class WaveCreateSchema(StrictSchema):
+    name = _name(required=True)
+    closes_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    opens_at = fields.AwareDateTime(default_timezone=UTC, allow_none=True)
+    reminder_days = fields.List(
+        StrictInteger(validate=validate.Range(min=1, max=365)),
+        validate=validate.Length(max=10),
+    )
+
+    @validates_schema
+    def _check(self, data: dict, **kwargs: Any) -> None:
+        opens, closes = data.get("opens_at"), data.get("closes_at")
+        if opens is not None and closes is not None and opens >= closes:
+            raise ValidationError("must be before closes_at", "opens_at")
+        days = data.get("reminder_days")
+        if days is not None and any(a >= b for a, b in zip(days, days[1:], strict=False)):
+            raise ValidationError("must be strictly increasing, without repeats", "reminder_days")
+
+
+class LaunchSchema(StrictSchema):
+    delivery = fields.String(
+        required=True,
+        validate=validate.OneOf(["email", "none"]),
+        metadata={"description": "email: the notify service sends the invitations"},
+    )
+
+
+class SideCountsSchema(Schema):
+    invited = fields.Integer(metadata={"description": "everyone invited on this side"})
+    opened = fields.Integer(metadata={"description": "opened their link (at least)"})
+    in_progress = fields.Integer()
+    completed = fields.Integer()
+
+
+class WaveCountsSchema(Schema):
+    buyers = fields.Nested(SideCountsSchema)
+    sellers = fields.Nested(SideCountsSchema)
+
+
+class WaveSchema(Schema):
+    id = fields.String(attribute="_id")
+    program_id = fields.String()
+    name = fields.String()
+    status = fields.String(
+        metadata={"description": "draft, launching, open, closing or closed"},
+    )
+    opens_at = fields.DateTime(allow_none=True)
+    closes_at = fields.DateTime()
+    reminder_days = fields.List(fields.Integer())
+    delivery = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    launched_at = fields.DateTime(allow_none=True)
+    closing_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    scored_at = fields.DateTime(allow_none=True)
+    invited_buyers = fields.Integer(allow_none=True)
+    invited_sellers = fields.Integer(allow_none=True)
+    counts = fields.Nested(WaveCountsSchema)
+
+
+class LaunchReportSchema(Schema):
+    wave_id = fields.String()
+    status = fields.String()
+    invited_buyers = fields.Integer()
+    invited_sellers = fields.Integer()
+    events_published = fields.Integer()
+    events_pending = fields.Integer(
+        metadata={"description": "invitation events left in the outbox for the relay"}
+    )
+
+
+class LinkSchema(Schema):
+    email = fields.String()
+    name = fields.String()
+    side = fields.String()
+    language = fields.String()
+    url = fields.String()
+
+
+class LinkListSchema(Schema):
+    items = fields.List(fields.Nested(LinkSchema))

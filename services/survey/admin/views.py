@@ -1,0 +1,272 @@
+"""The admin API of API.md: parse, call one service function, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from services.bootstrap import Container
+from services.survey.admin import programs, roster, waves
+from services.survey.admin.schemas import (
+    AccountListSchema,
+    LaunchReportSchema,
+    LaunchSchema,
+    LinkListSchema,
+    ProgramCreateSchema,
+    ProgramListSchema,
+    ProgramSchema,
+    RosterBodySchema,
+    RosterReportSchema,
+    WaveCreateSchema,
+    WaveSchema,
+    flat_messages,
+    invalid_input_message,
+)
+from services.survey.auth import require_org
+from services.survey.errors import ValidationFailed, error_body
+
+bp = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/api/v1",
+    description="Admin API: programs, rosters and waves (Authorization: Bearer <api key>).",
+)
+
+BEARER = [{"bearer": []}]
+# What spreadsheets and browsers send for a CSV file; the content decides the rest.
+CSV_TYPES = {
+    "text/csv",
+    "application/csv",
+    "text/comma-separated-values",
+    "application/vnd.ms-excel",
+    "text/plain",
+    "application/octet-stream",
+}
+ROSTER_BODY = {
+    "required": True,
+    "description": (
+        "One row per contact–seller assignment. CSV as text/csv or as a multipart file field "
+        "`file` (UTF-8 with or without BOM, `,` or `;` separated), or JSON rows."
+    ),
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+        "application/json": {"schema": RosterBodySchema},
+    },
+}
+
+
+def _container() -> Container:
+    return current_app.extensions["rapport"]
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+
+
+@bp.before_request
+def _authenticate_and_check_body() -> None:
+    g.org_id = require_org()
+    roster_upload = request.url_rule is not None and request.url_rule.rule.endswith("/roster")
+    if request.method == "POST" and not roster_upload and _has_body() and not request.is_json:
+        raise UnsupportedMediaType("send the body as application/json")
+
+
+@bp.after_request
+def _challenge(response: Response) -> Response:
+    if response.status_code == 401:
+        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="rapport"')
+    return response
+
+
+@bp.errorhandler(BadRequest)
+def _bad_input(exc: BadRequest) -> tuple[Response, int]:
+    # webargs' 400s: name every field in the message and flatten nested paths.
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    details: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for location in messages.values():
+            if isinstance(location, dict):
+                details.update(flat_messages(location))
+            elif isinstance(location, list):
+                details.setdefault("body", []).extend(str(m) for m in location)
+    if details.get("body") == ["Invalid JSON body."]:
+        return jsonify(error_body(400, "bad_request", "malformed JSON body", details)), 400
+    message = invalid_input_message(details) if details else str(exc.description)
+    return jsonify(error_body(400, "validation_error", message, details)), 400
+
+
+# --- programs ------------------------------------------------------------------------------
+
+
+@bp.route("/programs")
+class Programs(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(200, ProgramListSchema)
+    def get(self) -> dict[str, Any]:
+        """The organisation's programs, newest first."""
+        return {"items": programs.list_programs(db=_container().db, org_id=g.org_id)}
+
+    @bp.doc(security=BEARER)
+    @bp.arguments(ProgramCreateSchema, error_status_code=400)
+    @bp.response(201, ProgramSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a program; settings left out take the SCORING.md defaults."""
+        return programs.create_program(
+            db=_container().db, org_id=g.org_id, name=body["name"], settings=body.get("settings")
+        )
+
+
+@bp.route("/programs/<program_id>")
+class Program(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(200, ProgramSchema)
+    def get(self, program_id: str) -> dict[str, Any]:
+        """One program with its settings."""
+        return programs.get_program(db=_container().db, org_id=g.org_id, program_id=program_id)
+
+
+@bp.route("/programs/<program_id>/accounts")
+class ProgramAccounts(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(200, AccountListSchema)
+    def get(self, program_id: str) -> dict[str, Any]:
+        """The program's accounts with their numbers of contacts and sellers."""
+        items = programs.list_accounts(db=_container().db, org_id=g.org_id, program_id=program_id)
+        return {"items": items}
+
+
+# --- roster --------------------------------------------------------------------------------
+
+
+def _json_rows() -> list[dict[str, Any]]:
+    try:
+        data = json.loads(request.get_data())
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            "malformed JSON body", details={"body": ["not valid JSON"]}
+        ) from None
+    try:
+        return RosterBodySchema().load(data)["rows"]
+    except ValidationError as exc:
+        details = flat_messages(exc.messages)
+        raise ValidationFailed(invalid_input_message(details), details=details) from None
+
+
+@bp.route("/programs/<program_id>/roster")
+class ProgramRoster(MethodView):
+    @bp.doc(security=BEARER, requestBody=ROSTER_BODY)
+    @bp.response(200, RosterReportSchema)
+    def post(self, program_id: str) -> roster.RosterReport:
+        """Import the roster: good rows are imported, bad rows reported with row and column."""
+        container = _container()
+        request.max_content_length = current_app.config.get(
+            "ROSTER_MAX_BYTES", current_app.config.get("MAX_CONTENT_LENGTH")
+        )
+        mimetype = request.mimetype
+        if request.is_json:
+            return roster.import_roster_rows(
+                db=container.db, org_id=g.org_id, program_id=program_id, rows=_json_rows()
+            )
+        if mimetype == "multipart/form-data":
+            upload = request.files.get("file")
+            if upload is None:
+                raise ValidationFailed(
+                    "send the roster as the multipart file field `file`",
+                    details={"file": ["Missing data for required field."]},
+                )
+            data = upload.read()
+        elif mimetype in CSV_TYPES:
+            data = request.get_data()
+        else:
+            raise UnsupportedMediaType(
+                "send the roster as text/csv, as a multipart file field `file`, or as JSON rows"
+            )
+        return roster.import_roster_csv(
+            db=container.db, org_id=g.org_id, program_id=program_id, data=data
+        )
+
+
+# --- waves ---------------------------------------------------------------------------------
+
+
+@bp.route("/programs/<program_id>/waves")
+class ProgramWaves(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.arguments(WaveCreateSchema, error_status_code=400)
+    @bp.response(201, WaveSchema)
+    def post(self, body: dict[str, Any], program_id: str) -> dict[str, Any]:
+        """Create a draft wave; reminder days default to the program's."""
+        return waves.create_wave(
+            db=_container().db,
+            org_id=g.org_id,
+            program_id=program_id,
+            name=body["name"],
+            closes_at=body["closes_at"],
+            opens_at=body.get("opens_at"),
+            reminder_days=body.get("reminder_days"),
+        )
+
+
+@bp.route("/waves/<wave_id>")
+class Wave(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(200, WaveSchema)
+    def get(self, wave_id: str) -> dict[str, Any]:
+        """The wave's status and, per side, how many were invited, opened, started, completed."""
+        return waves.wave_status(db=_container().db, org_id=g.org_id, wave_id=wave_id)
+
+
+@bp.route("/waves/<wave_id>/launch")
+class WaveLaunch(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.arguments(LaunchSchema, error_status_code=400)
+    @bp.response(200, LaunchReportSchema)
+    def post(self, body: dict[str, Any], wave_id: str) -> waves.LaunchReport:
+        """Invite every buyer contact and seller and open the wave; a second launch is a 409."""
+        container = _container()
+        return waves.launch_wave(
+            db=container.db,
+            bus=container.bus,
+            org_id=g.org_id,
+            wave_id=wave_id,
+            delivery=body["delivery"],
+        )
+
+
+@bp.route("/waves/<wave_id>/links")
+class WaveLinks(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(200, LinkListSchema)
+    def get(self, wave_id: str) -> dict[str, Any]:
+        """Every invitee's personal link (signed; re-created on each call)."""
+        container = _container()
+        items = waves.wave_links(
+            db=container.db, settings=container.settings, org_id=g.org_id, wave_id=wave_id
+        )
+        return {"items": items}
+
+
+@bp.route("/waves/<wave_id>/close")
+class WaveClose(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(202, WaveSchema)
+    def post(self, wave_id: str) -> dict[str, Any]:
+        """Close the wave (409 for a draft; again on a closing wave is accepted, no new event)."""
+        container = _container()
+        return waves.close_wave(
+            db=container.db, bus=container.bus, org_id=g.org_id, wave_id=wave_id
+        )

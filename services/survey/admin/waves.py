@@ -1,0 +1,440 @@
+"""Waves: create, launch (one invitation per buyer contact and per seller), watch and close.
+
+Status: draft -> launching -> open -> closing -> closed. Launch moves draft to launching
+with one atomic update, so a second launch is a 409 and never a second set of
+invitations; invitations are upserts keyed by `invitation_key` (unique), so a launch that
+is retried after a crash completes the same set. Events go through the `outbox` first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.database import Database
+
+from services.survey.admin.programs import get_program
+from services.survey.errors import Conflict, NotFound, ValidationFailed
+from services.survey.outbox import pending_count, publish_staged, stage_events
+from shared.bus import Bus
+from shared.events import INVITATIONS_CREATED, WAVE_CLOSED, Event
+from shared.ids import new_id
+from shared.settings import Settings
+from shared.tokens import survey_url
+
+DRAFT, LAUNCHING, OPEN, CLOSING, CLOSED = "draft", "launching", "open", "closing", "closed"
+DELIVERIES = ("email", "none")
+SIDES = {"buyer": "buyers", "seller": "sellers"}
+STARTED = ("opened", "in_progress", "completed")
+
+# A launch that has not finished after this long died with its process: it may be retried.
+LAUNCH_LEASE = timedelta(minutes=10)
+WRITE_BATCH = 500  # invitation upserts per round trip
+EVENT_BATCH = 500  # invitation ids per `invitations.created` event (DESIGN: at most 500)
+CLOSED_BY_API = "api"
+
+_INVITATION_EVENTS = uuid.UUID("6f1b8f52-8d3e-4c55-a2b4-2f3f6c1d9e01")
+_CLOSING_EVENTS = uuid.UUID("a7e3c9d0-54b1-4f0e-8f77-3c2d1b0a9e42")
+
+
+def _now() -> datetime:
+    # Milliseconds, as MongoDB stores them, so a stored time can be matched exactly.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def invitation_key(wave_id: str, side: str, email: str) -> str:
+    """The unique key of an invitation: one per wave, side and person."""
+    return f"{wave_id}|{side}|{email}"
+
+
+# --- create and read ---------------------------------------------------------------------
+
+
+def create_wave(
+    *,
+    db: Database,
+    org_id: str,
+    program_id: str,
+    name: str,
+    closes_at: datetime,
+    opens_at: datetime | None = None,
+    reminder_days: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Create a draft wave of the program; reminder days default to the program's."""
+    program = get_program(db=db, org_id=org_id, program_id=program_id)
+    now = _now()
+    if closes_at <= now:
+        raise ValidationFailed(
+            "closes_at must be in the future", details={"closes_at": ["must be in the future"]}
+        )
+    if reminder_days is None:
+        reminder_days = (program.get("settings") or {}).get("reminder_days") or []
+    wave = {
+        "_id": new_id(),
+        "org_id": org_id,
+        "program_id": program_id,
+        "name": name.strip(),
+        "status": DRAFT,
+        "opens_at": opens_at,
+        "closes_at": closes_at,
+        "reminder_days": list(reminder_days),
+        "delivery": None,
+        "created_at": now,
+        "launched_at": None,
+        "closing_at": None,
+        "closed_at": None,
+        "scored_at": None,
+        "invited_buyers": None,
+        "invited_sellers": None,
+    }
+    db.waves.insert_one(wave)
+    return {**wave, "counts": _empty_counts()}
+
+
+def get_wave(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
+    """The organisation's wave; another organisation's is as unknown as a missing one."""
+    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    if wave is None:
+        raise NotFound("wave not found")
+    return wave
+
+
+def _empty_counts() -> dict[str, dict[str, int]]:
+    return {
+        plural: {"invited": 0, "opened": 0, "in_progress": 0, "completed": 0}
+        for plural in SIDES.values()
+    }
+
+
+def wave_counts(*, db: Database, org_id: str, wave_id: str) -> dict[str, dict[str, int]]:
+    """Per side: invited (everyone), opened (opened at least), in progress and completed."""
+    counts = _empty_counts()
+    grouped = db.invitations.aggregate(
+        [
+            {"$match": {"wave_id": wave_id, "org_id": org_id, "revoked": {"$ne": True}}},
+            {"$group": {"_id": {"side": "$side", "status": "$status"}, "n": {"$sum": 1}}},
+        ]
+    )
+    for group in grouped:
+        side = SIDES.get(group["_id"].get("side"))
+        if side is None:
+            continue
+        status, n = group["_id"].get("status"), int(group["n"])
+        counts[side]["invited"] += n
+        if status in STARTED:
+            counts[side]["opened"] += n
+        if status in ("in_progress", "completed"):
+            counts[side][status] += n
+    return counts
+
+
+def wave_status(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
+    """The wave with its response counts."""
+    wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
+    return {**wave, "counts": wave_counts(db=db, org_id=org_id, wave_id=wave_id)}
+
+
+# --- launch ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaunchReport:
+    """What a launch did."""
+
+    wave_id: str
+    status: str
+    invited_buyers: int
+    invited_sellers: int
+    events_published: int
+    events_pending: int
+
+
+@dataclass(frozen=True)
+class LaunchRoster:
+    """What the invitations are built from: the program's roster and the organisation's opt-outs."""
+
+    accounts: Mapping[str, str]  # account _id -> name
+    contacts: Sequence[Mapping[str, Any]]
+    sellers: Mapping[str, Mapping[str, Any]]  # email -> seller
+    assignments: Sequence[Mapping[str, Any]]
+    opted_out: frozenset[str]
+    default_language: str
+
+
+def load_launch_roster(*, db: Database, org_id: str, program: Mapping[str, Any]) -> LaunchRoster:
+    """Read the program's roster in five queries."""
+    scope = {"org_id": org_id, "program_id": program["_id"]}
+    languages = (program.get("settings") or {}).get("languages") or ["en"]
+    return LaunchRoster(
+        accounts={
+            a["_id"]: a.get("name") or a.get("external_id", "")
+            for a in db.accounts.find(scope, {"name": 1, "external_id": 1})
+        },
+        contacts=list(
+            db.contacts.find(scope, {"email": 1, "name": 1, "language": 1, "account_id": 1})
+        ),
+        sellers={
+            s["email"]: s for s in db.sellers.find(scope, {"email": 1, "name": 1, "language": 1})
+        },
+        assignments=list(
+            db.assignments.find(scope, {"contact_email": 1, "seller_email": 1, "position": 1})
+        ),
+        opted_out=frozenset(o["email"] for o in db.opt_outs.find({"org_id": org_id}, {"email": 1})),
+        default_language=languages[0],
+    )
+
+
+def build_invitations(
+    *, wave: Mapping[str, Any], roster: LaunchRoster, now: datetime
+) -> list[dict[str, Any]]:
+    """One invitation per buyer contact, then one per seller with their buyer contacts as subjects.
+
+    Buyers come first, each side ordered by email, so a retried launch builds the same list.
+    """
+
+    def invitation(side: str, email: str, name: str, language: str, subjects: list[dict]) -> dict:
+        return {
+            "_id": new_id(),
+            "invitation_key": invitation_key(wave["_id"], side, email),
+            "org_id": wave["org_id"],
+            "program_id": wave["program_id"],
+            "wave_id": wave["_id"],
+            "side": side,
+            "person_email": email,
+            "person_name": name,
+            "language": language,
+            "subjects": subjects,
+            "status": "invited",
+            "opened_at": None,
+            "completed_at": None,
+            "revoked": False,
+            "opted_out": email in roster.opted_out,
+            "created_at": now,
+        }
+
+    subject_of: dict[str, dict[str, Any]] = {}
+    buyers = []
+    for contact in sorted(roster.contacts, key=lambda c: c["email"]):
+        account_name = roster.accounts.get(contact.get("account_id"), "")
+        name = contact.get("name") or contact["email"]
+        subject = {
+            "subject_id": contact["_id"],
+            "contact_id": contact["_id"],
+            "account_id": contact.get("account_id"),
+            "label": f"{name}, {account_name}" if account_name else name,
+        }
+        subject_of[contact["email"]] = subject
+        language = contact.get("language") or roster.default_language
+        buyers.append(invitation("buyer", contact["email"], name, language, [dict(subject)]))
+
+    subjects_of_seller: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for assignment in roster.assignments:
+        subject = subject_of.get(assignment["contact_email"])
+        if subject is not None:
+            subjects_of_seller[assignment["seller_email"]].append(dict(subject))
+    sellers = []
+    for email in sorted(subjects_of_seller):
+        seller = roster.sellers.get(email) or {}
+        subjects = sorted(subjects_of_seller[email], key=lambda s: s["label"].casefold())
+        language = seller.get("language") or roster.default_language
+        sellers.append(invitation("seller", email, seller.get("name") or email, language, subjects))
+    return buyers + sellers
+
+
+def _chunks[T](items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def write_invitations(*, db: Database, invitations: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Upsert the invitations in bulk; the stored ids in the same order (existing ones kept)."""
+    ids: list[str] = []
+    for chunk in _chunks(invitations, WRITE_BATCH):
+        result = db.invitations.bulk_write(
+            [
+                UpdateOne(
+                    {"invitation_key": doc["invitation_key"]}, {"$setOnInsert": doc}, upsert=True
+                )
+                for doc in chunk
+            ],
+            ordered=False,
+        )
+        if result.upserted_count == len(chunk):
+            ids.extend(doc["_id"] for doc in chunk)
+            continue
+        # Some were there already (a retried launch): read back their ids.
+        keys = [doc["invitation_key"] for doc in chunk]
+        stored = {
+            found["invitation_key"]: found["_id"]
+            for found in db.invitations.find(
+                {"invitation_key": {"$in": keys}}, {"invitation_key": 1}
+            )
+        }
+        ids.extend(stored[key] for key in keys)
+    return ids
+
+
+def invitation_events(*, wave: Mapping[str, Any], invitation_ids: Sequence[str]) -> list[Event]:
+    """`invitations.created` events of at most EVENT_BATCH ids; the same batch has the same id."""
+    events = []
+    for chunk in _chunks(invitation_ids, EVENT_BATCH):
+        event_id = uuid.uuid5(_INVITATION_EVENTS, f"{wave['_id']}:{','.join(chunk)}").hex
+        payload = {
+            "org_id": wave["org_id"],
+            "wave_id": wave["_id"],
+            "invitation_ids": list(chunk),
+            "kind": "invitation",
+        }
+        events.append(Event(INVITATIONS_CREATED, payload, event_id=event_id))
+    return events
+
+
+def _claim_for_launch(db: Database, org_id: str, wave_id: str, now: datetime) -> dict[str, Any]:
+    claimed = db.waves.find_one_and_update(
+        {
+            "_id": wave_id,
+            "org_id": org_id,
+            "$or": [
+                {"status": DRAFT},
+                {"status": LAUNCHING, "launching_at": {"$lt": now - LAUNCH_LEASE}},
+            ],
+        },
+        {"$set": {"status": LAUNCHING, "launching_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if claimed is not None:
+        return claimed
+    wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
+    raise Conflict(f"the wave is {wave['status']}, not draft: a wave is launched once")
+
+
+def launch_wave(
+    *, db: Database, bus: Bus, org_id: str, wave_id: str, delivery: str
+) -> LaunchReport:
+    """Invite everyone on the program's roster and open the wave; 409 unless it is a draft.
+
+    With delivery "email", `invitations.created` events (at most 500 ids each) are written
+    to the outbox and then published; a broker outage leaves them for `relay_outbox`.
+    """
+    if delivery not in DELIVERIES:
+        raise ValidationFailed("delivery must be email or none", details={"delivery": ["unknown"]})
+    now = _now()
+    wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
+    closes_at = _aware(wave.get("closes_at"))
+    if wave["status"] == DRAFT and closes_at is not None and closes_at <= now:
+        raise Conflict("the wave's closes_at has passed: create a new wave")
+    wave = _claim_for_launch(db, org_id, wave_id, now)
+    try:
+        program = get_program(db=db, org_id=org_id, program_id=wave["program_id"])
+        roster = load_launch_roster(db=db, org_id=org_id, program=program)
+        invitations = build_invitations(wave=wave, roster=roster, now=now)
+        buyers = sum(1 for i in invitations if i["side"] == "buyer")
+        if buyers == 0:
+            raise Conflict("the program has no contacts to invite: import a roster first")
+        ids = write_invitations(db=db, invitations=invitations)
+        events = invitation_events(wave=wave, invitation_ids=ids) if delivery == "email" else []
+        stage_events(db=db, events=events)
+        opened = db.waves.find_one_and_update(
+            {"_id": wave_id, "org_id": org_id, "status": LAUNCHING, "launching_at": now},
+            {
+                "$set": {
+                    "status": OPEN,
+                    "delivery": delivery,
+                    "launched_at": now,
+                    "opens_at": _aware(wave.get("opens_at")) or now,
+                    "invited_buyers": buyers,
+                    "invited_sellers": len(invitations) - buyers,
+                },
+                "$unset": {"launching_at": ""},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if opened is None:
+            raise Conflict("the wave was launched by another request")
+    except BaseException:
+        # Back to draft so the launch can be retried; invitations written so far are reused.
+        db.waves.update_one(
+            {"_id": wave_id, "status": LAUNCHING, "launching_at": now},
+            {"$set": {"status": DRAFT}, "$unset": {"launching_at": ""}},
+        )
+        raise
+    event_ids = [e.event_id for e in events]
+    published = publish_staged(db=db, bus=bus, event_ids=event_ids)
+    return LaunchReport(
+        wave_id=wave_id,
+        status=OPEN,
+        invited_buyers=buyers,
+        invited_sellers=len(invitations) - buyers,
+        events_published=published,
+        events_pending=pending_count(db=db, event_ids=event_ids) if published < len(events) else 0,
+    )
+
+
+# --- links and closing -------------------------------------------------------------------
+
+
+def wave_links(
+    *, db: Database, settings: Settings, org_id: str, wave_id: str
+) -> list[dict[str, Any]]:
+    """Every invitee's personal survey link, re-created from the invitation id (never stored)."""
+    get_wave(db=db, org_id=org_id, wave_id=wave_id)
+    invitations = db.invitations.find(
+        {"wave_id": wave_id, "org_id": org_id, "revoked": {"$ne": True}},
+        {"person_email": 1, "person_name": 1, "side": 1, "language": 1},
+    ).sort([("side", 1), ("person_email", 1)])
+    return [
+        {
+            "email": inv["person_email"],
+            "name": inv.get("person_name") or "",
+            "side": inv["side"],
+            "language": inv.get("language"),
+            "url": survey_url(inv["_id"], settings),
+        }
+        for inv in invitations
+    ]
+
+
+def closing_event(wave: Mapping[str, Any]) -> Event:
+    """The `wave.closed` event of a wave closed through the API; one id per wave."""
+    return Event(
+        WAVE_CLOSED,
+        {"org_id": wave["org_id"], "wave_id": wave["_id"], "program_id": wave["program_id"]},
+        event_id=uuid.uuid5(_CLOSING_EVENTS, wave["_id"]).hex,
+        occurred_at=_aware(wave.get("closing_at")) or _now(),
+    )
+
+
+def close_wave(*, db: Database, bus: Bus, org_id: str, wave_id: str) -> dict[str, Any]:
+    """Move an open wave to closing and publish `wave.closed`; the scoring worker closes it.
+
+    Closing a draft is a 409. Closing a closing or closed wave again is accepted and changes
+    nothing (it only re-sends an API close event still waiting in the outbox).
+    """
+    wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
+    if wave["status"] in (DRAFT, LAUNCHING):
+        raise Conflict(f"the wave is {wave['status']}: only an open wave can be closed")
+    if wave["status"] == OPEN:
+        claimed = db.waves.find_one_and_update(
+            {"_id": wave_id, "org_id": org_id, "status": OPEN},
+            {"$set": {"status": CLOSING, "closing_at": _now(), "closed_by": CLOSED_BY_API}},
+            return_document=ReturnDocument.AFTER,
+        )
+        # None: the scheduler closed it in between; that close stands.
+        wave = claimed or get_wave(db=db, org_id=org_id, wave_id=wave_id)
+    if wave["status"] == CLOSING and wave.get("closed_by") == CLOSED_BY_API:
+        event = closing_event(wave)
+        stage_events(db=db, events=[event])
+        publish_staged(db=db, bus=bus, event_ids=[event.event_id])
+    return wave
