@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import repeat
@@ -1364,26 +1364,15 @@ def score_wave(
     """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also trends."""
     buyers = score_responses(wave.buyer_answers, settings)
     nps_scores = _nps_scores(buyers.nps_category)
+    arguments = (buyers.relationship_index, nps_scores, settings)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # the bootstrap needs only the buyers' scores: it runs beside everything else
+        # the bootstrap needs only the buyers' scores: on a big wave it runs beside the rest
         if wave.n_buyers >= _PIPELINE_MIN_N:
-            intervals = pool.submit(
-                _bootstrap_intervals, buyers.relationship_index, nps_scores, settings
-            )
+            intervals = pool.submit(_bootstrap_intervals, *arguments)
         else:
-            intervals = _done(_bootstrap_intervals(buyers.relationship_index, nps_scores, settings))
-        result = _assemble(wave, settings, previous, buyers, nps_scores, intervals)
-    return result
-
-
-class _done:
-    """An already computed value with the `result()` of a future."""
-
-    def __init__(self, value: Any) -> None:
-        self._value = value
-
-    def result(self) -> Any:
-        return self._value
+            intervals = Future()
+            intervals.set_result(_bootstrap_intervals(*arguments))
+        return _assemble(wave, settings, previous, buyers, nps_scores, intervals)
 
 
 def _assemble(
@@ -1392,7 +1381,7 @@ def _assemble(
     previous: WaveInput | None,
     buyers: ResponseScores,
     nps_scores: np.ndarray,
-    intervals: Any,
+    intervals: Future,
 ) -> WaveResult:
     structure = _score_structure(wave, settings, buyers=buyers)
     accounts = structure.accounts
