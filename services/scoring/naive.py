@@ -649,8 +649,8 @@ def score_wave_naive(
     contact_trends: dict[str, dict[str, Any] | None] = {}
     alerts = []
     contacts_compared = accounts_compared = 0
-    account_order = list(accounts)
-    contact_order = list(contacts)
+    account_order = {external_id: i for i, external_id in enumerate(accounts)}
+    contact_order = {email: i for i, email in enumerate(contacts)}
     for external_id, account in accounts.items():
         trend = None
         if before is not None and external_id in before["accounts"]:
@@ -698,8 +698,8 @@ def score_wave_naive(
         contact_trends[email] = trend
     alerts.sort(
         key=lambda a: (
-            account_order.index(a[0]),
-            -1 if a[1] is None else contact_order.index(a[1]),
+            account_order[a[0]],
+            -1 if a[1] is None else contact_order[a[1]],
             ALERT_REASONS.index(a[2]),
         )
     )
@@ -773,11 +773,25 @@ def score_wave_naive(
     if not with_accounts:
         return {"results": results, "accounts": {}}
     plans = _coaching_plans(wave, settings)
+    moments_of: dict[str, list[dict[str, Any]]] = {external_id: [] for external_id in accounts}
+    for b in buyers:
+        for moment in b["answers"].get("moments") or ():
+            moments_of[contacts[b["contact"]]["account"]].append(
+                {
+                    "contact_email": b["contact"],
+                    "touchpoint": moment["touchpoint"],
+                    "tag": moment["tag"],
+                    "text": moment.get("text") or "",
+                }
+            )
+    sellers_of: dict[str, list[str]] = {external_id: [] for external_id in accounts}
+    for pair in pairs:
+        answered = sellers_of[contacts[pair["contact"]]["account"]]
+        if pair["seller"] not in answered:
+            answered.append(pair["seller"])
     details = {}
     for external_id, account in accounts.items():
         contact_documents = []
-        account_moments = []
-        seller_order: list[str] = []
         for email in account["contacts"]:
             contact = contacts[email]
             buyer = contact["buyer"]
@@ -811,24 +825,6 @@ def score_wave_naive(
                     "trend": contact_trends[email],
                 }
             )
-        for b in buyers:
-            if contacts[b["contact"]]["account"] != external_id:
-                continue
-            for moment in b["answers"].get("moments") or ():
-                account_moments.append(
-                    {
-                        "contact_email": b["contact"],
-                        "touchpoint": moment["touchpoint"],
-                        "tag": moment["tag"],
-                        "text": moment.get("text") or "",
-                    }
-                )
-        for pair in pairs:
-            if (
-                contacts[pair["contact"]]["account"] == external_id
-                and pair["seller"] not in seller_order
-            ):
-                seller_order.append(pair["seller"])
         details[external_id] = {
             **summaries[external_id],
             "dimensions": {
@@ -836,10 +832,10 @@ def score_wave_naive(
                 for d in DIMENSIONS
             },
             "contacts": contact_documents,
-            "moments": account_moments,
+            "moments": moments_of[external_id],
             "coaching": [
                 _plan_json(wave, email, plans[email], settings, coaching_library, external_id)
-                for email in seller_order
+                for email in sellers_of[external_id]
             ],
         }
     return {"results": results, "accounts": details}

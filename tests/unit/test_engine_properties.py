@@ -28,7 +28,7 @@ from services.scoring.synthetic import generate_roster_and_answers, generate_wav
 
 LIBRARY = load_coaching_library()
 QUICK = ScoringSettings(bootstrap_samples=20)
-PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 AGREEMENT = st.sampled_from([None, 1, 2, 3, 4, 5, 6, 7])
 COMPETITOR_NAMES = st.sampled_from([None, "Acme Corp", " acme  corp", "GLOBEX", "us", ""])
