@@ -27,13 +27,14 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "AMQP_URL", "SMTP_URL")}
     env.update(PORT=str(port), RAPPORT_VAR_DIR=str(tmp_path), RAPPORT_LOG_FORMAT="text")
+    log_path = tmp_path / "dev.log"
+    log = log_path.open("w")  # a file, not a pipe: a chatty child must never block on a full pipe
     process = subprocess.Popen(
         [sys.executable, "-m", "deploy.local.dev"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -47,12 +48,14 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
             except OSError:
                 pass
             time.sleep(0.5)
-        assert status == 200
+        assert status == 200, log_path.read_text()[-3000:]
         assert _get(f"{base}/healthz")[0] == 200
         assert (tmp_path / "rapport.sqlite").exists()
         assert (tmp_path / "dev-api-key").read_text().startswith("rk_")
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        log.close()
+    output = log_path.read_text()
     assert process.returncode == 0, output
     assert "API key" in output and "/dev/mail" in output
