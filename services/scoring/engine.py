@@ -979,6 +979,15 @@ class WaveResult:
             )
         )
 
+    @cached_property
+    def _seller_positions(self) -> dict[str, int]:
+        emails = self.wave.seller_email.tolist()
+        return {email: i for i, email in reversed(list(enumerate(emails)))}
+
+    def seller_position(self, email: str) -> int:
+        """The position of a seller (for seller_plan_to_json), or KeyError."""
+        return self._seller_positions[email]
+
     def account_position(self, external_id: str) -> int:
         """The position of an account, or UnknownAccount."""
         try:
