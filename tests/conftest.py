@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from urllib.parse import urlparse
 
+import pika
 import pymongo
 import pytest
 
@@ -90,3 +93,38 @@ def rabbit_bus(amqp_url):
     for name in set(created):
         bus.delete_consumer_queues(name)
     bus.delete_exchanges()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_queues_at_the_end():
+    """Tests declare queues under `test-*` namespaces; leave the shared broker as it was."""
+    yield
+    if shutil.which("rabbitmqctl") is None:
+        return
+    try:
+        listed = subprocess.run(
+            ["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True, timeout=30
+        ).stdout.split()
+        exchanges = subprocess.run(
+            ["rabbitmqctl", "-q", "list_exchanges", "name"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return
+    ours = [q for q in listed if q.startswith("test-")]
+    our_exchanges = [e for e in exchanges if e.startswith("test-")]
+    if not ours and not our_exchanges:
+        return
+    connection = pika.BlockingConnection(
+        pika.URLParameters(os.environ.get("AMQP_URL", DEFAULT_AMQP_URL))
+    )
+    try:
+        channel = connection.channel()
+        for name in ours:
+            channel.queue_delete(name)
+        for name in our_exchanges:
+            channel.exchange_delete(name)
+    finally:
+        connection.close()
