@@ -122,7 +122,8 @@ def _welcome(token: str, respondent: Respondent):
     else:
         subject = respondent.subjects[0]
         start_url = _step_url(token, respondent, subject, screens.resume_step(subject))
-    return _render("welcome.html", respondent, start_url=start_url)
+    started = any(s.status != "not_started" for s in respondent.subjects)
+    return _render("welcome.html", respondent, start_url=start_url, started=started)
 
 
 @bp.get("/s/<token>/buyers")

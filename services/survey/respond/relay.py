@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 from pymongo.database import Database
+from pymongo.errors import InvalidOperation
 
 from shared.bus import Bus
 from shared.events import Event
@@ -25,6 +26,7 @@ from shared.events import Event
 log = logging.getLogger(__name__)
 
 PUBLISH_LEASE = timedelta(seconds=30)  # longest a publish may take before another may retry
+_MAX_BACKOFF_S = 60.0
 
 
 def _now() -> datetime:
@@ -155,15 +157,25 @@ class ResponseRelay:
         return self.pid == os.getpid() and self._thread.is_alive()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        wait = self.interval_s
+        while not self._stop.wait(wait):
             try:
                 count = relay_response_outbox(
                     db=self.container.db, bus=self.container.bus, older_than_s=self.older_than_s
                 )
-                if count:
-                    log.info("response outbox relayed", extra={"published": count})
-            except Exception:
-                log.exception("response outbox relay pass failed")
+            except InvalidOperation:
+                return  # the database client was closed: this app is shutting down
+            except Exception as exc:
+                # MongoDB unreachable: back off (up to a minute), one line per failed pass.
+                wait = min(max(wait * 2, self.interval_s), _MAX_BACKOFF_S)
+                log.warning(
+                    "response outbox relay pass failed",
+                    extra={"error": type(exc).__name__, "retry_in_s": wait},
+                )
+                continue
+            wait = self.interval_s
+            if count:
+                log.info("response outbox relayed", extra={"published": count})
 
 
 _start_lock = threading.Lock()
@@ -171,7 +183,8 @@ _start_lock = threading.Lock()
 
 def ensure_relay(app: Flask) -> ResponseRelay | None:
     """Start this process's relay thread on first use (after gunicorn forks); idempotent."""
-    if not app.config.get("RESPONSE_RELAY", True):
+    # On by default; an app in TESTING mode runs it only when a test asks for it.
+    if not app.config.get("RESPONSE_RELAY", not app.testing):
         return None
     relay: ResponseRelay | None = app.extensions.get("response_relay")
     if relay is not None and relay.alive:

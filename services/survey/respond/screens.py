@@ -13,7 +13,7 @@ from shared.questionnaire import Questionnaire, answered_dimensions, load_bank
 REVIEW = "review"
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=256)  # one entry per buyer name for sellers: keep it bounded
 def worded_sections(
     side: str, language: str, buyer_name: str | None, sender: str | None
 ) -> tuple[dict[str, Any], ...]:
