@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from marshmallow import ValidationError
 from pymongo import DeleteOne, UpdateOne
 from pymongo.database import Database
 
@@ -282,6 +284,8 @@ def parse_revenue(value: object, *, decimal_comma: bool = False) -> int | float:
 
 
 def _number_from_text(text: str, *, decimal_comma: bool) -> int | float:
+    if text.isascii() and text.isdigit():
+        return int(text)  # the usual case, without the regexes
     cleaned = re.sub(r"[\s\u00a0\u202f'_$€£¥]", "", text).replace("\u2212", "-")
     for code in ("EUR", "USD", "GBP", "CHF"):
         cleaned = cleaned.removeprefix(code).removesuffix(code)
@@ -465,43 +469,115 @@ class _Import:
         batch, self.batch = self.batch, []
         if not batch:
             return
-        scope = {"program_id": self.program_id}
         report = self.report
-        ops = [self._account_op(p.row) for p in batch if p.new_account]
-        created, updated = self._write("accounts", ops)
+        on_insert = self._on_insert
+        created, updated, ids = self._sync(
+            "accounts",
+            ("external_id",),
+            {
+                (p.row.account_id,): (self._account_values(p.row), on_insert())
+                for p in batch
+                if p.new_account
+            },
+        )
         report.accounts_created += created
         report.accounts_updated += updated
+        self.account_ids.update({key[0]: _id for key, _id in ids.items() if _id is not None})
         self._resolve_accounts({p.row.account_id for p in batch})
-        ops = [self._seller_op(p.row) for p in batch if p.new_seller]
-        created, updated = self._write("sellers", ops)
+        created, updated, _ = self._sync(
+            "sellers",
+            ("email",),
+            {
+                (p.row.seller_email,): (
+                    {"org_id": self.org_id, "name": p.row.seller_name},
+                    {**on_insert(), "language": self.languages[0]},
+                )
+                for p in batch
+                if p.new_seller
+            },
+        )
         report.sellers_created += created
         report.sellers_updated += updated
-        ops = [self._contact_op(p.row) for p in batch if p.new_contact]
-        created, updated = self._write("contacts", ops)
+        created, updated, _ = self._sync(
+            "contacts",
+            ("email",),
+            {
+                (p.row.contact_email,): (self._contact_values(p.row), on_insert())
+                for p in batch
+                if p.new_contact
+            },
+        )
         report.contacts_created += created
         report.contacts_updated += updated
-        ops = [
-            UpdateOne(
-                {**scope, "contact_email": p.row.contact_email, "seller_email": p.row.seller_email},
-                {
-                    "$set": {"org_id": self.org_id, "position": p.position},
-                    "$setOnInsert": {"created_at": self.now},
-                },
-                upsert=True,
-            )
-            for p in batch
-        ]
-        created, updated = self._write("assignments", ops)
+        created, updated, _ = self._sync(
+            "assignments",
+            ("contact_email", "seller_email"),
+            {
+                (p.row.contact_email, p.row.seller_email): (
+                    {"org_id": self.org_id, "position": p.position},
+                    {"created_at": self.now},
+                )
+                for p in batch
+            },
+        )
         report.assignments_created += created
         report.assignments_updated += updated
 
-    def _write(self, collection: str, ops: list[UpdateOne]) -> tuple[int, int]:
-        if not ops:
-            return 0, 0
-        result = self.db[collection].bulk_write(ops, ordered=False)
-        return result.upserted_count, result.modified_count
+    def _on_insert(self) -> dict[str, Any]:
+        return {"_id": new_id(), "created_at": self.now}
 
-    def _account_op(self, row: RosterRow) -> UpdateOne:
+    def _sync(
+        self,
+        collection: str,
+        key_fields: tuple[str, ...],
+        wanted: Mapping[tuple[str, ...], tuple[dict[str, Any], dict[str, Any]]],
+    ) -> tuple[int, int, dict[tuple[str, ...], str | None]]:
+        """Upsert what is new, update what differs, leave the rest: (created, updated, ids).
+
+        One read and one bulk write per batch; comparing here, not trusting the server's
+        nModified, keeps a re-import at zero writes.
+        """
+        if not wanted:
+            return 0, 0, {}
+        fields = {name for values, _ in wanted.values() for name in values}
+        existing = {
+            tuple(doc.get(f) for f in key_fields): doc
+            for doc in self.db[collection].find(
+                {
+                    "program_id": self.program_id,
+                    key_fields[0]: {"$in": sorted({key[0] for key in wanted})},
+                },
+                {name: 1 for name in (*key_fields, *fields)},
+            )
+        }
+        ops: list[UpdateOne] = []
+        inserts: list[tuple[int, tuple[str, ...]]] = []
+        ids: dict[tuple[str, ...], str | None] = {}
+        updated = 0
+        for key, (values, insert_values) in wanted.items():
+            where = {"program_id": self.program_id, **dict(zip(key_fields, key, strict=True))}
+            current = existing.get(key)
+            if current is None:
+                inserts.append((len(ops), key))
+                ops.append(
+                    UpdateOne(where, {"$set": values, "$setOnInsert": insert_values}, upsert=True)
+                )
+                ids[key] = insert_values.get("_id")
+                continue
+            ids[key] = current.get("_id")
+            if any(current.get(name) != value for name, value in values.items()):
+                ops.append(UpdateOne(where, {"$set": values}))
+                updated += 1
+        if not ops:
+            return 0, 0, ids
+        result = self.db[collection].bulk_write(ops, ordered=False)
+        for index, key in inserts:
+            if index not in result.upserted_ids:
+                ids[key] = None  # inserted meanwhile by someone else: its id is not ours
+                updated += 1
+        return result.upserted_count, updated, ids
+
+    def _account_values(self, row: RosterRow) -> dict[str, Any]:
         values: dict[str, Any] = {
             "org_id": self.org_id,
             "name": row.account_name,
@@ -511,44 +587,19 @@ class _Import:
         }
         if row.segment is not None:
             values["segment"] = row.segment
-        return UpdateOne(
-            {"program_id": self.program_id, "external_id": row.account_id},
-            {"$set": values, "$setOnInsert": {"_id": new_id(), "created_at": self.now}},
-            upsert=True,
-        )
+        return values
 
-    def _seller_op(self, row: RosterRow) -> UpdateOne:
-        return UpdateOne(
-            {"program_id": self.program_id, "email": row.seller_email},
-            {
-                "$set": {"org_id": self.org_id, "name": row.seller_name},
-                "$setOnInsert": {
-                    "_id": new_id(),
-                    "language": self.languages[0],
-                    "created_at": self.now,
-                },
-            },
-            upsert=True,
-        )
-
-    def _contact_op(self, row: RosterRow) -> UpdateOne:
-        return UpdateOne(
-            {"program_id": self.program_id, "email": row.contact_email},
-            {
-                "$set": {
-                    "org_id": self.org_id,
-                    "account_id": self.account_ids[row.account_id],
-                    "account_external_id": row.account_id,
-                    "name": row.contact_name,
-                    "role": row.contact_role,
-                    "language": row.language or self.languages[0],
-                    # The first seller on the contact's rows is the primary seller.
-                    "primary_seller_email": row.seller_email,
-                },
-                "$setOnInsert": {"_id": new_id(), "created_at": self.now},
-            },
-            upsert=True,
-        )
+    def _contact_values(self, row: RosterRow) -> dict[str, Any]:
+        return {
+            "org_id": self.org_id,
+            "account_id": self.account_ids[row.account_id],
+            "account_external_id": row.account_id,
+            "name": row.contact_name,
+            "role": row.contact_role,
+            "language": row.language or self.languages[0],
+            # The first seller on the contact's rows is the primary seller.
+            "primary_seller_email": row.seller_email,
+        }
 
     def _resolve_accounts(self, external_ids: set[str]) -> None:
         unknown = [e for e in external_ids if e not in self.account_ids]
@@ -593,6 +644,47 @@ def _finished(importer: _Import) -> RosterReport:
             details=details,
         )
     return report
+
+
+@dataclass(frozen=True)
+class RosterUpload:
+    """An uploaded roster as received: CSV bytes, or the raw JSON body `{"rows": [...]}`."""
+
+    data: bytes
+    is_json: bool = False
+
+
+def import_roster(
+    *, db: Database, org_id: str, program_id: str, upload: RosterUpload
+) -> RosterReport:
+    """Import an uploaded roster into the organisation's program (404 before any parsing)."""
+    get_program(db=db, org_id=org_id, program_id=program_id)
+    if not upload.is_json:
+        return import_roster_csv(db=db, org_id=org_id, program_id=program_id, data=upload.data)
+    return import_roster_rows(
+        db=db, org_id=org_id, program_id=program_id, rows=roster_json_rows(upload.data)
+    )
+
+
+def roster_json_rows(data: bytes) -> list[dict[str, Any]]:
+    """The rows of a JSON roster body, checked by RosterBodySchema (400 naming the field)."""
+    from services.survey.admin.schemas import (
+        RosterBodySchema,
+        flat_messages,
+        invalid_input_message,
+    )
+
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            "malformed JSON body", details={"body": ["not valid JSON"]}
+        ) from None
+    try:
+        return RosterBodySchema().load(body)["rows"]
+    except ValidationError as exc:
+        details = flat_messages(exc.messages)
+        raise ValidationFailed(invalid_input_message(details), details=details) from None
 
 
 def import_roster_csv(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from services.bootstrap import Container
@@ -152,20 +150,6 @@ class ProgramAccounts(MethodView):
 # --- roster --------------------------------------------------------------------------------
 
 
-def _json_rows() -> list[dict[str, Any]]:
-    try:
-        data = json.loads(request.get_data())
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "malformed JSON body", details={"body": ["not valid JSON"]}
-        ) from None
-    try:
-        return RosterBodySchema().load(data)["rows"]
-    except ValidationError as exc:
-        details = flat_messages(exc.messages)
-        raise ValidationFailed(invalid_input_message(details), details=details) from None
-
-
 @bp.route("/programs/<program_id>/roster")
 class ProgramRoster(MethodView):
     @bp.doc(security=BEARER, requestBody=ROSTER_BODY)
@@ -178,25 +162,23 @@ class ProgramRoster(MethodView):
         )
         mimetype = request.mimetype
         if request.is_json:
-            return roster.import_roster_rows(
-                db=container.db, org_id=g.org_id, program_id=program_id, rows=_json_rows()
-            )
-        if mimetype == "multipart/form-data":
-            upload = request.files.get("file")
-            if upload is None:
+            upload = roster.RosterUpload(request.get_data(), is_json=True)
+        elif mimetype == "multipart/form-data":
+            file = request.files.get("file")
+            if file is None:
                 raise ValidationFailed(
                     "send the roster as the multipart file field `file`",
                     details={"file": ["Missing data for required field."]},
                 )
-            data = upload.read()
+            upload = roster.RosterUpload(file.read())
         elif mimetype in CSV_TYPES:
-            data = request.get_data()
+            upload = roster.RosterUpload(request.get_data())
         else:
             raise UnsupportedMediaType(
                 "send the roster as text/csv, as a multipart file field `file`, or as JSON rows"
             )
-        return roster.import_roster_csv(
-            db=container.db, org_id=g.org_id, program_id=program_id, data=data
+        return roster.import_roster(
+            db=container.db, org_id=g.org_id, program_id=program_id, upload=upload
         )
 
 
