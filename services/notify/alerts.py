@@ -7,8 +7,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.notify.delivery import Delivery
-from services.notify.invitations import Tally, organisation_name
+from services.notify.delivery import Delivery, Outgoing, Tally
+from services.notify.invitations import organisation_name
 from services.notify.messages import InvalidAddress, mailbox
 from services.notify.rendering import Renderer, Words, email_language, wording
 from shared.settings import Settings
@@ -94,10 +94,10 @@ def send_alert(
     try:
         to = mailbox(owner, owner_person.get("name"))
     except InvalidAddress as exc:
-        delivery.record_rejected(
+        if delivery.record_rejected(
             key=key, kind="alert", to=owner, error=f"invalid address: {exc}", meta=meta
-        )
-        tally.failed += 1
+        ):
+            tally.failed += 1
         return tally
     rendered = renderer.render(
         "relationship_alert",
@@ -114,11 +114,5 @@ def send_alert(
         current=describe(detail.get("current"), value_kind, words),
         details=details,
     )
-    doc = delivery.enqueue(
-        key=key, kind="alert", to=to, rendered=rendered, language=language, meta=meta
-    )
-    if doc is None:
-        tally.duplicate += 1
-    else:
-        tally.add(delivery.deliver(doc))
-    return tally
+    email = Outgoing(key=key, kind="alert", to=to, rendered=rendered, language=language, meta=meta)
+    return tally.count(delivery.send_all([email]))

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notify.config import NotifyConfig
 from services.notify.mailer import Mailer, PermanentFailure, TemporaryFailure
@@ -26,6 +28,8 @@ from services.notify.messages import RenderedEmail, compose
 from shared.ids import new_id
 
 log = logging.getLogger(__name__)
+
+DUPLICATE_KEY = 11000
 
 SENT, PENDING, FAILED = "sent", "pending", "failed"
 CANCELLED = "cancelled"  # no longer wanted: the survey closed or the person completed it
@@ -38,6 +42,51 @@ SURVEY_KINDS = (
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class Tally:
+    """What one handler or scheduler pass did with its emails, for logs and tests."""
+
+    sent: int = 0
+    pending: int = 0  # waiting for the relay; the retry loop has them
+    failed: int = 0
+    cancelled: int = 0
+    duplicate: int = 0  # recorded before (a redelivered event, another process)
+    skipped: int = 0  # not emailed at all (opted out, no address, ...)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcomes: Counter) -> Tally:
+        self.sent += outcomes[SENT]
+        self.pending += outcomes[PENDING] + outcomes[DEFERRED]
+        self.failed += outcomes[FAILED]
+        self.cancelled += outcomes[CANCELLED]
+        self.duplicate += outcomes["duplicate"]
+        return self
+
+    def skip(self, reason: str) -> None:
+        self.skipped += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def merge(self, other: Tally) -> Tally:
+        for name in ("sent", "pending", "failed", "cancelled", "duplicate", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for reason, n in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
+        return self
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One email to record and send: its idempotency key, recipient and rendered content."""
+
+    key: str
+    kind: str
+    to: Address
+    rendered: RenderedEmail
+    language: str = "en"
+    unsubscribe_url: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class Delivery:
@@ -63,36 +112,25 @@ class Delivery:
         self._relay_down_until: datetime | None = None
         self._relay_failures = 0
         self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
 
     # --- recording -------------------------------------------------------------------
 
-    def enqueue(
-        self,
-        *,
-        key: str,
-        kind: str,
-        to: Address,
-        rendered: RenderedEmail,
-        language: str = "en",
-        unsubscribe_url: str | None = None,
-        meta: dict[str, Any] | None = None,
-    ) -> dict | None:
-        """Insert a pending email claimed by this process; None if the key exists already."""
-        now = self.clock()
+    def _document(self, email: Outgoing, now: datetime) -> dict:
         message = compose(
             sender=self.sender,
-            to=to,
-            rendered=rendered,
-            idempotency_key=key,
-            language=language,
-            unsubscribe_url=unsubscribe_url,
+            to=email.to,
+            rendered=email.rendered,
+            idempotency_key=email.key,
+            language=email.language,
+            unsubscribe_url=email.unsubscribe_url,
             now=now,
         )
-        doc = {
+        return {
             "_id": new_id(),
-            "idempotency_key": key,
-            "to": to.addr_spec,
-            "kind": kind,
+            "idempotency_key": email.key,
+            "to": email.to.addr_spec,
+            "kind": email.kind,
             "status": PENDING,
             "attempts": 0,
             "last_error": None,
@@ -101,15 +139,70 @@ class Delivery:
             "lease_owner": self.owner,
             "created_at": now,
             "sent_at": None,
-            "subject": rendered.subject,
+            "subject": email.rendered.subject,
             "mime": message.as_string(),
-            **(meta or {}),
+            **email.meta,
         }
+
+    def enqueue_many(self, emails: list[Outgoing]) -> list[dict]:
+        """Insert pending emails claimed by this process; those whose key exists are left out."""
+        now = self.clock()
+        docs = [self._document(email, now) for email in emails]
+        if not docs:
+            return []
         try:
-            self.emails.insert_one(doc)
-        except DuplicateKeyError:
-            return None
-        return doc
+            self.emails.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            taken = {e["index"] for e in errors}
+            return [doc for n, doc in enumerate(docs) if n not in taken]
+        return docs
+
+    def enqueue(self, email: Outgoing) -> dict | None:
+        """Insert one pending email claimed by this process; None if its key exists already."""
+        inserted = self.enqueue_many([email])
+        return inserted[0] if inserted else None
+
+    def send_all(self, emails: Iterable[Outgoing], *, chunk: int = 50) -> Counter:
+        """Record and send emails, `chunk` at a time: while one thread sends a chunk, the
+        caller renders and records the next. Counts by outcome, plus "duplicate"."""
+        counts: Counter = Counter()
+        futures = []
+        batch: list[Outgoing] = []
+
+        def flush() -> None:
+            docs = self.enqueue_many(batch)
+            counts["duplicate"] += len(batch) - len(docs)
+            futures.extend(self._sender().submit(self.deliver, doc) for doc in docs)
+            batch.clear()
+
+        try:
+            for email in emails:
+                batch.append(email)
+                if len(batch) >= chunk:
+                    flush()
+            flush()
+        finally:
+            # Whatever happens, what was recorded is either sent here or left to the retry loop.
+            for future in futures:
+                counts[future.result()] += 1
+        return counts
+
+    def _sender(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-send")
+            return self._executor
+
+    def close(self) -> None:
+        """Stop the sending thread (after what it holds) and close the SMTP connection."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        self.mailer.close()
 
     def record_rejected(
         self, *, key: str, kind: str, to: str, error: str, meta: dict[str, Any] | None = None
@@ -184,14 +277,6 @@ class Delivery:
         self._relay_ok()
         self._finish(doc, SENT, attempts=attempts, error=None)
         return SENT
-
-    def deliver_all(self, docs: list[dict]) -> dict[str, int]:
-        """Deliver several held emails; counts by outcome."""
-        counts: dict[str, int] = {}
-        for doc in docs:
-            outcome = self.deliver(doc)
-            counts[outcome] = counts.get(outcome, 0) + 1
-        return counts
 
     def claim(self, email_id: str, now: datetime | None = None) -> dict | None:
         """Take the lease on a due pending email; None when another process holds it or it is done."""
@@ -297,14 +382,3 @@ class Delivery:
 def _log_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
     meta = meta or {}
     return {k: meta[k] for k in ("wave_id", "event_id", "invitation_id") if k in meta}
-
-
-def wait_for_due(delivery: Delivery, *, timeout: float, stop: threading.Event | None = None) -> int:
-    """Run retry passes until nothing is pending or `timeout` passes; the number still pending."""
-    deadline = time.monotonic() + timeout
-    while True:
-        delivery.send_due()
-        pending = delivery.emails.count_documents({"status": PENDING})
-        if not pending or time.monotonic() > deadline or (stop and stop.is_set()):
-            return pending
-        time.sleep(min(0.05, delivery.config.retry_base_s))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.database import Database
 
-from services.notify.delivery import FAILED, SENT, Delivery
+from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.messages import InvalidAddress, mailbox
 from services.notify.rendering import Renderer, Words, email_language
 from services.survey.optout import optout_url
@@ -21,30 +21,6 @@ from shared.tokens import survey_url
 log = logging.getLogger(__name__)
 
 CLOSED_STATUSES = ("closing", "closed")
-
-
-@dataclass
-class Tally:
-    """What one batch did, for logs and tests."""
-
-    sent: int = 0
-    pending: int = 0
-    failed: int = 0
-    duplicate: int = 0
-    skipped: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    def add(self, outcome: str) -> None:
-        if outcome == SENT:
-            self.sent += 1
-        elif outcome == FAILED:
-            self.failed += 1
-        else:
-            self.pending += 1
-
-    def skip(self, reason: str) -> None:
-        self.skipped += 1
-        self.reasons[reason] = self.reasons.get(reason, 0) + 1
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -173,7 +149,7 @@ def send_invitation_emails(
     settings: Settings,
     context: WaveContext,
     invitations: list[dict],
-    key_of,
+    key_of: Callable[[dict], str],
     kind: str,
     reminder: bool,
     meta: dict[str, Any],
@@ -184,53 +160,53 @@ def send_invitation_emails(
     opted_out = opted_out_emails(
         context.db, context.wave["org_id"], [i.get("person_email") for i in invitations]
     )
-    for invitation in invitations:
-        email = invitation.get("person_email") or ""
-        if invitation.get("revoked"):
-            tally.skip("revoked")
-            continue
-        if invitation.get("opted_out") or str(email).strip().lower() in opted_out:
-            tally.skip("opted_out")
-            continue
-        key = key_of(invitation)
-        email_meta = {
-            **meta,
-            "org_id": invitation.get("org_id"),
-            "wave_id": invitation.get("wave_id"),
-            "invitation_id": invitation["_id"],
-            "side": invitation.get("side"),
-        }
-        try:
-            to = mailbox(email, invitation.get("person_name"))
-        except InvalidAddress as exc:
-            if delivery.record_rejected(
-                key=key, kind=kind, to=email, error=f"invalid address: {exc}", meta=email_meta
-            ):
-                tally.failed += 1
-            else:
-                tally.duplicate += 1
-            continue
-        rendered, language, unsubscribe = render_invitation(
-            renderer=renderer,
-            settings=settings,
-            context=context,
-            invitation=invitation,
-            reminder=reminder,
-        )
-        doc = delivery.enqueue(
-            key=key,
-            kind=kind,
-            to=to,
-            rendered=rendered,
-            language=language,
-            unsubscribe_url=unsubscribe,
-            meta=email_meta,
-        )
-        if doc is None:
-            tally.duplicate += 1
-            continue
-        tally.add(delivery.deliver(doc))
-    return tally
+
+    def emails() -> Iterator[Outgoing]:
+        for invitation in invitations:
+            email = invitation.get("person_email") or ""
+            if invitation.get("revoked"):
+                tally.skip("revoked")
+                continue
+            if invitation.get("opted_out") or str(email).strip().lower() in opted_out:
+                tally.skip("opted_out")
+                continue
+            key = key_of(invitation)
+            email_meta = {
+                **meta,
+                "org_id": invitation.get("org_id"),
+                "wave_id": invitation.get("wave_id"),
+                "invitation_id": invitation["_id"],
+                "side": invitation.get("side"),
+            }
+            try:
+                to = mailbox(email, invitation.get("person_name"))
+            except InvalidAddress as exc:
+                error = f"invalid address: {exc}"
+                if delivery.record_rejected(
+                    key=key, kind=kind, to=email, error=error, meta=email_meta
+                ):
+                    tally.failed += 1
+                else:
+                    tally.duplicate += 1
+                continue
+            rendered, language, unsubscribe = render_invitation(
+                renderer=renderer,
+                settings=settings,
+                context=context,
+                invitation=invitation,
+                reminder=reminder,
+            )
+            yield Outgoing(
+                key=key,
+                kind=kind,
+                to=to,
+                rendered=rendered,
+                language=language,
+                unsubscribe_url=unsubscribe,
+                meta=email_meta,
+            )
+
+    return tally.count(delivery.send_all(emails()))
 
 
 def send_invitations(

@@ -7,13 +7,29 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 
+
+class _HeaderClasses(HeaderRegistry):
+    """The stdlib registry builds a new class on every lookup; build each one once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._built: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        built = self._built.get(key)
+        if built is None:
+            built = self._built[key] = super().__getitem__(name)
+        return built
+
+
 # Every part is 7-bit (quoted-printable or base64), so the stored text is plain ASCII.
 # Long lines (up to the RFC limit) rather than Python's odd folding of ASCII subjects.
-_POLICY = policy.SMTP.clone(cte_type="7bit", max_line_length=998)
+_POLICY = policy.SMTP.clone(cte_type="7bit", max_line_length=998, header_factory=_HeaderClasses())
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 

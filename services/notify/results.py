@@ -7,12 +7,13 @@ Everything comes from the `results` document the scoring worker writes:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from pymongo.database import Database
 
-from services.notify.delivery import Delivery
-from services.notify.invitations import Tally, organisation_name
+from services.notify.delivery import Delivery, Outgoing, Tally
+from services.notify.invitations import organisation_name
 from services.notify.messages import InvalidAddress, mailbox
 from services.notify.rendering import Renderer, email_language
 from shared.settings import Settings
@@ -174,49 +175,49 @@ def send_seller_results(
             {"_id": {"$in": contact_ids}}, {"email": 1, "account_external_id": 1}
         )
     }
-    for invitation in sellers:
-        email = invitation.get("person_email") or ""
-        language = email_language(invitation.get("language"))
-        pairs = [
-            (
-                contacts[s["contact_id"]].get("account_external_id"),
-                contacts[s["contact_id"]]["email"],
+
+    def emails() -> Iterator[Outgoing]:
+        for invitation in sellers:
+            email = invitation.get("person_email") or ""
+            language = email_language(invitation.get("language"))
+            pairs = [
+                (
+                    contacts[s["contact_id"]].get("account_external_id"),
+                    contacts[s["contact_id"]]["email"],
+                )
+                for s in invitation.get("subjects") or []
+                if s.get("contact_id") in contacts
+            ]
+            relationships = seller_relationships(contact_emails=pairs, accounts=accounts)
+            if not relationships:
+                tally.skip("no_scored_relationships")
+                continue
+            key = f"{event_id}:{email}:results"
+            meta = {"event_id": event_id, "org_id": wave["org_id"], "wave_id": wave["_id"]}
+            try:
+                to = mailbox(email, invitation.get("person_name"))
+            except InvalidAddress as exc:
+                error = f"invalid address: {exc}"
+                if delivery.record_rejected(
+                    key=key, kind="results", to=email, error=error, meta=meta
+                ):
+                    tally.failed += 1
+                continue
+            rendered = renderer.render(
+                "seller_results",
+                language=language,
+                subject=("results_subject", {"wave": wave.get("name", "")}),
+                seller_name=invitation.get("person_name") or "",
+                wave_name=wave.get("name", ""),
+                org_name=org_name,
+                accounts=relationships,
+                plan=coaching_plan(seller_email=email, accounts=accounts, language=language),
             )
-            for s in invitation.get("subjects") or []
-            if s.get("contact_id") in contacts
-        ]
-        relationships = seller_relationships(contact_emails=pairs, accounts=accounts)
-        if not relationships:
-            tally.skip("no_scored_relationships")
-            continue
-        key = f"{event_id}:{email}:results"
-        meta = {"event_id": event_id, "org_id": wave["org_id"], "wave_id": wave["_id"]}
-        try:
-            to = mailbox(email, invitation.get("person_name"))
-        except InvalidAddress as exc:
-            delivery.record_rejected(
-                key=key, kind="results", to=email, error=f"invalid address: {exc}", meta=meta
+            yield Outgoing(
+                key=key, kind="results", to=to, rendered=rendered, language=language, meta=meta
             )
-            tally.failed += 1
-            continue
-        rendered = renderer.render(
-            "seller_results",
-            language=language,
-            subject=("results_subject", {"wave": wave.get("name", "")}),
-            seller_name=invitation.get("person_name") or "",
-            wave_name=wave.get("name", ""),
-            org_name=org_name,
-            accounts=relationships,
-            plan=coaching_plan(seller_email=email, accounts=accounts, language=language),
-        )
-        doc = delivery.enqueue(
-            key=key, kind="results", to=to, rendered=rendered, language=language, meta=meta
-        )
-        if doc is None:
-            tally.duplicate += 1
-            continue
-        tally.add(delivery.deliver(doc))
-    return tally
+
+    return tally.count(delivery.send_all(emails()))
 
 
 def _distribution(counts: dict[str, Any] | None, order: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -289,10 +290,10 @@ def send_manager_digest(
     try:
         to = mailbox(email)
     except InvalidAddress as exc:
-        delivery.record_rejected(
+        if delivery.record_rejected(
             key=key, kind="digest", to=email, error=f"invalid address: {exc}", meta=meta
-        )
-        tally.failed += 1
+        ):
+            tally.failed += 1
         return tally
     rendered = renderer.render(
         "manager_digest",
@@ -309,14 +310,8 @@ def send_manager_digest(
         segments=_distribution(results.get("segments"), SEGMENTS),
         priority_accounts=accounts[:PRIORITY_ACCOUNTS_SHOWN],
     )
-    doc = delivery.enqueue(
-        key=key, kind="digest", to=to, rendered=rendered, language=language, meta=meta
-    )
-    if doc is None:
-        tally.duplicate += 1
-    else:
-        tally.add(delivery.deliver(doc))
-    return tally
+    email = Outgoing(key=key, kind="digest", to=to, rendered=rendered, language=language, meta=meta)
+    return tally.count(delivery.send_all([email]))
 
 
 def send_wave_results(
@@ -356,8 +351,7 @@ def send_wave_results(
         results_doc=results_doc,
         org_name=org_name,
     )
-    for name in ("sent", "pending", "failed", "duplicate", "skipped"):
-        setattr(tally, name, getattr(tally, name) + getattr(digest, name))
+    tally.merge(digest)
     log.info(
         "results emails handled", extra={"event_id": event_id, "wave_id": wave_id, **tally.__dict__}
     )

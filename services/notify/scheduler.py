@@ -18,8 +18,8 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from services.notify.config import NotifyConfig
-from services.notify.delivery import Delivery
-from services.notify.invitations import Tally, WaveContext, as_datetime, send_invitation_emails
+from services.notify.delivery import Delivery, Tally
+from services.notify.invitations import WaveContext, as_datetime, send_invitation_emails
 from services.notify.rendering import Renderer
 from shared.bus import Bus, BusError
 from shared.events import WAVE_CLOSED, Event
@@ -105,8 +105,7 @@ def send_due_reminders(
             "reminders handled",
             extra={"wave_id": wave["_id"], "day": day, **tally.__dict__},
         )
-        for name in ("sent", "pending", "failed", "duplicate", "skipped"):
-            setattr(total, name, getattr(total, name) + getattr(tally, name))
+        total.merge(tally)
     return total
 
 

@@ -20,13 +20,13 @@ from services.notify.messages import sender_address
 from services.notify.rendering import Renderer, default_renderer
 from services.notify.results import send_wave_results
 from services.notify.scheduler import Scheduler
-from shared.bus import ConsumerSpec
+from shared.bus import CONSUMER_BINDINGS, ConsumerSpec
 from shared.events import INVITATIONS_CREATED, RELATIONSHIP_ALERT, WAVE_SCORED, Event
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "notify"
-BINDINGS = (INVITATIONS_CREATED, WAVE_SCORED, RELATIONSHIP_ALERT)
+BINDINGS = CONSUMER_BINDINGS[CONSUMER]  # invitations.created, wave.scored, relationship.alert
 
 
 class Notifier:
@@ -109,9 +109,13 @@ class Notifier:
         return background
 
     def close(self) -> None:
+        """Finish what the sending thread holds and close the SMTP connection."""
         with self._lock:
-            if self._mailer is not None:
-                self._mailer.close()
+            delivery, mailer = self._delivery, self._mailer
+        if delivery is not None:
+            delivery.close()
+        elif mailer is not None:
+            mailer.close()
 
 
 class NotifyBackground:
