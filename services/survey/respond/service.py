@@ -115,6 +115,7 @@ class SubjectState:
     resume_section: str | None = None
     response_id: str | None = None
     rev: int = 0
+    account_id: str | None = None  # when the invitation's subject carries it
 
     @property
     def completed(self) -> bool:
@@ -277,6 +278,7 @@ def load_respondent(
                 resume_section=response.get("resume_section") if response else None,
                 response_id=response["_id"] if response else None,
                 rev=response.get("rev", 0) if response else 0,
+                account_id=subject.get("account_id"),
             )
         )
     respondent = Respondent(
@@ -489,6 +491,7 @@ def _write(
             resume_section=written.get("resume_section"),
             response_id=written["_id"],
             rev=written.get("rev", 0),
+            account_id=subject.account_id,
         )
         return state, change["push"]
     raise SaveConflict()
@@ -497,9 +500,12 @@ def _write(
 def _new_response(
     *, db: Database, respondent: Respondent, subject: SubjectState, now: datetime
 ) -> dict[str, Any]:
-    contact = db.contacts.find_one(
-        {"_id": subject.contact_id, "org_id": respondent.org_id}, {"account_id": 1}
-    )
+    account_id = subject.account_id
+    if account_id is None:
+        contact = db.contacts.find_one(
+            {"_id": subject.contact_id, "org_id": respondent.org_id}, {"account_id": 1}
+        )
+        account_id = contact.get("account_id") if contact else None
     doc: dict[str, Any] = {
         "org_id": respondent.org_id,
         "program_id": respondent.invitation.get("program_id"),
@@ -508,7 +514,7 @@ def _new_response(
         "subject_id": subject.subject_id,
         "side": respondent.side,
         "contact_id": subject.contact_id,
-        "account_id": contact.get("account_id") if contact else None,
+        "account_id": account_id,
         "answers": {},
         "status": IN_PROGRESS,
         "created_at": now,
