@@ -21,7 +21,8 @@ from services.notify.config import NotifyConfig
 from services.notify.delivery import Delivery, Tally
 from services.notify.invitations import WaveContext, as_datetime, send_invitation_emails
 from services.notify.rendering import Renderer
-from shared.bus import Bus, BusError
+from services.survey.outbox import publish_staged, stage_events
+from shared.bus import Bus
 from shared.events import WAVE_CLOSED, Event
 from shared.settings import Settings
 
@@ -133,27 +134,19 @@ def close_due_waves(*, db: Database, bus: Bus, now: datetime) -> list[str]:
     return closed
 
 
-def _record_closing_event(db: Database, wave: dict, now: datetime) -> None:
-    event_id = closing_event_id(wave["_id"])
-    payload = {
-        "org_id": wave["org_id"],
-        "wave_id": wave["_id"],
-        "program_id": wave.get("program_id"),
-    }
-    db.outbox.update_one(
-        {"event_id": event_id},
-        {
-            "$setOnInsert": {
-                "event_id": event_id,
-                "type": WAVE_CLOSED,
-                "payload": payload,
-                "status": "pending",
-                "created_at": now,
-                "sent_at": None,
-            }
-        },
-        upsert=True,
+def closing_event(wave: dict, now: datetime) -> Event:
+    """The scheduler's `wave.closed` event of a wave (payload per docs/data-model.md)."""
+    return Event(
+        WAVE_CLOSED,
+        {"org_id": wave["org_id"], "wave_id": wave["_id"], "program_id": wave.get("program_id")},
+        event_id=closing_event_id(wave["_id"]),
+        occurred_at=as_datetime(wave.get("closing_at")) or now,
     )
+
+
+def _record_closing_event(db: Database, wave: dict, now: datetime) -> None:
+    # The survey service's outbox: pending until published, relayed if the broker is away.
+    stage_events(db=db, events=[closing_event(wave, now)])
 
 
 def _recover_closing_events(db: Database, now: datetime) -> None:
@@ -165,30 +158,16 @@ def _recover_closing_events(db: Database, now: datetime) -> None:
 
 def publish_pending_closing_events(*, db: Database, bus: Bus, now: datetime) -> int:
     """Publish the scheduler's pending `wave.closed` events; a failure leaves them for next time."""
-    published = 0
-    for entry in db.outbox.find({"type": WAVE_CLOSED, "status": "pending"}):
-        if entry["event_id"] != closing_event_id(entry["payload"]["wave_id"]):
-            continue  # the survey service's own events are its relay's business
-        event = Event(
-            WAVE_CLOSED,
-            dict(entry["payload"]),
-            event_id=entry["event_id"],
-            occurred_at=as_datetime(entry.get("created_at")) or now,
-        )
-        try:
-            bus.publish(event)
-        except BusError as exc:
-            log.warning(
-                "wave.closed not published yet",
-                extra={"event_id": event.event_id, "error": repr(exc)},
-            )
-            continue
-        db.outbox.update_one(
-            {"event_id": event.event_id, "status": "pending"},
-            {"$set": {"status": "sent", "sent_at": now}},
-        )
-        published += 1
-    return published
+    pending = db.outbox.find(
+        {"type": WAVE_CLOSED, "status": "pending"}, {"event_id": 1, "payload": 1}
+    )
+    ours = [
+        entry["event_id"]
+        for entry in pending
+        # the admin API's own close events are its relay's business
+        if entry["event_id"] == closing_event_id(entry["payload"]["wave_id"])
+    ]
+    return publish_staged(db=db, bus=bus, event_ids=ours)
 
 
 class Scheduler:
