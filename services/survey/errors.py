@@ -104,7 +104,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error", extra={"path": request.path})
+        log.exception("unhandled error", extra={"endpoint": request.endpoint})  # paths carry tokens
         if _wants_json():
             return _json_error(500, "internal_error", "internal error")
         return render_template_string(_PAGE, title="Something went wrong", message=""), 500
