@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,7 +53,17 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
         assert status == 200, log_path.read_text()[-3000:]
         assert _get(f"{base}/healthz")[0] == 200
         assert (tmp_path / "rapport.sqlite").exists()
-        assert (tmp_path / "dev-api-key").read_text().startswith("rk_")
+        api_key = (tmp_path / "dev-api-key").read_text().strip()
+        assert api_key.startswith("rk_")
+        # the demo: one closed wave with final results, readable through the admin API
+        wave_id = re.search(r"closed wave ([0-9a-f]{32})", log_path.read_text()).group(1)
+        request = urllib.request.Request(
+            f"{base}/api/v1/waves/{wave_id}/results", headers={"Authorization": f"Bearer {api_key}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            results = json.load(response)
+        assert results["final"] is True and results["status"] == "closed"
+        assert results["n_buyers"] > 0 and results["relationship_index"]["value"] is not None
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
