@@ -42,6 +42,7 @@ from services.survey.admin.schemas import (
 from services.survey.errors import ApiError, NotFound, ValidationFailed
 from services.survey.organisations import create_api_key, ensure_organisation
 from services.survey.outbox import relay_outbox
+from shared.bus import InProcessBus
 from shared.settings import Settings
 
 
@@ -263,7 +264,9 @@ def main(argv: Sequence[str] | None = None, *, container: Container | None = Non
         if not settings.mongo_url:
             print("error: MONGO_URL is not set", file=sys.stderr)
             return 1
-        container = build(settings)
+        # Without a broker nobody in this process would consume: an in-process bus with no
+        # queues refuses every event, so they wait in the outbox for `outbox relay`.
+        container = build(settings, bus=None if settings.amqp_url else InProcessBus(settings))
     try:
         return args.run(container, args)
     except ApiError as exc:
