@@ -12,7 +12,7 @@ class NotifyConfig:
 
     retry_base_s: float = 30.0  # first retry after a temporary failure
     retry_max_s: float = 3600.0  # back-off ceiling
-    max_attempts: int = 12  # then the email is recorded as failed (about half a day)
+    max_attempts: int = 12  # then the email is recorded as failed (about five hours)
     lease_s: float = 120.0  # a claimed email is another process's to retry after this
     retry_poll_s: float = 5.0  # how often the retry loop looks for due emails
     scheduler_poll_s: float = 30.0  # how often reminders and closing dates are checked

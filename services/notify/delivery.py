@@ -33,11 +33,9 @@ DUPLICATE_KEY = 11000
 
 SENT, PENDING, FAILED = "sent", "pending", "failed"
 CANCELLED = "cancelled"  # no longer wanted: the survey closed or the person completed it
-DEFERRED = "deferred"
-SURVEY_KINDS = (
-    "invitation",
-    "reminder",
-)  # emails that lose their point once the survey is done  # not tried now: the relay is known to be down
+DEFERRED = "deferred"  # not tried now: the relay is known to be down
+SURVEY_KINDS = ("invitation", "reminder")  # emails that lose their point once the survey is done
+RELAY_PROBE_MAX_S = 300.0  # a relay that was down is tried again at least this often
 
 
 def utcnow() -> datetime:
@@ -366,7 +364,7 @@ class Delivery:
     def _relay_failed(self) -> None:
         with self._lock:
             self._relay_failures += 1
-            delay = self.config.backoff_s(self._relay_failures)
+            delay = min(RELAY_PROBE_MAX_S, self.config.backoff_s(self._relay_failures))
             self._relay_down_until = self.clock() + timedelta(seconds=delay)
 
     def _relay_ok(self) -> None:
