@@ -88,7 +88,8 @@ _EXPAND_RI = 60.0  # an undervalued contact at or above this RI is ripe for more
 # can land a few ulps off it in floats; comparisons with cut points allow this much.
 TOLERANCE = 1e-9
 _SMALL_N = 64  # below this many rows a reduction beats a loop over columns
-_PIPELINE_MIN_N = 20_000  # bootstrap draws run in a helper thread from this many responses
+_PIPELINE_MIN_N = 20_000  # from this many buyers the bootstrap runs in helper threads
+_CHUNK_ELEMENTS = 2**18  # bootstrap indices drawn at a time (1 MB of int32)
 
 # Section 2 segment table: rows are level codes (antagonistic .. trusted_advisor),
 # columns NPS categories (promoter, passive, detractor).
@@ -997,26 +998,34 @@ class WaveResult:
 
 
 def _resample_sums(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray:
-    """Sums of `samples` resamples of `values`; replicate b takes row b of the B x n index
-    matrix, drawn as the b-th `integers(0, n, n)` call on one default_rng(seed)."""
+    """Sums of `samples` resamples of `values`: row b of the B x n index matrix
+    `default_rng(seed).integers(0, n, (B, n))` picks replicate b.
+
+    The matrix is drawn a chunk of rows at a time to bound memory; PCG64 keeps its spare
+    32-bit half between calls, so the chunks are exactly the rows of the one big draw.
+    """
     n = values.shape[0]
     rng = np.random.default_rng(seed)
     sums = np.empty(samples, dtype=values.dtype)
-    # int32 indices draw the same values as int64, faster
-    index_type = np.int32 if n < 2**31 else np.int64
+    index_type = np.int32 if n < 2**31 else np.int64  # the same draws as int64, faster
+    rows = max(1, _CHUNK_ELEMENTS // n)
+    chunks = [(start, min(rows, samples - start)) for start in range(0, samples, rows)]
+
+    def draw(count: int) -> np.ndarray:
+        return rng.integers(0, n, (count, n), dtype=index_type)
+
     if n < _PIPELINE_MIN_N:
-        for b in range(samples):
-            sums[b] = values.take(rng.integers(0, n, n, dtype=index_type)).sum()
+        for start, count in chunks:
+            sums[start : start + count] = values.take(draw(count)).sum(axis=1)
         return sums
-    # one row of indices at a time bounds memory; a helper thread draws the next row
-    # while this one is gathered (both release the GIL)
+    # a helper thread draws the next chunk while this one is gathered (both release the GIL)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(rng.integers, 0, n, n, index_type)
-        for b in range(samples):
+        upcoming = pool.submit(draw, chunks[0][1])
+        for k, (start, count) in enumerate(chunks):
             index = upcoming.result()
-            if b + 1 < samples:
-                upcoming = pool.submit(rng.integers, 0, n, n, index_type)
-            sums[b] = values.take(index).sum()
+            if k + 1 < len(chunks):
+                upcoming = pool.submit(draw, chunks[k + 1][1])
+            sums[start : start + count] = values.take(index).sum(axis=1)
     return sums
 
 

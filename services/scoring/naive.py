@@ -3,8 +3,9 @@
 It is the reference the vectorised engine is checked against, and the baseline of the
 benchmark. It takes the API-shaped records (roster rows, buyer and seller responses) and
 returns the same documents as `engine.wave_result_to_json` and `engine.account_to_json`.
-The bootstrap takes the same draws as the engine (one `integers(0, n, n)` call per replicate
-on `default_rng(seed)`), so even the intervals agree.
+The bootstrap takes the same draws as the engine (row b of `default_rng(seed).integers(0, n,
+(B, n))`, here drawn one row per call, which PCG64 makes the same stream), so even the
+intervals agree.
 """
 
 from __future__ import annotations
