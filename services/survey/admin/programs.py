@@ -51,6 +51,12 @@ def program_settings(given: Mapping[str, Any] | None) -> dict[str, Any]:
     return settings
 
 
+def _now() -> datetime:
+    # Milliseconds, as MongoDB stores them: what is returned equals what reads back.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 def create_program(
     *, db: Database, org_id: str, name: str, settings: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -60,7 +66,7 @@ def create_program(
         "org_id": org_id,
         "name": name.strip(),
         "settings": program_settings(settings),
-        "created_at": datetime.now(UTC),
+        "created_at": _now(),
     }
     db.programs.insert_one(program)
     return program

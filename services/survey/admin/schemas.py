@@ -94,7 +94,9 @@ class ProgramSettingsSchema(StrictSchema):
     """A program's scoring and survey settings; anything left out takes the SCORING.md default."""
 
     cut_points = fields.List(
-        StrictNumber(validate=validate.Range(min=0, max=100, min_inclusive=False)),
+        StrictNumber(
+            validate=validate.Range(min=0, max=100, min_inclusive=False, max_inclusive=False)
+        ),
         validate=validate.Length(equal=3),
         metadata={"description": "level boundaries on the 0-100 scale, increasing"},
     )
@@ -116,6 +118,11 @@ class ProgramSettingsSchema(StrictSchema):
         fields.String(validate=[validate.Regexp(LANGUAGE_PATTERN), _known_language]),
         validate=validate.Length(min=1, max=20),
         metadata={"description": "survey languages; the first is the default for contacts"},
+    )
+    manager_email = fields.Email(
+        allow_none=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "receives the wave digest when results are final"},
     )
 
     @validates_schema
