@@ -18,13 +18,15 @@ For context it also prints the raw costs on the same servers: smtplib over one
 connection, and a pymongo insert into a collection of the same size, and the ratio of
 the notify figure to the slower of the two. The send rate limit (mail_rate_per_s) is
 lifted unless `--rate` is given, since it would only measure itself.
-Run: `python -m benchmarks.bench_notify [--invitations 1000] [--rate 0]`.
+Run: `python -m benchmarks.bench_notify [--invitations 1000] [--rate 0]`; with MONGO_URL set
+it runs against that MongoDB instead (in a database of its own, dropped after).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import smtplib
 import time
 import uuid
@@ -201,18 +203,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     smtp = RelayProcess().start()
-    mongo = LocalMongo(engine="memory").start()
-    client = pymongo.MongoClient(mongo.uri, tz_aware=True)
+    # A real MongoDB through MONGO_URL when set, else the stand-in.
+    mongo = None if os.environ.get("MONGO_URL") else LocalMongo(engine="memory").start()
+    mongo_url = os.environ.get("MONGO_URL") or mongo.uri
+    client = pymongo.MongoClient(mongo_url, tz_aware=True)
+    suffix = uuid.uuid4().hex[:8]
     try:
-        db = client["bench_notify"]
+        db = client[f"bench_notify_{suffix}"]
         for name in NOTIFY_WRITES:
             db[name].create_indexes([ix.model() for ix in INDEXES[name]])
         seeding = time.perf_counter()
         org_id, wave_id, ids = seed(db, args.invitations)
         print(f"# seeded {args.invitations} invitations in {time.perf_counter() - seeding:.1f} s")
         settings = Settings(
-            mongo_url=mongo.uri,
-            mongo_db="bench_notify",
+            mongo_url=mongo_url,
+            mongo_db=db.name,
             smtp_url=smtp.url,
             mail_rate_per_s=args.rate,
             public_url="https://rapport.example",
@@ -243,14 +248,16 @@ def main(argv: list[str] | None = None) -> None:
         received = smtp.stop() - min(500, args.invitations)
         if sent != args.invitations or received != args.invitations:
             raise RuntimeError(f"sent {sent}, received {received} of {args.invitations}")
-        insert_raw = raw_insert_per_s(client["bench_notify_raw"], args.invitations)
+        insert_raw = raw_insert_per_s(db, args.invitations)
         print(f"# {args.invitations} invitations in {elapsed:.2f} s over one SMTP connection")
         print(f"# raw smtplib {smtp_raw:.0f}/s, raw pymongo insert+update {insert_raw:.0f}/s")
         print(f"bench notify.emails_per_s: {rate:.0f} /s")
         print(f"bench notify.emails_vs_raw_ratio: {rate / min(smtp_raw, insert_raw):.2f} x")
     finally:
+        client.drop_database(f"bench_notify_{suffix}")
         client.close()
-        mongo.stop()
+        if mongo is not None:
+            mongo.stop()
 
 
 if __name__ == "__main__":
