@@ -182,7 +182,12 @@ def _coaching_library() -> dict[str, Any]:
 
 
 def write_results(
-    db: Database, loaded: LoadedWave, result: engine.WaveResult, *, final: bool
+    db: Database,
+    loaded: LoadedWave,
+    result: engine.WaveResult,
+    *,
+    final: bool,
+    as_of: datetime | None = None,
 ) -> bool:
     """Store the wave's results, accounts, coaching plans and response scores.
 
@@ -236,23 +241,41 @@ def write_results(
         "final": final,
         "results": results_json,
         "computed_at": datetime.now(UTC),
+        "as_of": as_of or datetime.now(UTC),
     }
+    filter_: dict[str, Any] = {"wave_id": wave_id}
+    if not final:
+        # Never over final results, nor over a recompute that read the wave later than this one.
+        filter_.update(
+            final={"$ne": True}, **{"$or": [{"as_of": {"$lt": document["as_of"]}}, {"as_of": None}]}
+        )
     try:
-        filter_ = {"wave_id": wave_id} if final else {"wave_id": wave_id, "final": {"$ne": True}}
-        stored = db.results.update_one(filter_, {"$set": document}, upsert=True)
+        db.results.update_one(filter_, {"$set": document}, upsert=True)
     except DuplicateKeyError:
-        return False  # final results landed meanwhile
-    return stored.acknowledged
+        return False  # final or newer results landed meanwhile
+    return True
 
 
-def score_response(*, db: Database, response_id: str, wave_id: str) -> bool:
-    """Score one completed response and refresh its wave's provisional results."""
+def score_response(
+    *, db: Database, response_id: str, wave_id: str, completed_by: datetime | None = None
+) -> bool:
+    """Score one completed response and refresh its wave's provisional results.
+
+    Completions arrive in bursts; a recompute that read the wave after this response was
+    completed (`completed_by`, the event's time) already includes it, so this one is skipped.
+    """
     started = time.perf_counter()
+    stored = db.results.find_one({"wave_id": wave_id}, {"final": 1, "as_of": 1})
+    if stored and stored.get("final"):
+        return False  # final results already include every completed response
+    if stored and completed_by and stored.get("as_of") and stored["as_of"] >= completed_by:
+        return False
+    as_of = datetime.now(UTC)
     loaded = load_wave(db, wave_id)
     if loaded.wave.get("status") == "closed":
-        return False  # final results already include every completed response
+        return False
     result = engine.score_wave(loaded.input, loaded.settings)
-    written = write_results(db, loaded, result, final=False)
+    written = write_results(db, loaded, result, final=False, as_of=as_of)
     log.info(
         "response scored",
         extra={
@@ -321,7 +344,10 @@ def handle(event: Event, *, db: Database, bus: Bus) -> None:
     try:
         if event.type == RESPONSE_COMPLETED:
             score_response(
-                db=db, response_id=event.payload["response_id"], wave_id=event.payload["wave_id"]
+                completed_by=event.occurred_at,
+                db=db,
+                response_id=event.payload["response_id"],
+                wave_id=event.payload["wave_id"],
             )
         elif event.type == WAVE_CLOSED:
             close_wave(db=db, bus=bus, wave_id=event.payload["wave_id"])

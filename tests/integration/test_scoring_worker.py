@@ -194,3 +194,31 @@ def test_results_endpoints_serve_what_the_worker_stored(scoring, rabbit_bus, db)
     assert client.get(f"/api/v1/waves/{world.wave_id}/results").status_code == 401
     missing = client.get(f"/api/v1/waves/{world.wave_id}/accounts/NOPE", headers=headers)
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_completion_already_included_by_a_later_recompute_is_not_recomputed(db):
+    from datetime import UTC, datetime, timedelta
+
+    from services.scoring.worker import score_response
+    from tests.conftest import isolated_settings
+
+    world = make_wave(db, isolated_settings(), buyers=2, sellers=1)
+    client = survey_app(db, isolated_settings()).test_client()
+    _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
+    completed = datetime.now(UTC)
+    assert score_response(db=db, response_id="r1", wave_id=world.wave_id, completed_by=completed)
+    first = db.results.find_one({"wave_id": world.wave_id})
+    # a burst: this event's completion is older than what the stored results read
+    assert not score_response(
+        db=db,
+        response_id="r0",
+        wave_id=world.wave_id,
+        completed_by=completed - timedelta(seconds=1),
+    )
+    assert db.results.find_one({"wave_id": world.wave_id})["as_of"] == first["as_of"]
+    # a newer completion is recomputed and stored
+    _submit(client, world.buyers[1], complete_answers(recommend=3, value=2))
+    assert score_response(
+        db=db, response_id="r2", wave_id=world.wave_id, completed_by=datetime.now(UTC)
+    )
+    assert db.results.find_one({"wave_id": world.wave_id})["results"]["n_buyers"] == 2
