@@ -78,11 +78,11 @@ def summary(stats_csv: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, default=int(os.environ.get("LOADTEST_USERS", "60")))
+    parser.add_argument("--users", type=int, default=int(os.environ.get("LOADTEST_USERS", "50")))
     parser.add_argument("--spawn-rate", type=float, default=10)
     parser.add_argument("--run-time", default=os.environ.get("LOADTEST_RUN_TIME", "60s"))
     parser.add_argument("--accounts", type=int, default=60)
-    parser.add_argument("--think", default=os.environ.get("RAPPORT_LOADTEST_THINK", "0.25"))
+    parser.add_argument("--think", default=os.environ.get("RAPPORT_LOADTEST_THINK", "1.0"))
     parser.add_argument(
         "--thresholds",
         default=os.environ.get(
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                     "--bind",
                     f"127.0.0.1:{port}",
                     "--workers",
-                    os.environ.get("LOADTEST_GUNICORN_WORKERS", "3"),
+                    os.environ.get("LOADTEST_GUNICORN_WORKERS", "2"),
                     "--threads",
                     "8",
                 ],
