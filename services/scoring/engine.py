@@ -3,7 +3,15 @@
 A wave is a matrix of answers (responses x RATED_ITEMS, NaN for missing) for each side
 plus index arrays that tie responses to contacts, sellers and accounts. Every step is
 vectorised over responses; the only Python loops run over dimensions, items,
-touchpoints and bootstrap replicates.
+touchpoints and chunks of bootstrap replicates.
+
+Use:
+    wave = build_wave_input(roster=rows, buyer_responses=..., seller_responses=...)
+    result = score_wave(wave, ScoringSettings.from_program(program_settings), previous)
+    wave_result_to_json(result, wave_id=..., status=..., final=...)  # GET .../results
+    account_to_json(result, external_id, coaching_library=library)  # GET .../accounts/{id}
+    result.alerts  # relationship.alert triggers, by account
+    score_one(answers, settings)  # one completion as it arrives
 """
 
 from __future__ import annotations
