@@ -137,16 +137,20 @@ def previous_closed_wave(db: Database, wave: Mapping[str, Any]) -> str | None:
     return next((w["_id"] for w in found), None)
 
 
-def _response_rows(loaded: LoadedWave, result: engine.WaveResult) -> list[UpdateOne]:
-    """One `scores` document per completed response (the export reads these)."""
+def _response_rows(
+    loaded: LoadedWave, result: engine.WaveResult, skip: set[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """One `scores` document per completed response not in `skip` (the export reads these)."""
     wave, wave_id = result.wave, loaded.wave["_id"]
-    writes = []
+    rows = []
     sides = (
         ("buyer", result.buyers, loaded.buyer_response_ids, wave.buyer_contact, None),
         ("seller", result.sellers, loaded.seller_response_ids, wave.seller_contact, wave.seller_id),
     )
     for side, scores, ids, contact_of, seller_of in sides:
         for row, response_id in enumerate(ids):
+            if response_id in skip:
+                continue
             contact = int(contact_of[row])
             doc = {
                 "wave_id": wave_id,
@@ -161,14 +165,8 @@ def _response_rows(loaded: LoadedWave, result: engine.WaveResult) -> list[Update
                 else str(wave.seller_email[seller_of[row]]),
                 **engine.response_scores_to_json(scores, row),
             }
-            writes.append(
-                UpdateOne(
-                    {"wave_id": wave_id, "kind": "response", "key": response_id},
-                    {"$set": doc},
-                    upsert=True,
-                )
-            )
-    return writes
+            rows.append(doc)
+    return rows
 
 
 def _bulk(db: Database, writes: list[UpdateOne]) -> None:
@@ -191,6 +189,9 @@ def write_results(
 ) -> bool:
     """Store the wave's results, accounts, coaching plans and response scores.
 
+    Final results rewrite everything. Provisional ones write the wave's results, the
+    responses not scored yet and their accounts (coaching plans wait for the close), so a
+    completion costs writes in proportion to what changed, not to the wave's size.
     Provisional results never overwrite final ones; returns False when they would have.
     """
     wave_id, org_id = loaded.wave["_id"], loaded.wave["org_id"]
@@ -199,8 +200,22 @@ def write_results(
     library = _coaching_library()
     status = "closed" if final else loaded.wave.get("status")
     results_json = engine.wave_result_to_json(result, wave_id=wave_id, status=status, final=final)
-    writes = _response_rows(loaded, result)
+    scored: set[str] = set()
+    if not final:
+        scored = {
+            d["key"] for d in db.scores.find({"wave_id": wave_id, "kind": "response"}, {"key": 1})
+        }
+    rows = _response_rows(loaded, result, skip=scored)
+    touched = {row["account_external_id"] for row in rows}
+    writes = [
+        UpdateOne(
+            {"wave_id": wave_id, "kind": "response", "key": row["key"]}, {"$set": row}, upsert=True
+        )
+        for row in rows
+    ]
     for external_id in result.wave.account_external_id.tolist():
+        if not final and external_id not in touched:
+            continue
         account_json = engine.account_to_json(result, external_id, coaching_library=library)
         writes.append(
             UpdateOne(
@@ -217,7 +232,7 @@ def write_results(
                 upsert=True,
             )
         )
-    for s, email in enumerate(result.wave.seller_email.tolist()):
+    for s, email in enumerate(result.wave.seller_email.tolist() if final else ()):
         plan = engine.seller_plan_to_json(result, s, coaching_library=library)
         writes.append(
             UpdateOne(
