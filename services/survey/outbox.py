@@ -8,16 +8,21 @@ publishes it later, with the same `event_id`, so consumers can drop a duplicate.
     publish_staged(db=db, bus=bus, event_ids=[...])  # publish what is still pending now
     relay_outbox(db=db, bus=bus, older_than_s=5)   # the periodic pass for what is left
 
-Responses carry their own outbox (`services.survey.respond.relay`).
+Each survey process runs `relay_outbox` on a daemon thread (`ensure_outbox_relay`, started
+by the first admin request, after gunicorn forks). Responses carry their own outbox
+(`services.survey.respond.relay`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import Flask
 from pymongo import UpdateOne
 from pymongo.database import Database
 
@@ -151,3 +156,68 @@ def pending_count(*, db: Database, event_ids: Sequence[str]) -> int:
     if not event_ids:
         return 0
     return db.outbox.count_documents({"event_id": {"$in": list(event_ids)}, "status": PENDING})
+
+
+class OutboxRelay:
+    """A daemon thread that runs `relay_outbox` every `interval_s` in this process."""
+
+    def __init__(self, container: Any, *, older_than_s: float, interval_s: float) -> None:
+        self.container = container
+        self.older_than_s = older_than_s
+        self.interval_s = interval_s
+        self.pid = os.getpid()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+
+    def start(self) -> OutboxRelay:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self.pid == os.getpid() and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                relay_outbox(
+                    db=self.container.db, bus=self.container.bus, older_than_s=self.older_than_s
+                )
+            except Exception:
+                log.exception("outbox relay pass failed")
+
+
+_start_lock = threading.Lock()
+
+
+def ensure_outbox_relay(app: Flask) -> OutboxRelay | None:
+    """Start this process's outbox relay on first use (app.config OUTBOX_RELAY=False: never)."""
+    if not app.config.get("OUTBOX_RELAY", True):
+        return None
+    relay: OutboxRelay | None = app.extensions.get("outbox_relay")
+    if relay is not None and relay.alive:
+        return relay
+    with _start_lock:
+        relay = app.extensions.get("outbox_relay")
+        if relay is not None and relay.alive:
+            return relay
+        container = app.extensions["rapport"]
+        older = float(container.settings.outbox_relay_after_s)
+        relay = OutboxRelay(
+            container, older_than_s=older, interval_s=min(max(older / 2, 0.2), 5.0)
+        ).start()
+        app.extensions["outbox_relay"] = relay
+        return relay
+
+
+def stop_outbox_relay(app: Flask) -> None:
+    """Stop the relay thread of this app (tests)."""
+    app.config["OUTBOX_RELAY"] = False
+    relay: OutboxRelay | None = app.extensions.pop("outbox_relay", None)
+    if relay is not None:
+        relay.stop()

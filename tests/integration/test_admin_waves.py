@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.survey.admin import waves
-from services.survey.outbox import relay_outbox
+from services.survey.outbox import relay_outbox, stop_outbox_relay
 from shared.bus import ConsumerSpec, RabbitBus
 from shared.events import INVITATIONS_CREATED, WAVE_CLOSED
 from shared.tokens import invitation_id_from_token
@@ -18,6 +20,7 @@ from tests.integration.test_admin_support import (
     make_admin,
     roster_csv,
 )
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_for
 
 
@@ -395,3 +398,34 @@ def test_waves_of_another_organisation_cannot_be_launched_or_closed(admin, progr
     assert rival.post(f"/api/v1/waves/{wave['id']}/close").status_code == 404
     assert rival.get(f"/api/v1/waves/{wave['id']}/links").status_code == 404
     assert db.waves.find_one({"_id": wave["id"]})["status"] == "open"
+
+
+@pytest.mark.broker
+def test_the_survey_process_relays_invitation_events_once_the_broker_is_back(
+    db, amqp_url, rabbit_bus
+):
+    consumer, received = _listen(rabbit_bus, "test-relay-thread", INVITATIONS_CREATED)
+    with TcpProxy.to_url(amqp_url) as proxy:
+        settings = dataclasses.replace(
+            rabbit_bus.settings, amqp_url=proxy.amqp_url(amqp_url), outbox_relay_after_s=0.5
+        )
+        admin = make_admin(db, bus=RabbitBus(settings), settings=settings)
+        admin.app.config["OUTBOX_RELAY"] = True
+        try:
+            proxy.down()
+            _, wave, launched = admin.launched_wave(delivery="email")
+            assert launched["events_pending"] == 1
+            time.sleep(1.5)  # relay passes run and fail while the broker is away
+            assert received == []
+            proxy.up()
+            wait_for(lambda: received, timeout=20, message="the relayed invitations event")
+            wait_for(
+                lambda: db.outbox.find_one({"status": "sent"}), timeout=5, message="marked sent"
+            )
+            time.sleep(1.5)  # more passes: nothing is published twice
+        finally:
+            stop_outbox_relay(admin.app)
+            consumer.stop()
+    (event,) = received
+    assert event.payload["wave_id"] == wave["id"]
+    assert len(event.payload["invitation_ids"]) == 5

@@ -28,6 +28,7 @@ from services.survey.admin.schemas import (
 )
 from services.survey.auth import require_org
 from services.survey.errors import ValidationFailed, error_body
+from services.survey.outbox import ensure_outbox_relay
 
 bp = Blueprint(
     "admin",
@@ -77,6 +78,7 @@ def _has_body() -> bool:
 @bp.before_request
 def _authenticate_and_check_body() -> None:
     g.org_id = require_org()
+    ensure_outbox_relay(current_app)
     roster_upload = request.url_rule is not None and request.url_rule.rule.endswith("/roster")
     if request.method == "POST" and not roster_upload and _has_body() and not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")

@@ -8,6 +8,7 @@ is retried after a crash completes the same set. Events go through the `outbox` 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +27,8 @@ from shared.events import INVITATIONS_CREATED, WAVE_CLOSED, Event
 from shared.ids import new_id
 from shared.settings import Settings
 from shared.tokens import survey_url
+
+log = logging.getLogger(__name__)
 
 DRAFT, LAUNCHING, OPEN, CLOSING, CLOSED = "draft", "launching", "open", "closing", "closed"
 DELIVERIES = ("email", "none")
@@ -372,6 +375,17 @@ def launch_wave(
         raise
     event_ids = [e.event_id for e in events]
     published = publish_staged(db=db, bus=bus, event_ids=event_ids)
+    log.info(
+        "wave launched",
+        extra={
+            "wave_id": wave_id,
+            "invited_buyers": buyers,
+            "invited_sellers": len(invitations) - buyers,
+            "delivery": delivery,
+            "events_published": published,
+            "events": len(events),
+        },
+    )
     return LaunchReport(
         wave_id=wave_id,
         status=OPEN,
@@ -436,5 +450,9 @@ def close_wave(*, db: Database, bus: Bus, org_id: str, wave_id: str) -> dict[str
     if wave["status"] == CLOSING and wave.get("closed_by") == CLOSED_BY_API:
         event = closing_event(wave)
         stage_events(db=db, events=[event])
-        publish_staged(db=db, bus=bus, event_ids=[event.event_id])
+        published = publish_staged(db=db, bus=bus, event_ids=[event.event_id])
+        log.info(
+            "wave closing",
+            extra={"wave_id": wave_id, "event_id": event.event_id, "published": bool(published)},
+        )
     return wave
