@@ -303,3 +303,11 @@ def test_accounts_list_counts_contacts_and_sellers(admin, program):
         for i in items
     ] == [("A-1", "Acme", 1_000_000, 2, 2), ("B-2", "Beta GmbH", 250_000.5, 1, 1)]
     assert all(len(i["id"]) == 32 for i in items)
+
+
+def test_a_revenue_too_large_for_the_database_is_a_row_error_not_a_crash(admin, program, db):
+    rows = [{**SAMPLE_ROWS[0], "annual_revenue": 10**30}]
+    response = admin.post(f"/api/v1/programs/{program['id']}/roster", json={"rows": rows})
+    assert response.status_code == 400
+    assert "annual_revenue" in response.get_json()["error"]["details"]
+    assert db.accounts.count_documents({}) == 0

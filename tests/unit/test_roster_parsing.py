@@ -217,7 +217,9 @@ def test_revenue_as_spreadsheets_write_it(text, decimal_comma, expected):
     assert parse_revenue(text, decimal_comma=decimal_comma) == expected
 
 
-@pytest.mark.parametrize("value", ["abc", "1,2,3,4", "nan", "inf", True, "--5", "1.2.3"])
+@pytest.mark.parametrize(
+    "value", ["abc", "1,2,3,4", "nan", "inf", True, "--5", "1.2.3", 10**20, "1e400", "2e15"]
+)
 def test_revenue_that_is_not_a_number_is_refused(value):
     with pytest.raises(ValueError):
         parse_revenue(value)

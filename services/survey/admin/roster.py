@@ -40,6 +40,7 @@ OPTIONAL_COLUMNS = ("language", "segment")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 BATCH_ROWS = 1000
+MAX_REVENUE = 1e15  # beyond any company; also keeps integers inside BSON's 64 bits
 MAX_REPORTED_ERRORS = 1000
 _DELIMITERS = (",", ";", "\t", "|")
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
@@ -278,6 +279,8 @@ def parse_revenue(value: object, *, decimal_comma: bool = False) -> int | float:
         raise ValueError("not a finite number")
     if number < 0:
         raise ValueError(f"must not be negative: {_shown(value)}")
+    if number > MAX_REVENUE:
+        raise ValueError(f"is larger than any company's revenue: {_shown(value)}")
     if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
         return int(number)
     return number
