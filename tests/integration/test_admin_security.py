@@ -270,3 +270,15 @@ def test_the_openapi_document_lists_the_admin_api(admin):
         assert paths[path][method]["security"] == [{"bearer": []}]
     roster_body = paths["/api/v1/programs/{program_id}/roster"]["post"]["requestBody"]
     assert set(roster_body["content"]) == {"text/csv", "multipart/form-data", "application/json"}
+
+
+def test_malformed_json_rows_for_the_roster_are_a_400_too(admin):
+    program = admin.program()
+    response = admin.post(
+        f"/api/v1/programs/{program['id']}/roster",
+        data=b'{"rows": [',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    error = _error(response)
+    assert error["code"] == "bad_request" and "JSON" in error["message"]

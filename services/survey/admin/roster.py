@@ -23,7 +23,7 @@ from pymongo import DeleteOne, UpdateOne
 from pymongo.database import Database
 
 from services.survey.admin.programs import ROLES, get_program
-from services.survey.errors import ValidationFailed
+from services.survey.errors import ApiError, ValidationFailed
 from shared.ids import new_id
 
 REQUIRED_COLUMNS = (
