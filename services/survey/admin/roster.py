@@ -680,9 +680,7 @@ def roster_json_rows(data: bytes) -> list[dict[str, Any]]:
     try:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "malformed JSON body", details={"body": ["not valid JSON"]}
-        ) from None
+        raise ApiError("malformed JSON body", details={"body": ["Invalid JSON body."]}) from None
     try:
         return RosterBodySchema().load(body)["rows"]
     except ValidationError as exc:
