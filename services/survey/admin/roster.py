@@ -23,6 +23,7 @@ from pymongo import DeleteOne, UpdateOne
 from pymongo.database import Database
 
 from services.survey.admin.programs import ROLES, get_program
+from services.survey.admin.schemas import RosterBodySchema, flat_messages, invalid_input_message
 from services.survey.errors import ApiError, ValidationFailed
 from shared.ids import new_id
 
@@ -671,12 +672,6 @@ def import_roster(
 
 def roster_json_rows(data: bytes) -> list[dict[str, Any]]:
     """The rows of a JSON roster body, checked by RosterBodySchema (400 naming the field)."""
-    from services.survey.admin.schemas import (
-        RosterBodySchema,
-        flat_messages,
-        invalid_input_message,
-    )
-
     try:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError):
