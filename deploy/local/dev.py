@@ -13,13 +13,15 @@ import logging
 import os
 import signal
 import threading
-from importlib import import_module
 from pathlib import Path
 
 from werkzeug.serving import make_server
 
 from services.bootstrap import build
+from services.notify.worker import Notifier, consumer_specs
 from services.runner import start_consumers
+from services.scoring import worker as scoring_worker
+from services.scoring.demo import ensure_demo
 from services.survey.app import create_app
 from services.survey.organisations import bootstrap, create_api_key, ensure_organisation
 from shared.logs import configure_logging
@@ -27,19 +29,6 @@ from shared.settings import Settings
 
 log = logging.getLogger("rapport.dev")
 VAR = Path(os.environ.get("RAPPORT_VAR_DIR", "var"))
-
-
-def _consumer_specs(container) -> list:
-    specs = []
-    for module_name in ("services.scoring.worker", "services.notify.worker"):
-        try:
-            module = import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        specs.extend(module.consumer_specs(container))
-    return specs
 
 
 def _dev_api_key(db, settings: Settings) -> str:
@@ -87,14 +76,12 @@ def main() -> None:
     container = build(settings)
     db = container.db
     api_key = _dev_api_key(db, settings)
-    consumers = start_consumers(container.bus, _consumer_specs(container))
-
-    try:
-        demo = import_module("services.scoring.demo")
-        demo.ensure_demo(container=container)
-    except ModuleNotFoundError as exc:
-        if exc.name != "services.scoring.demo":
-            raise
+    notifier = Notifier(container)
+    specs = [*scoring_worker.consumer_specs(container), *consumer_specs(container, notifier)]
+    consumers = start_consumers(container.bus, specs)
+    # reminders, closing at closes_at, and retries of deferred mail
+    consumers.append(notifier.start_background())
+    ensure_demo(container=container)
 
     app = create_app(container)
     if capture is not None:

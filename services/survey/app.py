@@ -79,20 +79,8 @@ def _bootstrap_on_first_request(app: Flask, container: Container) -> None:
 
 
 def _register_features(app: Flask) -> None:
-    """Blueprints of the feature modules, registered when present."""
-    from importlib import import_module
+    """The feature blueprints: admin API, respondent API and pages, results, opt-out."""
+    from services.survey import admin, optout, respond, results
 
-    for module_name in (
-        "services.survey.admin",
-        "services.survey.respond",
-        "services.survey.pages",
-        "services.survey.results",
-        "services.survey.devmail",
-    ):
-        try:
-            module = import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        module.register(app)
+    for feature in (admin, respond, results, optout):
+        feature.register(app)

@@ -23,10 +23,6 @@ _ONE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ m
 <h2>Plain text</h2><pre style="white-space:pre-wrap">{{ text }}</pre></main></body></html>"""
 
 
-def register(app: Flask) -> None:
-    """Nothing by default: the mailbox exists only when the dev runner attaches one."""
-
-
 def register_mailbox(app: Flask, handler: CaptureHandler) -> None:
     """Serve the captured messages at /dev/mail."""
 

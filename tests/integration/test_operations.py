@@ -72,3 +72,17 @@ def test_bootstrap_api_key_creates_the_default_organisation(mongo_uri, amqp_url,
     key = db.api_keys.find_one({"key_hash": hash_key("rk_test_bootstrap")})
     assert org is not None and key["org_id"] == str(org["_id"])
     assert db.api_keys.find_one({"key_hash": "rk_test_bootstrap"}) is None  # never in clear
+
+
+def test_every_surface_is_mounted_on_the_app():
+    app = create_app(build(isolated_settings()))
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    for path in (
+        "/api/v1/programs",
+        "/api/v1/waves/<wave_id>/results",
+        "/api/v1/respond/<token>",
+        "/s/<token>",
+        "/optout/<token>",
+        "/api/v1/openapi.json",
+    ):
+        assert path in rules, path
