@@ -24,8 +24,8 @@ from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 
-DIMENSIONS = ("trust", "competence", "recognition", "proactivity", "responsiveness", "commitment")
-TOUCHPOINTS = ("sales", "service", "delivery", "product", "implementation", "billing")
+from loadtests.answers import SECTIONS, section_answers
+
 THINK = float(os.environ.get("RAPPORT_LOADTEST_THINK", "1.0"))
 
 _links: dict[str, deque] = {"buyer": deque(), "seller": deque()}
@@ -57,36 +57,6 @@ def take_link(side: str) -> dict:
 
 def think(low: float, high: float) -> float:
     return random.uniform(low, high) * THINK
-
-
-def section_answers(section: str, *, quality: float) -> dict:
-    """Plausible answers for one page of the questionnaire, around a latent quality (0..1)."""
-
-    def agreement() -> int | None:
-        if random.random() < 0.05:
-            return None  # don't know
-        return max(1, min(7, round(1 + 6 * quality + random.gauss(0, 1))))
-
-    if section in DIMENSIONS:
-        return {f"{section}.{i}": agreement() for i in (1, 2, 3)}
-    if section == "recommend":
-        return {
-            "recommend": max(0, min(10, round(10 * quality + random.gauss(0, 1.5)))),
-            "satisfaction": agreement(),
-        }
-    if section == "touchpoints":
-        return {f"touchpoint.{t}": agreement() for t in TOUCHPOINTS}
-    if section == "competitor":
-        answers = {f"competitor.{d}": random.choice([-2, -1, 0, 1, 2, None]) for d in DIMENSIONS}
-        answers["competitor.name"] = random.choice(["Acme Corp", "acme corp ", "Globex", "us"])
-        return answers
-    return {
-        "comment.start": "Bring us ideas before we ask.",
-        "comment.continue": "Quick answers from the service desk.",
-    }
-
-
-SECTIONS = (*DIMENSIONS, "recommend", "touchpoints", "competitor", "comments")
 
 
 class Respondent(FastHttpUser):
