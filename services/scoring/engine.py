@@ -926,6 +926,15 @@ class Trends:
     accounts_compared: int
 
 
+def _grouping(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ordered by key (stable, so in their own order within a key) and where each
+    key's run starts (size + 1 offsets): the rows of key k are order[starts[k]:starts[k + 1]]."""
+    order = np.argsort(keys, kind="stable")
+    starts = np.zeros(size + 1, dtype=np.intp)
+    np.cumsum(np.bincount(keys, minlength=size), out=starts[1:])
+    return order, starts
+
+
 @dataclass(frozen=True, eq=False)
 class WaveResult:
     """Everything section 2 to 7 computes for one wave."""
@@ -987,6 +996,32 @@ class WaveResult:
                 strict=True,
             )
         )
+
+    @cached_property
+    def _contacts_by_account(self) -> tuple[np.ndarray, np.ndarray]:
+        return _grouping(self.wave.contact_account, len(self.wave.account_external_id))
+
+    @cached_property
+    def _moments_by_account(self) -> tuple[np.ndarray, np.ndarray]:
+        wave = self.wave
+        account = wave.contact_account[wave.buyer_contact[wave.moment_buyer]]
+        return _grouping(account, len(wave.account_external_id))
+
+    @cached_property
+    def _pairs_by_account(self) -> tuple[np.ndarray, np.ndarray]:
+        account = self.wave.contact_account[self.pairs.contact]
+        return _grouping(account, len(self.wave.account_external_id))
+
+    @cached_property
+    def _pairs_by_seller(self) -> tuple[np.ndarray, np.ndarray]:
+        return _grouping(self.pairs.seller, len(self.wave.seller_email))
+
+    def rows_of(self, grouping: str, position: int) -> np.ndarray:
+        """Positions (in order) of the contacts, moments or pairs of one account or seller:
+        `grouping` is one of contacts_by_account, moments_by_account, pairs_by_account,
+        pairs_by_seller."""
+        order, starts = getattr(self, f"_{grouping}")
+        return order[starts[position] : starts[position + 1]]
 
     @cached_property
     def _seller_positions(self) -> dict[str, int]:
@@ -1664,9 +1699,10 @@ def seller_plan_to_json(
             }
         )
     pairs = result.pairs
-    chosen = coaching.pair_expand & (pairs.seller == seller)
+    chosen = result.rows_of("pairs_by_seller", seller)
+    chosen = chosen[coaching.pair_expand[chosen]]
     if account is not None:
-        chosen &= wave.contact_account[pairs.contact] == account
+        chosen = chosen[wave.contact_account[pairs.contact[chosen]] == account]
     expand = (coaching_library or {}).get("expand", {})
     actions = [
         {
@@ -1689,14 +1725,17 @@ def seller_plan_to_json(
 def _contact_json(result: WaveResult, c: int) -> dict[str, Any]:
     contacts, wave = result.contacts, result.wave
     responded = bool(contacts.buyer_row[c] >= 0)
+    rows = zip(
+        DIMENSIONS,
+        _numbers(contacts.dimensions[c]),
+        _numbers(contacts.seller_dimensions[c]),
+        _numbers(contacts.dimension_gaps[c]),
+        contacts.dimension_gap_classes[c].tolist(),
+        strict=True,
+    )
     dimensions = {
-        name: {
-            "buyer": _number(contacts.dimensions[c, d]),
-            "seller": _number(contacts.seller_dimensions[c, d]),
-            "gap": _number(contacts.dimension_gaps[c, d]),
-            "gap_class": _name(GAP_CLASSES, int(contacts.dimension_gap_classes[c, d])),
-        }
-        for d, name in enumerate(DIMENSIONS)
+        name: {"buyer": buyer, "seller": seller, "gap": gap, "gap_class": _name(GAP_CLASSES, k)}
+        for name, buyer, seller, gap, k in rows
     }
     level = int(contacts.level[c])
     return {
@@ -1730,8 +1769,8 @@ def account_to_json(
     a = result.account_position(external_id)
     wave = result.wave
     summary = _account_summary_json(result, a)
-    contact_rows = np.flatnonzero(wave.contact_account == a)
-    moment_rows = np.flatnonzero(wave.contact_account[wave.buyer_contact[wave.moment_buyer]] == a)
+    contact_rows = result.rows_of("contacts_by_account", a)
+    moment_rows = result.rows_of("moments_by_account", a)
     moments = [
         {
             "contact_email": str(wave.contact_email[wave.buyer_contact[wave.moment_buyer[m]]]),
@@ -1741,8 +1780,7 @@ def account_to_json(
         }
         for m in moment_rows.tolist()
     ]
-    pairs = result.pairs
-    sellers = pairs.seller[wave.contact_account[pairs.contact] == a]
+    sellers = result.pairs.seller[result.rows_of("pairs_by_account", a)]
     seller_order = list(dict.fromkeys(sellers.tolist()))  # first answered, first shown
     return {
         **summary,
