@@ -92,6 +92,7 @@ _ACCOUNT_PROMOTER_NPS = 50.0  # account segment: NPS >= 50 counts as promoter
 _ACCOUNT_PASSIVE_NPS = 0.0  # 0 <= NPS < 50 passive, below detractor
 _ALERT_RI_DROP = -10.0
 _EXPAND_RI = 60.0  # an undervalued contact at or above this RI is ripe for more business
+_PRIORITY_STEPS = 1e9  # coaching priorities are compared in steps of 1e-9
 # Scores are sums of sixths of 100, so a value that is exactly on a cut point in real numbers
 # can land a few ulps off it in floats; comparisons with cut points allow this much.
 TOLERANCE = 1e-9
@@ -1227,8 +1228,8 @@ def _touchpoint_summaries(
         impact_median = float(np.median([impact[t] for t in rated]))
         performance_median = float(np.median([performance[t] for t in rated]))
         for t in rated:
-            high_impact = impact[t] >= impact_median
-            high_performance = performance[t] >= performance_median
+            high_impact = impact[t] >= impact_median - TOLERANCE
+            high_performance = performance[t] >= performance_median - TOLERANCE
             quadrants[t] = (
                 ("protect" if high_performance else "fix_first")
                 if high_impact
@@ -1273,7 +1274,9 @@ def _seller_coaching(
     for d in range(len(DIMENSIONS)):
         priority[:, d] = np.bincount(pairs.seller, weights=contribution[:, d], minlength=n_sellers)
         has_score[:, d] = np.bincount(pairs.seller, weights=scored[:, d], minlength=n_sellers) > 0
-    order = np.argsort(np.where(has_score, -priority, np.inf), axis=1, kind="stable")[:, :3]
+    # priorities equal to 1e-9 (float noise on an exact tie) rank in dimension order
+    steps = np.rint(priority * _PRIORITY_STEPS)
+    order = np.argsort(np.where(has_score, -steps, np.inf), axis=1, kind="stable")[:, :3]
     top = np.where(np.take_along_axis(has_score, order, axis=1), order, -1)
     seller_gaps = _grouped_mean_columns(pairs.seller, pairs.dimension_gaps, n_sellers, weight)
     expand = (contacts.gap_class[pairs.contact] == _UNDERVALUED) & (

@@ -454,7 +454,10 @@ def _coaching_plans(wave: dict[str, Any], settings: ScoringSettings) -> dict[str
             if scored:
                 priority[d] = total
             gaps[d] = _weighted_mean(weighted)
-        ranked = sorted(priority, key=lambda d: (-priority[d], DIMENSIONS.index(d)))[:3]
+        # priorities equal to 1e-9 rank in dimension order
+        ranked = sorted(priority, key=lambda d: (-round(priority[d] * 1e9), DIMENSIONS.index(d)))[
+            :3
+        ]
         expand = []
         for pair in seller["pairs"]:
             contact = wave["contacts"][pair["contact"]]
@@ -628,8 +631,8 @@ def score_wave_naive(
         impact_median = _median([touchpoints[tp]["impact"] for tp in rated])
         performance_median = _median([touchpoints[tp]["performance"] for tp in rated])
         for tp in rated:
-            high_impact = touchpoints[tp]["impact"] >= impact_median
-            high_performance = touchpoints[tp]["performance"] >= performance_median
+            high_impact = touchpoints[tp]["impact"] >= impact_median - TOLERANCE
+            high_performance = touchpoints[tp]["performance"] >= performance_median - TOLERANCE
             if high_impact:
                 touchpoints[tp]["quadrant"] = "protect" if high_performance else "fix_first"
             else:
