@@ -52,15 +52,19 @@ INDEXES: dict[str, tuple[Index, ...]] = {
         _ix("wave_id", "side"),
         _ix("wave_id", "status"),
     ),
+    # `_id` is "<invitation_id>:<subject_id>": one response per subject, unique by _id.
     "responses": (
-        _ix("wave_id", "invitation_id", "subject_id", unique=True),
+        _ix("wave_id", "invitation_id", "subject_id"),
         _ix("outbox.status", "outbox.created_at"),
         _ix("wave_id", "status"),
     ),
     "outbox": (_ix("event_id", unique=True), _ix("status", "created_at")),
-    "scores": (_ix("wave_id", "kind", "key", unique=True),),
+    # `_id` is "<wave_id>:<kind>:<key>" (scores) and "<consumer>:<event_id>" (processed events):
+    # composite keys live in `_id`, since the local stand-in checks a compound unique index by
+    # scanning the collection on every write, while `_id` lookups stay constant-time.
+    "scores": (_ix("wave_id", "kind", "key"),),
     "results": (_ix("wave_id", unique=True),),
-    "processed_events": (_ix("consumer", "event_id", unique=True),),
+    "processed_events": (_ix("consumer"),),
     "emails": (_ix("idempotency_key", unique=True), _ix("status", "next_attempt_at")),
     "opt_outs": (_ix("org_id", "email", unique=True),),
     "reminder_rounds": (_ix("wave_id", "day", unique=True),),
@@ -96,6 +100,11 @@ def get_database(settings: Settings) -> Database:
     if not settings.mongo_url:
         raise RuntimeError("MONGO_URL is not set and no local server was started")
     return get_client(settings.mongo_url)[settings.mongo_db]
+
+
+def composite_id(*parts: str) -> str:
+    """A document id made of its natural key, for collections whose key has several parts."""
+    return ":".join(parts)
 
 
 def ensure_indexes(db: Database) -> None:

@@ -30,6 +30,7 @@ from services.scoring import engine
 from services.scoring.coaching import load_coaching_library
 from shared.bus import Bus, ConsumerSpec
 from shared.events import RELATIONSHIP_ALERT, RESPONSE_COMPLETED, WAVE_CLOSED, WAVE_SCORED, Event
+from shared.store import composite_id
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def write_results(
     touched = {row["account_external_id"] for row in rows}
     writes = [
         UpdateOne(
-            {"wave_id": wave_id, "kind": "response", "key": row["key"]}, {"$set": row}, upsert=True
+            {"_id": composite_id(wave_id, "response", row["key"])}, {"$set": row}, upsert=True
         )
         for row in rows
     ]
@@ -219,7 +220,7 @@ def write_results(
         account_json = engine.account_to_json(result, external_id, coaching_library=library)
         writes.append(
             UpdateOne(
-                {"wave_id": wave_id, "kind": "account", "key": external_id},
+                {"_id": composite_id(wave_id, "account", external_id)},
                 {
                     "$set": {
                         "wave_id": wave_id,
@@ -236,7 +237,7 @@ def write_results(
         plan = engine.seller_plan_to_json(result, s, coaching_library=library)
         writes.append(
             UpdateOne(
-                {"wave_id": wave_id, "kind": "coaching", "key": email},
+                {"_id": composite_id(wave_id, "coaching", email)},
                 {
                     "$set": {
                         "wave_id": wave_id,

@@ -16,6 +16,7 @@ from services.scoring import engine
 from services.scoring.worker import load_wave
 from services.survey.auth import require_org
 from services.survey.errors import NotFound
+from shared.store import composite_id
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
 
@@ -63,7 +64,7 @@ def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str
     """One account's results in a wave: contacts, gaps, moments and coaching."""
     _wave(db, org_id, wave_id)
     stored = db.scores.find_one(
-        {"wave_id": wave_id, "kind": "account", "key": external_id, "org_id": org_id}
+        {"_id": composite_id(wave_id, "account", external_id), "org_id": org_id}
     )
     if stored is not None:
         return stored["account"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pymongo.errors import DuplicateKeyError
 
-from shared.store import INDEXES, ensure_indexes
+from shared.store import INDEXES, composite_id, ensure_indexes
 
 
 def test_every_declared_unique_index_exists(db):
@@ -33,8 +33,14 @@ def test_same_upsert_twice_leaves_one_document(db):
 
 
 def test_unique_index_refuses_a_second_document(db):
-    db.processed_events.insert_one({"consumer": "scoring", "event_id": "e1"})
+    db.emails.insert_one({"idempotency_key": "e1:joe@acme.example:invitation"})
     with pytest.raises(DuplicateKeyError):
-        db.processed_events.insert_one({"consumer": "scoring", "event_id": "e1"})
-    db.processed_events.insert_one({"consumer": "notify", "event_id": "e1"})
-    assert db.processed_events.count_documents({"event_id": "e1"}) == 2
+        db.emails.insert_one({"idempotency_key": "e1:joe@acme.example:invitation"})
+
+
+def test_composite_ids_keep_one_document_per_natural_key(db):
+    db.processed_events.insert_one({"_id": composite_id("scoring", "e1")})
+    with pytest.raises(DuplicateKeyError):
+        db.processed_events.insert_one({"_id": composite_id("scoring", "e1")})
+    db.processed_events.insert_one({"_id": composite_id("notify", "e1")})
+    assert db.processed_events.count_documents({}) == 2

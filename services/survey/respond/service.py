@@ -37,6 +37,7 @@ from shared.questionnaire import (
     validate_answers,
 )
 from shared.settings import Settings
+from shared.store import composite_id
 from shared.tokens import invitation_id_from_token
 
 log = logging.getLogger(__name__)
@@ -451,7 +452,11 @@ def _write(
         if current is not None and current.get("status") == COMPLETED:
             raise AlreadySubmitted()
         merged = merge_answers(current.get("answers", {}) if current else {}, new_answers)
-        response_id = current["_id"] if current else new_id()
+        response_id = (
+            current["_id"]
+            if current
+            else composite_id(respondent.invitation_id, subject.subject_id)
+        )
         change = completing(merged, response_id) if completing else {"set": {}, "push": None}
         fields = {"answers": merged, "updated_at": now, **extra, **change["set"]}
         if current is None:
