@@ -32,6 +32,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.events import Event, InvalidEvent
 from shared.settings import Settings
+from shared.store import composite_id
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +84,20 @@ class IdempotencyLog(Protocol):
 
 
 class MongoIdempotencyLog:
-    """Processed event ids in MongoDB, under the unique index (consumer, event_id)."""
+    """Processed event ids in MongoDB, one document per (consumer, event_id), keyed by `_id`."""
 
     def __init__(self, db: Database) -> None:
         self._events = db["processed_events"]
 
     def seen(self, consumer: str, event_id: str) -> bool:
-        return self._events.find_one({"consumer": consumer, "event_id": event_id}) is not None
+        return (
+            self._events.find_one({"_id": composite_id(consumer, event_id)}, {"_id": 1}) is not None
+        )
 
     def record(self, consumer: str, event_id: str) -> None:
+        document = {"consumer": consumer, "event_id": event_id, "at": time.time()}
         try:
-            self._events.insert_one({"consumer": consumer, "event_id": event_id, "at": time.time()})
+            self._events.insert_one({"_id": composite_id(consumer, event_id), **document})
         except DuplicateKeyError:
             pass
 

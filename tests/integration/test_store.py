@@ -44,3 +44,14 @@ def test_composite_ids_keep_one_document_per_natural_key(db):
         db.processed_events.insert_one({"_id": composite_id("scoring", "e1")})
     db.processed_events.insert_one({"_id": composite_id("notify", "e1")})
     assert db.processed_events.count_documents({}) == 2
+
+
+def test_idempotency_log_records_an_event_once_per_consumer(db):
+    from shared.bus import MongoIdempotencyLog
+
+    log = MongoIdempotencyLog(db)
+    assert not log.seen("scoring", "e1")
+    log.record("scoring", "e1")
+    log.record("scoring", "e1")  # a second record of the same event is harmless
+    assert log.seen("scoring", "e1") and not log.seen("notify", "e1")
+    assert db.processed_events.count_documents({"consumer": "scoring", "event_id": "e1"}) == 1
