@@ -146,10 +146,12 @@ def coaching_plan(
 
 
 def load_final_results(db: Database, wave_id: str) -> dict[str, Any]:
+    """The wave's final results, with each account's document (stored one per `scores` row)."""
     doc = db.results.find_one({"wave_id": wave_id})
     if doc is None or not doc.get("final"):
         raise ResultsNotReady(f"no final results for wave {wave_id}")
-    return doc
+    accounts = db.scores.find({"wave_id": wave_id, "kind": "account"}, {"key": 1, "account": 1})
+    return {**doc, "accounts": {a["key"]: a["account"] for a in accounts}}
 
 
 def send_seller_results(

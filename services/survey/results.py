@@ -56,7 +56,8 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
         loaded = load_wave(db, wave_id)
         results = engine.wave_result_to_json(engine.score_wave(loaded.input, loaded.settings))
         final = False
-    results.update(wave_id=wave_id, status=wave["status"], final=final)
+    # the worker marks the wave closed just after writing final results
+    results.update(wave_id=wave_id, status="closed" if final else wave["status"], final=final)
     return results
 
 

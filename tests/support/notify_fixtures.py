@@ -20,6 +20,7 @@ from services.notify.config import NotifyConfig
 from services.notify.worker import Notifier
 from shared.ids import new_id
 from shared.settings import Settings
+from shared.store import composite_id
 
 DIMENSIONS = ("trust", "competence", "recognition", "proactivity", "responsiveness", "commitment")
 FAST = NotifyConfig(
@@ -428,8 +429,21 @@ def results_document(world: NotifyWorld) -> dict[str, Any]:
 
 
 def write_results(db: Database, world: NotifyWorld) -> dict[str, Any]:
+    """Store results as the scoring worker does: the wave's document, one `scores` row per account."""
     doc = results_document(world)
-    db.results.insert_one(doc)
+    doc["_id"] = db.results.insert_one(
+        {k: v for k, v in doc.items() if k != "accounts"}
+    ).inserted_id
+    for external_id, account in doc["accounts"].items():
+        db.scores.insert_one(
+            {
+                "_id": composite_id(world.wave_id, "account", external_id),
+                "wave_id": world.wave_id,
+                "kind": "account",
+                "key": external_id,
+                "account": account,
+            }
+        )
     return doc
 
 
