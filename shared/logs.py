@@ -23,4 +23,5 @@ def configure_logging(*, level: str = "INFO", json_format: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    for chatty in ("pika", "mail.log", "werkzeug"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -49,6 +49,8 @@ def _dev_api_key(db, settings: Settings) -> str:
 
 def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
+    # people read `make dev`'s output: plain lines unless JSON is asked for
+    os.environ.setdefault("RAPPORT_LOG_FORMAT", "text")
     settings = Settings.from_env()
     configure_logging(level=settings.log_level, json_format=settings.log_json)
     port = int(os.environ.get("PORT", "8000"))
