@@ -18,18 +18,20 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
 from pymongo import UpdateOne
 from pymongo.database import Database
+from pymongo.errors import InvalidOperation
 
 from shared.bus import Bus, BusError, Unroutable
 from shared.events import Event
 
 log = logging.getLogger(__name__)
+_MAX_BACKOFF_S = 60.0
 
 PENDING, SENT = "pending", "sent"
 
@@ -158,18 +160,22 @@ def pending_count(*, db: Database, event_ids: Sequence[str]) -> int:
     return db.outbox.count_documents({"event_id": {"$in": list(event_ids)}, "status": PENDING})
 
 
-class OutboxRelay:
-    """A daemon thread that runs `relay_outbox` every `interval_s` in this process."""
+class PeriodicRelay:
+    """A daemon thread that runs one relay pass every `interval_s` in this process.
 
-    def __init__(self, container: Any, *, older_than_s: float, interval_s: float) -> None:
-        self.container = container
-        self.older_than_s = older_than_s
+    While MongoDB or the broker is unreachable it backs off, up to a minute, with one log
+    line per failed pass; it belongs to the process that started it (gunicorn forks).
+    """
+
+    def __init__(self, name: str, relay_pass: Callable[[], int], *, interval_s: float) -> None:
+        self.name = name
+        self.relay_pass = relay_pass
         self.interval_s = interval_s
         self.pid = os.getpid()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def start(self) -> OutboxRelay:
+    def start(self) -> PeriodicRelay:
         self._thread.start()
         return self
 
@@ -183,41 +189,77 @@ class OutboxRelay:
         return self.pid == os.getpid() and self._thread.is_alive()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        wait = self.interval_s
+        while not self._stop.wait(wait):
             try:
-                relay_outbox(
-                    db=self.container.db, bus=self.container.bus, older_than_s=self.older_than_s
+                count = self.relay_pass()
+            except InvalidOperation:
+                return  # the database client was closed: this app is shutting down
+            except Exception as exc:
+                wait = min(max(wait * 2, self.interval_s), _MAX_BACKOFF_S)
+                log.warning(
+                    "relay pass failed",
+                    extra={"relay": self.name, "error": type(exc).__name__, "retry_in_s": wait},
                 )
-            except Exception:
-                log.exception("outbox relay pass failed")
+                continue
+            wait = self.interval_s
+            if count:
+                log.info("relayed", extra={"relay": self.name, "published": count})
 
 
 _start_lock = threading.Lock()
 
 
-def ensure_outbox_relay(app: Flask) -> OutboxRelay | None:
-    """Start this process's outbox relay on first use (app.config OUTBOX_RELAY=False: never)."""
-    if not app.config.get("OUTBOX_RELAY", True):
+def ensure_periodic_relay(
+    app: Flask,
+    *,
+    name: str,
+    enabled: bool,
+    relay_pass: Callable[[Any, float], int],
+) -> PeriodicRelay | None:
+    """Start this process's relay `name` on first use (after gunicorn forks); idempotent.
+
+    `relay_pass(container, older_than_s)` publishes what is still pending and returns a count.
+    """
+    if not enabled:
         return None
-    relay: OutboxRelay | None = app.extensions.get("outbox_relay")
+    relay: PeriodicRelay | None = app.extensions.get(name)
     if relay is not None and relay.alive:
         return relay
     with _start_lock:
-        relay = app.extensions.get("outbox_relay")
+        relay = app.extensions.get(name)
         if relay is not None and relay.alive:
             return relay
         container = app.extensions["rapport"]
         older = float(container.settings.outbox_relay_after_s)
-        relay = OutboxRelay(
-            container, older_than_s=older, interval_s=min(max(older / 2, 0.2), 5.0)
+        relay = PeriodicRelay(
+            name, lambda: relay_pass(container, older), interval_s=min(max(older / 2, 0.2), 5.0)
         ).start()
-        app.extensions["outbox_relay"] = relay
+        app.extensions[name] = relay
         return relay
+
+
+def stop_periodic_relay(app: Flask, *, name: str, config_flag: str) -> PeriodicRelay | None:
+    """Stop relay `name` of this app and keep it from restarting (tests, shutdown)."""
+    app.config[config_flag] = False
+    relay: PeriodicRelay | None = app.extensions.pop(name, None)
+    if relay is not None:
+        relay.stop()
+    return relay
+
+
+def ensure_outbox_relay(app: Flask) -> PeriodicRelay | None:
+    """The relay of the `outbox` collection (app.config OUTBOX_RELAY=False: never)."""
+    return ensure_periodic_relay(
+        app,
+        name="outbox_relay",
+        enabled=app.config.get("OUTBOX_RELAY", True),
+        relay_pass=lambda container, older: relay_outbox(
+            db=container.db, bus=container.bus, older_than_s=older
+        ),
+    )
 
 
 def stop_outbox_relay(app: Flask) -> None:
     """Stop the relay thread of this app (tests)."""
-    app.config["OUTBOX_RELAY"] = False
-    relay: OutboxRelay | None = app.extensions.pop("outbox_relay", None)
-    if relay is not None:
-        relay.stop()
+    stop_periodic_relay(app, name="outbox_relay", config_flag="OUTBOX_RELAY")

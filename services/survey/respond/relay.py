@@ -18,15 +18,14 @@ from typing import Any
 
 from flask import Flask
 from pymongo.database import Database
-from pymongo.errors import InvalidOperation
 
+from services.survey.outbox import PeriodicRelay, ensure_periodic_relay, stop_periodic_relay
 from shared.bus import Bus
 from shared.events import Event
 
 log = logging.getLogger(__name__)
 
 PUBLISH_LEASE = timedelta(seconds=30)  # longest a publish may take before another may retry
-_MAX_BACKOFF_S = 60.0
 
 
 def _now() -> datetime:
@@ -132,79 +131,19 @@ def relay_response_outbox(*, db: Database, bus: Bus, older_than_s: float, limit:
     return published
 
 
-class ResponseRelay:
-    """A daemon thread in each worker process that runs `relay_response_outbox` periodically."""
-
-    def __init__(self, container: Any, *, older_than_s: float, interval_s: float) -> None:
-        self.container = container
-        self.older_than_s = older_than_s
-        self.interval_s = interval_s
-        self.pid = os.getpid()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="response-relay", daemon=True)
-
-    def start(self) -> ResponseRelay:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self.pid == os.getpid() and self._thread.is_alive()
-
-    def _run(self) -> None:
-        wait = self.interval_s
-        while not self._stop.wait(wait):
-            try:
-                count = relay_response_outbox(
-                    db=self.container.db, bus=self.container.bus, older_than_s=self.older_than_s
-                )
-            except InvalidOperation:
-                return  # the database client was closed: this app is shutting down
-            except Exception as exc:
-                # MongoDB unreachable: back off (up to a minute), one line per failed pass.
-                wait = min(max(wait * 2, self.interval_s), _MAX_BACKOFF_S)
-                log.warning(
-                    "response outbox relay pass failed",
-                    extra={"error": type(exc).__name__, "retry_in_s": wait},
-                )
-                continue
-            wait = self.interval_s
-            if count:
-                log.info("response outbox relayed", extra={"published": count})
-
-
-_start_lock = threading.Lock()
-
-
-def ensure_relay(app: Flask) -> ResponseRelay | None:
-    """Start this process's relay thread on first use (after gunicorn forks); idempotent."""
+def ensure_relay(app: Flask) -> PeriodicRelay | None:
+    """Start this process's response relay on first use (after gunicorn forks); idempotent."""
     # On by default; an app in TESTING mode runs it only when a test asks for it.
-    if not app.config.get("RESPONSE_RELAY", not app.testing):
-        return None
-    relay: ResponseRelay | None = app.extensions.get("response_relay")
-    if relay is not None and relay.alive:
-        return relay
-    with _start_lock:
-        relay = app.extensions.get("response_relay")
-        if relay is not None and relay.alive:
-            return relay
-        container = app.extensions["rapport"]
-        older = float(container.settings.outbox_relay_after_s)
-        relay = ResponseRelay(
-            container, older_than_s=older, interval_s=min(max(older / 2, 0.2), 5.0)
-        ).start()
-        app.extensions["response_relay"] = relay
-        return relay
+    return ensure_periodic_relay(
+        app,
+        name="response_relay",
+        enabled=app.config.get("RESPONSE_RELAY", not app.testing),
+        relay_pass=lambda container, older: relay_response_outbox(
+            db=container.db, bus=container.bus, older_than_s=older
+        ),
+    )
 
 
 def stop_relay(app: Flask) -> None:
     """Stop the relay thread of this app (tests)."""
-    app.config["RESPONSE_RELAY"] = False
-    relay: ResponseRelay | None = app.extensions.pop("response_relay", None)
-    if relay is not None:
-        relay.stop()
+    stop_periodic_relay(app, name="response_relay", config_flag="RESPONSE_RELAY")
