@@ -15,29 +15,19 @@ Run: `python -m benchmarks.bench_pipeline [--completions 120] [--clients 8]`.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import secrets
-import signal
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pymongo
 import requests
 
-from deploy.local.mongo_server import LocalMongo, free_port
+from deploy.local.stack import local_stack
 from loadtests.answers import SECTIONS, section_answers
-from loadtests.run import _delete_namespace, wait_ready
 from loadtests.seed import seed
 from shared.settings import Settings
 from shared.tokens import invitation_id_from_token
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 
 
 def _answers(rng: random.Random) -> dict:
@@ -54,59 +44,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args(argv)
 
-    port = free_port()
-    host = f"http://127.0.0.1:{port}"
-    api_key = "rk_bench_" + secrets.token_urlsafe(12)
-    secret = secrets.token_urlsafe(16)
-    namespace = f"bench-pipeline-{int(time.time())}"
-    mongo = None
-    mongo_url = os.environ.get("MONGO_URL")
-    if not mongo_url:
-        mongo = LocalMongo(engine="memory").start()
-        mongo_url = mongo.uri
-    env = dict(
-        os.environ,
-        MONGO_URL=mongo_url,
-        MONGO_DB=namespace.replace("-", "_"),
-        AMQP_URL=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
-        RAPPORT_BUS_NAMESPACE=namespace,
-        RAPPORT_BOOTSTRAP_API_KEY=api_key,
-        RAPPORT_SECRET_KEY=secret,
-        RAPPORT_PUBLIC_URL=host,
-        RAPPORT_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    processes = []
-    try:
-        processes.append(
-            subprocess.Popen(
-                [
-                    str(BIN / "gunicorn"),
-                    "-c",
-                    "deploy/gunicorn.conf.py",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "8",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "services.scoring"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        wait_ready(f"{host}/readyz")
+    with local_stack(name="bench-pipeline") as stack:
+        host, env = stack.host, stack.env
+        mongo_url, api_key = env["MONGO_URL"], stack.api_key
+        secret = stack.secret_key
         accounts = max(1, args.completions // 4)
         data = seed(
             host=host, api_key=api_key, accounts=accounts, contacts_per_account=4, sellers=10
@@ -177,17 +118,6 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"bench pipeline.completions_per_s: {len(latencies) / (finished - started):.1f} /s")
         print(f"bench pipeline.completion_to_scored_p95_ms: {p95:.0f} ms")
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if mongo:
-            mongo.stop()
-        _delete_namespace(env["AMQP_URL"], namespace)
 
 
 if __name__ == "__main__":

@@ -12,34 +12,15 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import secrets
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import yaml
 
-from deploy.local.mongo_server import LocalMongo, free_port
+from deploy.local.stack import BIN, ROOT, local_stack
 
-ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "var" / "loadtest"
-BIN = Path(sys.executable).parent
-
-
-def wait_ready(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{url} did not become ready in {timeout:.0f}s")
 
 
 def check_thresholds(stats_csv: Path, thresholds: dict) -> list[str]:
@@ -93,78 +74,34 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     thresholds = yaml.safe_load(Path(args.thresholds).read_text())
 
-    port = free_port()
-    host = f"http://127.0.0.1:{port}"  # local runs target loopback only
-    api_key = "rk_loadtest_" + secrets.token_urlsafe(16)
-    namespace = f"loadtest-{int(time.time())}"
-    processes: list[subprocess.Popen] = []
-    mongo = None
-    mongo_url = os.environ.get("MONGO_URL")
-    if not mongo_url:
-        mongo = LocalMongo(engine="memory").start()
-        mongo_url = mongo.uri
-    env = dict(
-        os.environ,
-        MONGO_URL=mongo_url,
-        MONGO_DB=f"rapport_{namespace.replace('-', '_')}",
-        AMQP_URL=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
-        RAPPORT_BUS_NAMESPACE=namespace,
-        RAPPORT_BOOTSTRAP_API_KEY=api_key,
-        RAPPORT_PUBLIC_URL=host,
-        RAPPORT_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    log = (OUT / "services.log").open("w")
-    try:
-        processes.append(
-            subprocess.Popen(
-                [
-                    str(BIN / "gunicorn"),
-                    "-c",
-                    "deploy/gunicorn.conf.py",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    os.environ.get("LOADTEST_GUNICORN_WORKERS", "2"),
-                    "--threads",
-                    "8",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "services.scoring"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        wait_ready(f"{host}/readyz")
+    with (
+        (OUT / "services.log").open("w") as log,
+        local_stack(
+            name="loadtest", workers=int(os.environ.get("LOADTEST_GUNICORN_WORKERS", "2")), log=log
+        ) as stack,
+    ):
         subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "loadtests.seed",
                 "--host",
-                host,
+                stack.host,
                 "--api-key",
-                api_key,
+                stack.api_key,
                 "--accounts",
                 str(args.accounts),
                 "--out",
                 str(OUT / "links.json"),
             ],
             cwd=ROOT,
-            env=env,
+            env=stack.env,
             check=True,
         )
         locust_env = dict(
-            env, RAPPORT_LOADTEST_LINKS=str(OUT / "links.json"), RAPPORT_LOADTEST_THINK=args.think
+            stack.env,
+            RAPPORT_LOADTEST_LINKS=str(OUT / "links.json"),
+            RAPPORT_LOADTEST_THINK=args.think,
         )
         subprocess.run(
             [
@@ -173,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                 "loadtests/locustfile.py",
                 "--headless",
                 "--host",
-                host,
+                stack.host,
                 "-u",
                 str(args.users),
                 "-r",
@@ -192,17 +129,6 @@ def main(argv: list[str] | None = None) -> int:
             env=locust_env,
             check=False,
         )
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if mongo:
-            mongo.stop()
-        _delete_namespace(env["AMQP_URL"], namespace)
     stats = OUT / "report_stats.csv"
     print(summary(stats))
     breaches = check_thresholds(stats, thresholds)
@@ -212,18 +138,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("load test passed its thresholds")
     return 0
-
-
-def _delete_namespace(amqp_url: str, namespace: str) -> None:
-    from shared.bus import CONSUMER_BINDINGS, RabbitBus
-    from shared.settings import Settings
-
-    try:
-        RabbitBus(
-            Settings(amqp_url=amqp_url, bus_namespace=namespace), declare=CONSUMER_BINDINGS
-        ).delete_namespace()
-    except Exception as exc:  # the broker's queues are only cleanup; report, don't fail the run
-        print(f"could not delete bus namespace {namespace}: {exc!r}")
 
 
 if __name__ == "__main__":
