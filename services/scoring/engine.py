@@ -5,6 +5,15 @@ plus index arrays that tie responses to contacts, sellers and accounts. Every st
 vectorised over responses; the only Python loops run over dimensions, items,
 touchpoints and chunks of bootstrap replicates.
 
+The 95% intervals are an exact percentile bootstrap (B replicates, default_rng(seed)).
+Resampling n values with replacement gives the distinct values Multinomial(n, count / n)
+counts, so replicate b is row b of `rng.multinomial(n, counts / n, size=B)` over the distinct
+values in ascending order, its mean `row @ values / n` (values that round to the same multiple
+of BOOTSTRAP_RESOLUTION are one value, their mean: float noise of one score). NPS has 3 such
+values and RI a grid of sixths; only with fewer than BOOTSTRAP_COUNTS_RATIO responses per
+distinct value are the n indices drawn instead (row b of `rng.integers(0, n, (B, n))`).
+RI and NPS each draw from a fresh generator.
+
 Use:
     wave = build_wave_input(roster=rows, buyer_responses=..., seller_responses=...)
     result = score_wave(wave, ScoringSettings.from_program(program_settings), previous)
@@ -98,7 +107,11 @@ _PRIORITY_STEPS = 1e9  # coaching priorities are compared in steps of 1e-9
 TOLERANCE = 1e-9
 _SMALL_N = 64  # below this many rows a reduction beats a loop over columns
 _PIPELINE_MIN_N = 20_000  # from this many buyers the bootstrap runs in helper threads
-_CHUNK_ELEMENTS = 2**18  # bootstrap indices drawn at a time (1 MB of int32)
+_CHUNK_ELEMENTS = 2**18  # bootstrap indices (or counts) drawn at a time
+# The bootstrap draws multinomial counts over the distinct values (equal within this much)
+# when there are at least this many responses per distinct value, else it resamples indices.
+BOOTSTRAP_RESOLUTION = 1e-9
+BOOTSTRAP_COUNTS_RATIO = 16
 
 # Section 2 segment table: rows are level codes (antagonistic .. trusted_advisor),
 # columns NPS categories (promoter, passive, detractor).
@@ -1042,7 +1055,7 @@ class WaveResult:
 
 
 def _resample_sums(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray:
-    """Sums of `samples` resamples of `values`: row b of the B x n index matrix
+    """Sums of `samples` resamples of `values` by index: row b of the B x n index matrix
     `default_rng(seed).integers(0, n, (B, n))` picks replicate b.
 
     The matrix is drawn a chunk of rows at a time to bound memory; PCG64 keeps its spare
@@ -1073,6 +1086,50 @@ def _resample_sums(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray
     return sums
 
 
+def _distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values (ascending) and how many responses hold each.
+
+    Values on the same multiple of BOOTSTRAP_RESOLUTION (`rint(v / BOOTSTRAP_RESOLUTION)`) are
+    one value, the mean of its members: float noise of one score in sixths, not a different score.
+    """
+    keys = np.rint(values / BOOTSTRAP_RESOLUTION)
+    _, group, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return np.bincount(group, weights=values) / counts, counts
+
+
+def _multinomial_sums(
+    distinct: np.ndarray, counts: np.ndarray, *, samples: int, seed: int
+) -> np.ndarray:
+    """Sums of `samples` resamples: row b of `default_rng(seed).multinomial(n, counts / n, B)`
+    says how often replicate b takes each distinct value.
+
+    Drawn a chunk of rows at a time; each row is its own draw, so the chunks are exactly
+    the rows of the one big draw.
+    """
+    n = int(counts.sum())
+    rng = np.random.default_rng(seed)
+    shares = counts / n
+    sums = np.empty(samples, dtype=np.float64)
+    rows = max(1, _CHUNK_ELEMENTS // distinct.size)
+    for start in range(0, samples, rows):
+        count = min(rows, samples - start)
+        sums[start : start + count] = rng.multinomial(n, shares, size=count) @ distinct
+    return sums
+
+
+def _bootstrap_means(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray:
+    """The `samples` replicate means of a percentile bootstrap of `values` (no NaN, n > 0).
+
+    Resampling n values with replacement gives each distinct value Multinomial(n, share) counts,
+    so when n >= BOOTSTRAP_COUNTS_RATIO x the distinct values the counts are drawn (cheap: NPS
+    has 3 values, RI a grid of sixths); otherwise the n indices are.
+    """
+    distinct, counts = _distinct_values(values)
+    if values.size >= BOOTSTRAP_COUNTS_RATIO * distinct.size:
+        return _multinomial_sums(distinct, counts, samples=samples, seed=seed) / values.size
+    return _resample_sums(values, samples=samples, seed=seed) / values.size
+
+
 def _percentile_interval(means: np.ndarray) -> tuple[float, float]:
     if means.size == 0:
         return math.nan, math.nan
@@ -1083,29 +1140,18 @@ def _percentile_interval(means: np.ndarray) -> tuple[float, float]:
 def _bootstrap_intervals(
     ri: np.ndarray, nps_scores: np.ndarray, settings: ScoringSettings
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Percentile 95% intervals of the mean RI and the NPS, each over its own answered buyers.
-
-    Both draw from default_rng(seed); when the same buyers answer both, the draws are the same
-    and one gather serves both (as a complex array).
-    """
+    """Percentile 95% intervals of the mean RI and the NPS, each over its own answered buyers
+    and each drawn from its own default_rng(seed) (see _bootstrap_means)."""
     samples, seed = settings.bootstrap_samples, settings.bootstrap_seed
-    if samples == 0:
-        return (math.nan, math.nan), (math.nan, math.nan)
-    ri_valid, nps_valid = ~np.isnan(ri), ~np.isnan(nps_scores)
-    if np.array_equal(ri_valid, nps_valid):
-        n = int(ri_valid.sum())
-        if n == 0:
-            return (math.nan, math.nan), (math.nan, math.nan)
-        both = ri[ri_valid] + 1j * nps_scores[nps_valid]
-        means = _resample_sums(both, samples=samples, seed=seed) / n
-        return _percentile_interval(means.real), _percentile_interval(means.imag)
     intervals = []
-    for values in (ri[ri_valid], nps_scores[nps_valid]):
-        if values.size == 0:
+    for scores in (ri, nps_scores):
+        values = scores[~np.isnan(scores)]
+        if samples == 0 or values.size == 0:
             intervals.append((math.nan, math.nan))
         else:
-            means = _resample_sums(values, samples=samples, seed=seed) / values.size
-            intervals.append(_percentile_interval(means))
+            intervals.append(
+                _percentile_interval(_bootstrap_means(values, samples=samples, seed=seed))
+            )
     return intervals[0], intervals[1]
 
 

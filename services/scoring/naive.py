@@ -3,9 +3,10 @@
 It is the reference the vectorised engine is checked against, and the baseline of the
 benchmark. It takes the API-shaped records (roster rows, buyer and seller responses) and
 returns the same documents as `engine.wave_result_to_json` and `engine.account_to_json`.
-The bootstrap takes the same draws as the engine (row b of `default_rng(seed).integers(0, n,
-(B, n))`, here drawn one row per call, which PCG64 makes the same stream), so even the
-intervals agree.
+The bootstrap takes the same draws as the engine, one replicate per call (the same stream):
+multinomial counts over the distinct values, `default_rng(seed).multinomial(n, count / n)`, or
+with fewer than BOOTSTRAP_COUNTS_RATIO responses per distinct value the indices,
+`default_rng(seed).integers(0, n, n)`; so even the intervals agree.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 
 from services.scoring.engine import (
     ALERT_REASONS,
+    BOOTSTRAP_COUNTS_RATIO,
+    BOOTSTRAP_RESOLUTION,
     COMPETITOR_ITEMS,
     DEFAULT_SETTINGS,
     DIMENSIONS,
@@ -180,12 +183,22 @@ def _bootstrap(values: list[float], samples: int, seed: int) -> list[float | Non
         return [None, None]
     rng = np.random.default_rng(seed)
     n = len(values)
+    # distinct values: those on the same multiple of BOOTSTRAP_RESOLUTION are one, their mean
+    groups: dict[int, list[float]] = {}
+    for value in values:
+        groups.setdefault(round(value / BOOTSTRAP_RESOLUTION), []).append(value)
+    keys = sorted(groups)
+    distinct = [sum(groups[k]) / len(groups[k]) for k in keys]
+    shares = [len(groups[k]) / n for k in keys]
     means = []
     for _ in range(samples):
-        indices = rng.integers(0, n, n).tolist()
         total = 0.0
-        for i in indices:
-            total += values[i]
+        if n >= BOOTSTRAP_COUNTS_RATIO * len(distinct):
+            for count, value in zip(rng.multinomial(n, shares).tolist(), distinct, strict=True):
+                total += count * value
+        else:
+            for i in rng.integers(0, n, n).tolist():
+                total += values[i]
         means.append(total / n)
     return [_percentile(means, 2.5), _percentile(means, 97.5)]
 

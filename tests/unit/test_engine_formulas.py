@@ -607,6 +607,44 @@ def test_competitor_names_are_normalised_and_counted():
 
 
 def test_bootstrap_is_the_seeded_percentile_interval():
+    # 80 buyers on 4 answers (RI) and 3 NPS categories: at least 16 per distinct value
+    answers = [1, 3, 4, 7] * 20
+    recommends = [9, 7, 3, 10, 0] * 16
+    wave = wave_from(
+        accounts=[("A", 1.0)],
+        contacts=[(f"b{i}@a", "A", "user") for i in range(80)],
+        buyers={
+            f"b{i}@a": response(x, recommend=r)
+            for i, (x, r) in enumerate(zip(answers, recommends, strict=True))
+        },
+    )
+    result = score_wave(wave, ScoringSettings(bootstrap_samples=500))
+    again = score_wave(wave, ScoringSettings(bootstrap_samples=500))
+    # the definition: replicate b takes each distinct value (ascending) as often as row b of
+    # default_rng(0).multinomial(n, counts / n, size=B) says; RI and NPS each from a fresh rng
+    for values, figure in (
+        ([(x - 1) / 6 * 100 for x in answers], result.relationship_index),
+        ([100.0 if r >= 9 else 0.0 if r >= 7 else -100.0 for r in recommends], result.nps),
+    ):
+        distinct, counts = np.unique(values, return_counts=True)
+        rng = np.random.default_rng(0)
+        means = rng.multinomial(80, counts / 80, size=500) @ distinct / 80
+        low, high = np.percentile(means, [2.5, 97.5])
+        assert figure.low == pytest.approx(low)
+        assert figure.high == pytest.approx(high)
+        assert low < figure.value < high
+    assert (again.relationship_index.low, again.relationship_index.high) == (
+        result.relationship_index.low,
+        result.relationship_index.high,
+    )
+    other = score_wave(wave, ScoringSettings(bootstrap_samples=500, bootstrap_seed=1))
+    assert (other.relationship_index.low, other.relationship_index.high) != (
+        result.relationship_index.low,
+        result.relationship_index.high,
+    )
+
+
+def test_bootstrap_of_few_buyers_per_value_resamples_indices():
     answers = [1, 2, 3, 4, 5, 6, 7, 2, 5, 7]
     wave = wave_from(
         accounts=[("A", 1.0)],
@@ -614,21 +652,15 @@ def test_bootstrap_is_the_seeded_percentile_interval():
         buyers={f"b{i}@a": response(x) for i, x in enumerate(answers)},
     )
     result = score_wave(wave, ScoringSettings(bootstrap_samples=500))
-    again = score_wave(wave, ScoringSettings(bootstrap_samples=500))
-    # the definition: replicate b is row b of default_rng(0).integers(0, n, (B, n))
+    # 7 distinct values among 10 buyers (under 16 each): the indices are drawn instead,
+    # replicate b is row b of default_rng(0).integers(0, n, (B, n))
     ri = np.array([(x - 1) / 6 * 100 for x in answers])
     rng = np.random.default_rng(0)
     means = ri[rng.integers(0, 10, (500, 10))].mean(axis=1)
     low, high = np.percentile(means, [2.5, 97.5])
     assert result.relationship_index.low == pytest.approx(low)
     assert result.relationship_index.high == pytest.approx(high)
-    assert (again.relationship_index.low, again.relationship_index.high) == (
-        result.relationship_index.low,
-        result.relationship_index.high,
-    )
     assert low < result.relationship_index.value < high
-    other = score_wave(wave, ScoringSettings(bootstrap_samples=500, bootstrap_seed=1))
-    assert (other.relationship_index.low, other.relationship_index.high) != (low, high)
 
 
 def test_bootstrap_of_identical_answers_has_no_width():

@@ -297,3 +297,19 @@ def test_synthetic_records_build_the_same_input_as_the_generator():
         else:
             assert list(a) == list(b), name
     assert direct.n_buyers > 0 and direct.n_seller_responses > direct.n_buyers / 2
+
+
+def test_engine_equals_naive_when_the_bootstrap_draws_counts():
+    # each dimension answered with one value: RI on a grid of 37 values, enough buyers per value
+    # that both RI and NPS draw multinomial counts over distinct values rather than indices
+    now = generate_roster_and_answers(200, seed=11)
+    for row in now["buyer_responses"]:
+        answers = row["answers"]
+        for item in DIMENSION_ITEMS:
+            answers[item] = answers[item.split(".")[0] + ".1"] or 4
+    settings_ = ScoringSettings(bootstrap_samples=200)
+    result = wave_result_to_json(score_wave(build_wave_input(**now), settings_))
+    naive = score_wave_naive(now, settings_, with_accounts=False)["results"]
+    assert close(by_account(result), by_account(naive)) == []
+    low, high = result["relationship_index"]["ci95"]
+    assert low < result["relationship_index"]["value"] < high
