@@ -1,7 +1,13 @@
 """After `wave.scored`: each seller's results and coaching plan, and the program manager's digest.
 
-Everything comes from the `results` document the scoring worker writes:
-``{wave_id, final: true, results: <GET /results>, accounts: {external_id: <GET /accounts/{id}>}}``.
+Everything comes from what the scoring worker stores: the `results` document
+(``{wave_id, final: true, results: <GET /results>}``) and one `scores` row per account
+(``<GET /accounts/{id}>``).
+
+A seller's email stays small enough for every mail client (Gmail clips HTML over about
+100 KB): one chart of buyer against seller per dimension across the seller's
+relationships, and for each contact one line with its level and gap and the dimensions
+where the seller has a blind spot or undervalues the relationship.
 """
 
 from __future__ import annotations
@@ -52,6 +58,15 @@ def _contact_view(contact: dict[str, Any]) -> dict[str, Any]:
     responded = contact.get("responded")
     if responded is None:
         responded = contact.get("relationship_index") is not None
+    dimensions = _ordered_dimensions(contact.get("dimensions") or {})
+
+    def flagged(gap_class: str) -> list[dict[str, Any]]:
+        return [
+            {"name": d["name"], "gap": d.get("gap")}
+            for d in dimensions
+            if d.get("gap_class") == gap_class
+        ]
+
     return {
         "name": contact.get("name") or contact.get("email"),
         "email": contact.get("email"),
@@ -60,8 +75,39 @@ def _contact_view(contact: dict[str, Any]) -> dict[str, Any]:
         "relationship_index": contact.get("relationship_index"),
         "gap": contact.get("gap"),
         "gap_class": contact.get("gap_class"),
-        "dimensions": _ordered_dimensions(contact.get("dimensions") or {}),
+        "dimensions": dimensions,
+        "blind_spots": flagged("blind_spot"),
+        "undervalued": flagged("undervalued"),
     }
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def dimension_overview(relationships: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per dimension, over the seller's relationships where both sides scored it: the mean
+    buyer score, the mean of the seller's estimates and the mean gap (so the bars and the gap
+    describe the same contacts)."""
+    contacts = [c for account in relationships for c in account["contacts"] if c["responded"]]
+    overview = []
+    for name in DIMENSIONS:
+        cells = [
+            d
+            for c in contacts
+            for d in c["dimensions"]
+            if d["name"] == name and d.get("gap") is not None
+        ]
+        overview.append(
+            {
+                "name": name,
+                "buyer": _mean([d["buyer"] for d in cells]),
+                "seller": _mean([d["seller"] for d in cells]),
+                "gap": _mean([d["gap"] for d in cells]),
+                "n": len(cells),
+            }
+        )
+    return overview
 
 
 def seller_relationships(
@@ -213,6 +259,7 @@ def send_seller_results(
                 wave_name=wave.get("name", ""),
                 org_name=org_name,
                 accounts=relationships,
+                overview=dimension_overview(relationships),
                 plan=coaching_plan(seller_email=email, accounts=accounts, language=language),
             )
             yield Outgoing(

@@ -98,26 +98,42 @@ def test_after_wave_scored_each_seller_gets_one_results_email_with_the_stored_nu
                 f"{_one(contact['relationship_index'])} · gap {_signed(contact['gap'])} "
                 f"({_words(contact['gap_class'])})"
             ) in block
-            lines = block.splitlines()
-            for d in DIMENSIONS:
-                scores = contact["dimensions"][d]
-                at = next(i for i, line in enumerate(lines) if line.strip().startswith(d.title()))
-                assert lines[at].rstrip().endswith(_one(scores["buyer"]))
-                assert (
-                    lines[at + 1]
-                    .rstrip()
-                    .endswith(
-                        f"{_one(scores['seller'])}  ({_signed(scores['gap'])}, "
-                        f"{_words(scores['gap_class'])})"
-                    )
-                )
-            # the HTML chart: a buyer bar and a seller bar per dimension, widths from the scores
-            chart = _section(html, f">{contact['name']}</strong>", ["</table>\n</td></tr>"])
-            for d in DIMENSIONS:
-                scores = contact["dimensions"][d]
-                for value, colour in ((scores["buyer"], "#1d4ed8"), (scores["seller"], "#93c5fd")):
-                    assert f'width="{round(value)}%" height="12" bgcolor="{colour}"' in chart
-                    assert f">{_one(value)}</td>" in chart
+            # each blind spot and each undervalued dimension of the contact is named with its gap
+            for gap_class, label in (("blind_spot", "Blind spots"), ("undervalued", "Undervalued")):
+                flagged = [
+                    d for d in DIMENSIONS if contact["dimensions"][d]["gap_class"] == gap_class
+                ]
+                if not flagged:
+                    assert label not in block
+                    continue
+                line = next(line for line in block.splitlines() if line.strip().startswith(label))
+                for d in flagged:
+                    assert f"{d.title()} ({_signed(contact['dimensions'][d]['gap'])})" in line
+        # one chart over the relationships both sides scored: means of the stored scores
+        answered = [contacts[e] for e in emails if contacts[e]["relationship_index"] is not None]
+        overview = _section(text, "== How your buyers see you", ["== Your relationships =="])
+        html_chart = _section(html, "How your buyers see you", ["Your relationships"])
+        lines = overview.splitlines()
+        for d in DIMENSIONS:
+            buyer = [
+                c["dimensions"][d]["buyer"]
+                for c in answered
+                if c["dimensions"][d]["buyer"] is not None
+            ]
+            mine = [
+                c["dimensions"][d]["seller"]
+                for c in answered
+                if c["dimensions"][d]["seller"] is not None
+            ]
+            at = next(i for i, line in enumerate(lines) if line.startswith(d.title()))
+            assert lines[at].rstrip().endswith(_one(sum(buyer) / len(buyer)))
+            assert _one(sum(mine) / len(mine)) in lines[at + 1]
+            for value, colour in (
+                (sum(buyer) / len(buyer), "#1d4ed8"),
+                (sum(mine) / len(mine), "#93c5fd"),
+            ):
+                assert f'width="{round(value)}%" height="12" bgcolor="{colour}"' in html_chart
+        assert len(html.encode()) < 100_000  # Gmail clips larger messages
     sam = _plain(next(m for m in mails if m.rcpt_tos == ["sam@northwind.example"]))
     plan = sam[sam.index("== Your coaching plan ==") :]
     assert plan.index("1. Recognition (blind spot)") < plan.index("2. Trust (blind spot)")
