@@ -1622,6 +1622,72 @@ def _account_summary_json(result: WaveResult, a: int) -> dict[str, Any]:
     }
 
 
+def _plain_numbers(values: np.ndarray) -> list[float | None]:
+    """Floats as JSON numbers, NaN and infinities as None (one pass over the column)."""
+    return [v if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def _names(names: tuple[str, ...], codes: np.ndarray) -> list[str | None]:
+    return [names[c] if c >= 0 else None for c in codes.tolist()]
+
+
+def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any]]:
+    """_account_summary_json for every account in `order`, built column by column."""
+    accounts, wave, settings = result.accounts, result.wave, result.settings
+    columns = zip(
+        wave.account_external_id[order].tolist(),
+        wave.account_name[order].tolist(),
+        _plain_numbers(wave.account_revenue[order]),
+        _plain_numbers(accounts.relationship_index[order]),
+        [LEVEL_NAMES[c] for c in accounts.level[order].tolist()],
+        _plain_numbers(accounts.nps[order]),
+        _plain_numbers(accounts.nps_unweighted[order]),
+        _plain_numbers(accounts.gap[order]),
+        _names(GAP_CLASSES, accounts.gap_class[order]),
+        _names(SEGMENTS, accounts.segment[order]),
+        accounts.n_buyers[order].tolist(),
+        _plain_numbers(accounts.priority[order]),
+        np.asarray(accounts.revenue_at_risk[order], dtype=np.float64).tolist(),
+        order.tolist(),
+        strict=True,
+    )
+    return [
+        {
+            "external_id": str(external_id),
+            "name": str(name),
+            "annual_revenue": revenue,
+            "relationship_index": ri,
+            "level": level,
+            "nps": nps,
+            "nps_unweighted": nps_unweighted,
+            "gap": gap,
+            "gap_class": gap_class,
+            "segment": segment,
+            "n_buyers": int(n_buyers),
+            "low_n": _low_n(int(n_buyers), settings),
+            "priority": priority,
+            "revenue_at_risk": at_risk,
+            "trend": _trend_json(result, account=a),
+        }
+        for (
+            external_id,
+            name,
+            revenue,
+            ri,
+            level,
+            nps,
+            nps_unweighted,
+            gap,
+            gap_class,
+            segment,
+            n_buyers,
+            priority,
+            at_risk,
+            a,
+        ) in columns
+    ]
+
+
 def _alert_json(alert: Alert) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         return _number(value) if isinstance(value, float) else value
@@ -1670,7 +1736,7 @@ def wave_result_to_json(
         }
         for name, t in result.touchpoints.items()
     }
-    accounts = [_account_summary_json(result, a) for a in result.account_ranking.tolist()]
+    accounts = _account_summaries_json(result, result.account_ranking)
     trends = result.trends
     return {
         "wave_id": wave_id,
