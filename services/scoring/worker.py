@@ -201,6 +201,10 @@ def write_results(
     library = _coaching_library()
     status = "closed" if final else loaded.wave.get("status")
     results_json = engine.wave_result_to_json(result, wave_id=wave_id, status=status, final=final)
+    # Alerts are stored per account: a large wave's alerts alone pass MongoDB's 16 MB limit.
+    alerts_by_account: dict[str, list[dict[str, Any]]] = {}
+    for alert in results_json.pop("alerts", None) or ():
+        alerts_by_account.setdefault(alert["account_external_id"], []).append(alert)
     scored: set[str] = set()
     if not final:
         scored = {
@@ -228,6 +232,22 @@ def write_results(
                         "kind": "account",
                         "key": external_id,
                         "account": account_json,
+                    }
+                },
+                upsert=True,
+            )
+        )
+    for external_id, alerts in alerts_by_account.items() if final else ():
+        writes.append(
+            UpdateOne(
+                {"_id": composite_id(wave_id, "alerts", external_id)},
+                {
+                    "$set": {
+                        "wave_id": wave_id,
+                        "org_id": org_id,
+                        "kind": "alerts",
+                        "key": external_id,
+                        "alerts": alerts,
                     }
                 },
                 upsert=True,

@@ -93,6 +93,12 @@ def test_wave_closed_gives_final_results_publishes_wave_scored_and_alerts(scorin
     wait_for(lambda: any(e.type == "wave.scored" for e in published), timeout=10)
     alerts = [e for e in published if e.type == "relationship.alert"]
     assert any(a.payload["kind"] == "antagonistic" for a in alerts)
+    # alerts are stored per account, outside the results document (which must stay < 16 MB)
+    assert "alerts" not in results
+    stored_alerts = [
+        a for d in db.scores.find({"wave_id": world.wave_id, "kind": "alerts"}) for a in d["alerts"]
+    ]
+    assert sorted(a["reason"] for a in stored_alerts) == sorted(a.payload["kind"] for a in alerts)
     assert all(a.payload["owner_email"] for a in alerts)
     account = db.scores.find_one({"wave_id": world.wave_id, "kind": "account"})["account"]
     assert {c["email"] for c in account["contacts"]} >= {
