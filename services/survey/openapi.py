@@ -4,9 +4,31 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields
 
 # API.md: bad input is a 400, never a 422.
 Blueprint.ARGUMENTS_PARSER.DEFAULT_VALIDATION_STATUS = 400
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(metadata={"example": "validation_error"})
+    message = fields.String()
+    details = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "messages per field (or per row and column for rosters)"},
+    )
+
+
+class ErrorSchema(Schema):
+    """API.md's error body: `{"error": {"code", "message", "details"}}`."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class RapportApi(Api):
+    # The OpenAPI document describes the errors we send, not flask-smorest's default shape.
+    ERROR_SCHEMA = ErrorSchema
 
 
 def init_api(app: Flask) -> Api:
@@ -16,7 +38,7 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
-    api = Api(
+    api = RapportApi(
         app,
         spec_kwargs={
             "components": {

@@ -86,3 +86,11 @@ def test_every_surface_is_mounted_on_the_app():
         "/api/v1/openapi.json",
     ):
         assert path in rules, path
+
+
+def test_openapi_document_describes_the_api_md_error_body():
+    spec = create_app(build(isolated_settings())).test_client().get("/api/v1/openapi.json").get_json()
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == {"error"}
+    detail = spec["components"]["schemas"][error["properties"]["error"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(detail["properties"]) == {"code", "message", "details"}
