@@ -340,3 +340,19 @@ def test_the_openapi_document_lists_the_respondent_api(client):
     assert "/api/v1/respond/{token}" in paths
     assert "put" in paths["/api/v1/respond/{token}/subjects/{subject_id}"]
     assert "post" in paths["/api/v1/respond/{token}/subjects/{subject_id}/submit"]
+
+
+def test_a_submit_that_is_not_complete_yet_keeps_the_answers_it_sent(client, world, db):
+    person, base, subject_id = _buyer(world)
+    answers = complete_answers()
+    del answers["recommend"]
+    response = client.post(f"{base}/subjects/{subject_id}/submit", json={"answers": answers})
+    assert response.status_code == 400
+    saved = client.get(base).get_json()["subjects"][0]
+    assert saved["status"] == "in_progress"
+    assert saved["answers"]["trust.1"] == answers["trust.1"]
+    stored = db.responses.find_one({"invitation_id": person.invitation_id})
+    assert stored["status"] == "in_progress" and stored.get("outbox", []) == []
+    # adding the missing answer then completes it
+    done = client.post(f"{base}/subjects/{subject_id}/submit", json={"answers": {"recommend": 9}})
+    assert done.status_code == 200 and done.get_json()["status"] == "completed"

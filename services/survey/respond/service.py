@@ -391,14 +391,21 @@ def submit_answers(
             "push": event,
         }
 
-    saved, event = _write(
-        db=db,
-        respondent=respondent,
-        subject=subject,
-        new_answers=cleaned,
-        extra={},
-        completing=completion,
-    )
+    try:
+        saved, event = _write(
+            db=db,
+            respondent=respondent,
+            subject=subject,
+            new_answers=cleaned,
+            extra={},
+            completing=completion,
+        )
+    except NotReadyToSubmit:
+        if cleaned:
+            # Not complete yet, but what was sent is kept: nothing typed is lost.
+            _write(db=db, respondent=respondent, subject=subject, new_answers=cleaned, extra={})
+            _advance_invitation(db=db, respondent=respondent, to="in_progress")
+        raise
     assert event is not None  # a completing write always records its event
     _advance_invitation(db=db, respondent=respondent, to="in_progress")
     _complete_invitation_if_done(db=db, respondent=respondent)
