@@ -356,3 +356,21 @@ def test_a_submit_that_is_not_complete_yet_keeps_the_answers_it_sent(client, wor
     # adding the missing answer then completes it
     done = client.post(f"{base}/subjects/{subject_id}/submit", json={"answers": {"recommend": 9}})
     assert done.status_code == 200 and done.get_json()["status"] == "completed"
+
+
+def test_a_seller_gets_the_mirrored_wording_naming_each_buyer(client, world):
+    seller = world.sellers[0]
+    document = client.get(f"/api/v1/respond/{seller.token}").get_json()
+    assert document["side"] == "seller" and len(document["subjects"]) == 2
+    for subject, buyer in zip(document["subjects"], world.buyers, strict=True):
+        texts = subject["texts"]
+        assert set(texts) == {item["id"] for item in document["questionnaire"]["items"]}
+        assert buyer.name in texts["trust.1"]
+        other = next(b for b in world.buyers if b is not buyer)
+        assert other.name not in texts["trust.1"]
+
+
+def test_a_buyer_document_has_no_per_subject_wording(client, world):
+    buyer = world.buyers[0]
+    document = client.get(f"/api/v1/respond/{buyer.token}").get_json()
+    assert "texts" not in document["subjects"][0]

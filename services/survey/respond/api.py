@@ -59,6 +59,11 @@ class SubjectOut(Schema):
     label = fields.String()
     status = fields.String(metadata={"description": "not_started, in_progress or completed"})
     answers = fields.Dict()
+    texts = fields.Dict(
+        metadata={
+            "description": "sellers only: each item's mirrored wording naming this subject's buyer"
+        }
+    )
 
 
 class QuestionnaireOut(Schema):
@@ -101,6 +106,14 @@ def _respondent(token: str, *, opened: bool = False) -> Respondent:
     return load_respondent(db=container.db, settings=container.settings, token=token, opened=opened)
 
 
+def _texts_about(bank: Any, respondent: Respondent, buyer_name: str | None) -> dict[str, str]:
+    """The seller's wording of every item about one buyer ("Joe would say that we ...")."""
+    items = bank.items_for(
+        "seller", respondent.language, buyer_name=buyer_name, seller_company=respondent.sender
+    )
+    return {item["id"]: item["text"] for item in items}
+
+
 def respondent_document(respondent: Respondent) -> dict[str, Any]:
     """The GET answer of API.md for one respondent."""
     bank = load_bank()
@@ -119,6 +132,11 @@ def respondent_document(respondent: Respondent) -> dict[str, Any]:
                 "label": s.label,
                 "status": s.status,
                 "answers": dict(s.answers),
+                **(
+                    {"texts": _texts_about(bank, respondent, s.buyer_name)}
+                    if respondent.side == "seller"
+                    else {}
+                ),
             }
             for s in respondent.subjects
         ],
