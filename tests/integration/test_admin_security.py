@@ -282,3 +282,14 @@ def test_malformed_json_rows_for_the_roster_are_a_400_too(admin):
     assert response.status_code == 400
     error = _error(response)
     assert error["code"] == "bad_request" and "JSON" in error["message"]
+
+
+def test_a_rival_sending_a_bad_body_still_gets_404_not_a_validation_error(admin, rival, world):
+    # a 400 naming fields would confirm that the id exists in another organisation
+    for path, body in (
+        (f"/api/v1/programs/{world['program']}/waves", {"name": 7, "unknown": True}),
+        (f"/api/v1/waves/{world['wave']}/launch", {"delivery": "carrier pigeon"}),
+    ):
+        response = rival.post(path, json=body)
+        assert response.status_code == 404, (path, response.get_json())
+        assert _error(response)["code"] == "not_found"

@@ -79,6 +79,13 @@ def _has_body() -> bool:
 def _authenticate_and_check_body() -> None:
     g.org_id = require_org()
     ensure_outbox_relay(current_app)
+    # Another organisation's program or wave is a 404 before its body is even read.
+    path = request.view_args or {}
+    db = _container().db
+    if "program_id" in path:
+        programs.get_program(db=db, org_id=g.org_id, program_id=path["program_id"])
+    if "wave_id" in path:
+        waves.get_wave(db=db, org_id=g.org_id, wave_id=path["wave_id"])
     roster_upload = request.url_rule is not None and request.url_rule.rule.endswith("/roster")
     if request.method == "POST" and not roster_upload and _has_body() and not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
