@@ -35,11 +35,22 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     "organisations": (_ix("name", unique=True),),
     "api_keys": (_ix("key_hash", unique=True), _ix("org_id")),
     "programs": (_ix("org_id", "name"),),
-    "accounts": (_ix("program_id", "external_id", unique=True), _ix("org_id")),
-    "contacts": (_ix("program_id", "email", unique=True), _ix("program_id", "account_id")),
-    "sellers": (_ix("program_id", "email", unique=True),),
+    # Roster documents are unique by `natural_key` ("<program_id>|<external id or emails>"),
+    # one field for the same reason as invitations below; compound indexes serve the lookups.
+    "accounts": (
+        _ix("natural_key", unique=True, sparse=True),
+        _ix("program_id", "external_id"),
+        _ix("org_id"),
+    ),
+    "contacts": (
+        _ix("natural_key", unique=True, sparse=True),
+        _ix("program_id", "email"),
+        _ix("program_id", "account_id"),
+    ),
+    "sellers": (_ix("natural_key", unique=True, sparse=True), _ix("program_id", "email")),
     "assignments": (
-        _ix("program_id", "contact_email", "seller_email", unique=True),
+        _ix("natural_key", unique=True, sparse=True),
+        _ix("program_id", "contact_email", "seller_email"),
         _ix("program_id", "seller_email"),
     ),
     "waves": (_ix("org_id", "program_id"), _ix("status", "closes_at")),

@@ -55,3 +55,14 @@ def test_idempotency_log_records_an_event_once_per_consumer(db):
     log.record("scoring", "e1")  # a second record of the same event is harmless
     assert log.seen("scoring", "e1") and not log.seen("notify", "e1")
     assert db.processed_events.count_documents({"consumer": "scoring", "event_id": "e1"}) == 1
+
+
+def test_roster_documents_are_unique_by_their_natural_key(db):
+    db.accounts.insert_one({"natural_key": "p1|ACME", "program_id": "p1", "external_id": "ACME"})
+    with pytest.raises(DuplicateKeyError):
+        db.accounts.insert_one(
+            {"natural_key": "p1|ACME", "program_id": "p1", "external_id": "ACME"}
+        )
+    # documents written without the key (fixtures, older data) never collide with each other
+    db.accounts.insert_many([{"program_id": "p2"}, {"program_id": "p2"}])
+    assert db.accounts.count_documents({}) == 3

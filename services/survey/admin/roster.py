@@ -543,7 +543,7 @@ class _Import:
         """
         if not wanted:
             return 0, 0, {}
-        fields = {name for values, _ in wanted.values() for name in values}
+        fields = {name for values, _ in wanted.values() for name in values} | {"natural_key"}
         existing = {
             tuple(doc.get(f) for f in key_fields): doc
             for doc in self.db[collection].find(
@@ -559,18 +559,28 @@ class _Import:
         ids: dict[tuple[str, ...], str | None] = {}
         updated = 0
         for key, (values, insert_values) in wanted.items():
-            where = {"program_id": self.program_id, **dict(zip(key_fields, key, strict=True))}
+            # Unique by one field, natural_key, so inserts stay cheap on every server.
+            want = {**values, "natural_key": "|".join((self.program_id, *key))}
             current = existing.get(key)
             if current is None:
                 inserts.append((len(ops), key))
+                on_insert = {
+                    **insert_values,
+                    "program_id": self.program_id,
+                    **dict(zip(key_fields, key, strict=True)),
+                }
                 ops.append(
-                    UpdateOne(where, {"$set": values, "$setOnInsert": insert_values}, upsert=True)
+                    UpdateOne(
+                        {"natural_key": want["natural_key"]},
+                        {"$set": want, "$setOnInsert": on_insert},
+                        upsert=True,
+                    )
                 )
                 ids[key] = insert_values.get("_id")
                 continue
             ids[key] = current.get("_id")
-            if any(current.get(name) != value for name, value in values.items()):
-                ops.append(UpdateOne(where, {"$set": values}))
+            if any(current.get(name) != value for name, value in want.items()):
+                ops.append(UpdateOne({"_id": current["_id"]}, {"$set": want}))
                 updated += 1
         if not ops:
             return 0, 0, ids
