@@ -388,6 +388,33 @@ class RabbitBus:
         self._drop_connection()
 
 
+class _ThreadedConsumer:
+    """Runs `run()` on a daemon thread; `stop()` asks it to finish and waits."""
+
+    spec: ConsumerSpec
+    _stopping: threading.Event
+    _thread: threading.Thread | None
+
+    def declare(self) -> None:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> threading.Thread:
+        self.declare()
+        self._thread = threading.Thread(
+            target=self.run, name=f"consumer-{self.spec.name}", daemon=True
+        )
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+
 @dataclass(frozen=True)
 class _Link:
     connection: object
@@ -395,7 +422,7 @@ class _Link:
     retry_channel: object
 
 
-class RabbitConsumer:
+class RabbitConsumer(_ThreadedConsumer):
     """Manual acks, bounded prefetch, handler on a worker thread so heartbeats keep flowing."""
 
     def __init__(self, bus: RabbitBus, spec: ConsumerSpec) -> None:
@@ -541,19 +568,6 @@ class RabbitConsumer:
     def _ack(self, channel, delivery_tag: int) -> None:
         channel.basic_ack(delivery_tag)
 
-    def start(self) -> threading.Thread:
-        self.declare()
-        self._thread = threading.Thread(
-            target=self.run, name=f"consumer-{self.spec.name}", daemon=True
-        )
-        self._thread.start()
-        return self._thread
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
 
 # --- in-process ------------------------------------------------------------------------
 
@@ -623,7 +637,7 @@ class InProcessBus:
             consumer.stop()
 
 
-class InProcessConsumer:
+class InProcessConsumer(_ThreadedConsumer):
     def __init__(self, bus: InProcessBus, spec: ConsumerSpec) -> None:
         self.bus = bus
         self.spec = spec
@@ -656,19 +670,6 @@ class InProcessConsumer:
                     self.bus._requeue_later(self.spec.name, body, retries + 1)
                 else:
                     self.bus._dead_letter(self.spec.name, body, repr(exc))
-
-    def start(self) -> threading.Thread:
-        self.declare()
-        self._thread = threading.Thread(
-            target=self.run, name=f"consumer-{self.spec.name}", daemon=True
-        )
-        self._thread.start()
-        return self._thread
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
 
 
 _in_process: InProcessBus | None = None
