@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -177,6 +178,7 @@ class PeriodicRelay:
 
     def start(self) -> PeriodicRelay:
         self._thread.start()
+        _running.add(self)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -208,6 +210,13 @@ class PeriodicRelay:
 
 
 _start_lock = threading.Lock()
+_running: weakref.WeakSet[PeriodicRelay] = weakref.WeakSet()
+
+
+def stop_all_relays() -> None:
+    """Stop every relay thread of this process (shutdown, and the end of a test session)."""
+    for relay in list(_running):
+        relay.stop()
 
 
 def ensure_periodic_relay(
