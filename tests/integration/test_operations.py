@@ -64,7 +64,10 @@ def test_bootstrap_api_key_creates_the_default_organisation(mongo_uri, amqp_url,
     from services.survey.organisations import hash_key
 
     settings = dataclasses.replace(
-        isolated_settings(), mongo_url=mongo_uri, amqp_url=amqp_url, mongo_db=db.name,
+        isolated_settings(),
+        mongo_url=mongo_uri,
+        amqp_url=amqp_url,
+        mongo_db=db.name,
         bootstrap_api_key="rk_test_bootstrap",
     )
     create_app(build(settings)).test_client().get("/healthz")
@@ -89,7 +92,9 @@ def test_every_surface_is_mounted_on_the_app():
 
 
 def test_openapi_document_describes_the_api_md_error_body():
-    spec = create_app(build(isolated_settings())).test_client().get("/api/v1/openapi.json").get_json()
+    spec = (
+        create_app(build(isolated_settings())).test_client().get("/api/v1/openapi.json").get_json()
+    )
     error = spec["components"]["schemas"]["Error"]
     assert set(error["properties"]) == {"error"}
     detail = spec["components"]["schemas"][error["properties"]["error"]["$ref"].rsplit("/", 1)[-1]]
