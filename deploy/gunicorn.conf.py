@@ -19,6 +19,13 @@ errorlog = "-"
 wsgi_app = "services.survey.app:create_app()"
 
 
+def post_worker_init(worker):
+    """Connect and compile before the first respondent's request, not during it."""
+    from services.survey.app import warm_up
+
+    warm_up(worker.wsgi)
+
+
 def child_exit(server, worker):
     """Let prometheus_client drop a dead worker's live gauges in multi-process mode."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

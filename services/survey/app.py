@@ -14,6 +14,7 @@ from services.survey.openapi import init_api
 from services.survey.operations import bp as operations_bp
 from services.survey.operations import instrument
 from services.survey.organisations import bootstrap
+from shared.store import ping
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,21 @@ def create_app(container: Container | None = None, test_config: dict | None = No
         return response
 
     return app
+
+
+def warm_up(app: Flask) -> None:
+    """Do the first request's one-off work before any request: connect to MongoDB (which
+    creates the indexes), read the item bank, compile the templates. Called by gunicorn after
+    a worker starts; a database that is not up yet only postpones the connection."""
+    from shared.questionnaire import load_bank
+
+    load_bank()
+    for name in app.jinja_env.list_templates(extensions=("html", "txt")):
+        app.jinja_env.get_template(name)
+    try:
+        ping(app.extensions["rapport"].db)  # the first use also creates the indexes
+    except PyMongoError:
+        log.warning("warm-up: MongoDB not reachable yet")
 
 
 def _bootstrap_on_first_request(app: Flask, container: Container) -> None:

@@ -99,3 +99,27 @@ def test_openapi_document_describes_the_api_md_error_body():
     assert set(error["properties"]) == {"error"}
     detail = spec["components"]["schemas"][error["properties"]["error"]["$ref"].rsplit("/", 1)[-1]]
     assert set(detail["properties"]) == {"code", "message", "details"}
+
+
+def test_warm_up_connects_creates_indexes_and_compiles_templates(mongo_uri, db):
+    from services.survey.app import warm_up
+
+    settings = dataclasses.replace(isolated_settings(), mongo_url=mongo_uri, mongo_db=db.name)
+    db.client.drop_database(db.name)  # nothing there yet, as on a first start
+    app = create_app(build(settings))
+    warm_up(app)
+    assert "natural_key_1" in db.accounts.index_information()
+    compiled = {name for _loader, name in app.jinja_env.cache.keys()}
+    assert {"welcome.html", "section.html", "review.html", "done.html"} <= compiled
+
+
+def test_warm_up_survives_an_unreachable_database(caplog):
+    from services.survey.app import warm_up
+
+    settings = dataclasses.replace(
+        isolated_settings(), mongo_url="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200"
+    )
+    app = create_app(build(settings))
+    warm_up(app)  # logs and returns: the worker still starts and serves
+    assert "warm-up: MongoDB not reachable yet" in caplog.text
+    assert app.test_client().get("/healthz").status_code == 200
