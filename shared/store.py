@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pymongo import ASCENDING, IndexModel, MongoClient
 from pymongo.database import Database
+from pymongo.errors import OperationFailure
 
 from shared.settings import Settings
 
@@ -118,10 +119,31 @@ def composite_id(*parts: str) -> str:
     return ":".join(parts)
 
 
+# MongoDB's codes for "an index of this name exists with other options or keys".
+_INDEX_CONFLICTS = {85, 86}
+
+
 def ensure_indexes(db: Database) -> None:
-    """Create every declared index; safe to run at every start."""
+    """Create every declared index; safe to run at every start.
+
+    An index whose declaration changed (say, no longer unique) is dropped and rebuilt: an
+    index holds no data of its own, and the declaration is the truth.
+    """
     for collection, indexes in INDEXES.items():
-        db[collection].create_indexes([ix.model() for ix in indexes])
+        models = [ix.model() for ix in indexes]
+        try:
+            db[collection].create_indexes(models)
+        except OperationFailure as exc:
+            if exc.code not in _INDEX_CONFLICTS:
+                raise
+            for model in models:
+                try:
+                    db[collection].create_indexes([model])
+                except OperationFailure as conflict:
+                    if conflict.code not in _INDEX_CONFLICTS:
+                        raise
+                    db[collection].drop_index(model.document["name"])
+                    db[collection].create_indexes([model])
 
 
 def ping(db: Database) -> bool:

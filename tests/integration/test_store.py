@@ -66,3 +66,17 @@ def test_roster_documents_are_unique_by_their_natural_key(db):
     # documents written without the key (fixtures, older data) never collide with each other
     db.accounts.insert_many([{"program_id": "p2"}, {"program_id": "p2"}])
     assert db.accounts.count_documents({}) == 3
+
+
+def test_an_index_whose_declaration_changed_is_rebuilt_and_no_document_is_lost(db):
+    # an older release declared (program_id, email) unique on sellers under the same name
+    db.sellers.drop_indexes()
+    db.sellers.create_index(
+        [("program_id", 1), ("email", 1)], unique=True, name="program_id_1_email_1"
+    )
+    db.sellers.insert_one({"program_id": "p", "email": "sam@vendor.example"})
+    ensure_indexes(db)
+    info = db.sellers.index_information()
+    assert not info["program_id_1_email_1"].get("unique")
+    assert info["natural_key_1"]["unique"]
+    assert db.sellers.count_documents({}) == 1
