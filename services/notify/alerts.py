@@ -9,7 +9,6 @@ from pymongo.database import Database
 
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.invitations import organisation_name
-from services.notify.messages import InvalidAddress, mailbox
 from services.notify.rendering import Renderer, Words, email_language, wording
 from shared.settings import Settings
 
@@ -91,13 +90,10 @@ def send_alert(
     account_name = account.get("name") or external_id or ""
     key = f"{event_id}:{owner}:alert"
     meta = {"event_id": event_id, "org_id": org_id, "wave_id": wave_id, "alert_kind": kind}
-    try:
-        to = mailbox(owner, owner_person.get("name"))
-    except InvalidAddress as exc:
-        if delivery.record_rejected(
-            key=key, kind="alert", to=owner, error=f"invalid address: {exc}", meta=meta
-        ):
-            tally.failed += 1
+    to = delivery.recipient(
+        key=key, kind="alert", email=owner, name=owner_person.get("name"), tally=tally, meta=meta
+    )
+    if to is None:
         return tally
     rendered = renderer.render(
         "relationship_alert",

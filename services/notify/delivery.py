@@ -24,7 +24,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notify.config import NotifyConfig
 from services.notify.mailer import Mailer, PermanentFailure, TemporaryFailure
-from services.notify.messages import RenderedEmail, compose
+from services.notify.messages import InvalidAddress, RenderedEmail, compose, mailbox
 from shared.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -229,6 +229,30 @@ class Delivery:
             return False
         log.warning("email rejected", extra={"kind": kind, "error": error, **_log_meta(meta)})
         return True
+
+    def recipient(
+        self,
+        *,
+        key: str,
+        kind: str,
+        email: str,
+        name: str | None,
+        tally: Tally,
+        meta: dict[str, Any] | None = None,
+    ) -> Address | None:
+        """The mailbox to send to, or None after recording the email as failed (an address
+        that cannot be used) and counting it in `tally`."""
+        try:
+            return mailbox(email, name)
+        except InvalidAddress as exc:
+            recorded = self.record_rejected(
+                key=key, kind=kind, to=email, error=f"invalid address: {exc}", meta=meta
+            )
+            if recorded:
+                tally.failed += 1
+            else:
+                tally.duplicate += 1
+            return None
 
     # --- sending ---------------------------------------------------------------------
 

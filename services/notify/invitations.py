@@ -12,7 +12,6 @@ from bson.errors import InvalidId
 from pymongo.database import Database
 
 from services.notify.delivery import Delivery, Outgoing, Tally
-from services.notify.messages import InvalidAddress, mailbox
 from services.notify.rendering import Renderer, Words, email_language
 from services.survey.optout import optout_url
 from shared.settings import Settings
@@ -178,16 +177,15 @@ def send_invitation_emails(
                 "invitation_id": invitation["_id"],
                 "side": invitation.get("side"),
             }
-            try:
-                to = mailbox(email, invitation.get("person_name"))
-            except InvalidAddress as exc:
-                error = f"invalid address: {exc}"
-                if delivery.record_rejected(
-                    key=key, kind=kind, to=email, error=error, meta=email_meta
-                ):
-                    tally.failed += 1
-                else:
-                    tally.duplicate += 1
+            to = delivery.recipient(
+                key=key,
+                kind=kind,
+                email=email,
+                name=invitation.get("person_name"),
+                tally=tally,
+                meta=email_meta,
+            )
+            if to is None:
                 continue
             rendered, language, unsubscribe = render_invitation(
                 renderer=renderer,

@@ -20,7 +20,6 @@ from pymongo.database import Database
 
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.invitations import organisation_name
-from services.notify.messages import InvalidAddress, mailbox
 from services.notify.rendering import Renderer, email_language
 from shared.settings import Settings
 
@@ -242,14 +241,15 @@ def send_seller_results(
                 continue
             key = f"{event_id}:{email}:results"
             meta = {"event_id": event_id, "org_id": wave["org_id"], "wave_id": wave["_id"]}
-            try:
-                to = mailbox(email, invitation.get("person_name"))
-            except InvalidAddress as exc:
-                error = f"invalid address: {exc}"
-                if delivery.record_rejected(
-                    key=key, kind="results", to=email, error=error, meta=meta
-                ):
-                    tally.failed += 1
+            to = delivery.recipient(
+                key=key,
+                kind="results",
+                email=email,
+                name=invitation.get("person_name"),
+                tally=tally,
+                meta=meta,
+            )
+            if to is None:
                 continue
             rendered = renderer.render(
                 "seller_results",
@@ -336,13 +336,8 @@ def send_manager_digest(
     accounts = sorted(results.get("accounts") or [], key=_priority_order)
     key = f"{event_id}:{email}:digest"
     meta = {"event_id": event_id, "org_id": wave["org_id"], "wave_id": wave["_id"]}
-    try:
-        to = mailbox(email)
-    except InvalidAddress as exc:
-        if delivery.record_rejected(
-            key=key, kind="digest", to=email, error=f"invalid address: {exc}", meta=meta
-        ):
-            tally.failed += 1
+    to = delivery.recipient(key=key, kind="digest", email=email, name=None, tally=tally, meta=meta)
+    if to is None:
         return tally
     rendered = renderer.render(
         "manager_digest",
