@@ -1600,28 +1600,6 @@ def _trend_json(
     }
 
 
-def _account_summary_json(result: WaveResult, a: int) -> dict[str, Any]:
-    accounts, wave = result.accounts, result.wave
-    n_buyers = int(accounts.n_buyers[a])
-    return {
-        "external_id": str(wave.account_external_id[a]),
-        "name": str(wave.account_name[a]),
-        "annual_revenue": _number(wave.account_revenue[a]),
-        "relationship_index": _number(accounts.relationship_index[a]),
-        "level": LEVEL_NAMES[int(accounts.level[a])],
-        "nps": _number(accounts.nps[a]),
-        "nps_unweighted": _number(accounts.nps_unweighted[a]),
-        "gap": _number(accounts.gap[a]),
-        "gap_class": _name(GAP_CLASSES, int(accounts.gap_class[a])),
-        "segment": _name(SEGMENTS, int(accounts.segment[a])),
-        "n_buyers": n_buyers,
-        "low_n": _low_n(n_buyers, result.settings),
-        "priority": _number(accounts.priority[a]),
-        "revenue_at_risk": float(accounts.revenue_at_risk[a]),
-        "trend": _trend_json(result, account=a),
-    }
-
-
 def _plain_numbers(values: np.ndarray) -> list[float | None]:
     """Floats as JSON numbers, NaN and infinities as None (one pass over the column)."""
     return [v if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
@@ -1632,7 +1610,7 @@ def _names(names: tuple[str, ...], codes: np.ndarray) -> list[str | None]:
 
 
 def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any]]:
-    """_account_summary_json for every account in `order`, built column by column."""
+    """The results' summary of every account in `order`, built column by column."""
     accounts, wave, settings = result.accounts, result.wave, result.settings
     columns = zip(
         wave.account_external_id[order].tolist(),
@@ -1883,7 +1861,7 @@ def account_to_json(
     the coaching of each seller who answered about its contacts (UnknownAccount if absent)."""
     a = result.account_position(external_id)
     wave = result.wave
-    summary = _account_summary_json(result, a)
+    (summary,) = _account_summaries_json(result, np.array([a], dtype=np.intp))
     contact_rows = result.rows_of("contacts_by_account", a)
     moment_rows = result.rows_of("moments_by_account", a)
     moments = [
