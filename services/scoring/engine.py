@@ -917,6 +917,17 @@ class AlertTable:
 
 
 @dataclass(frozen=True, eq=False)
+class AlertColumns:
+    """The alert triggers column by column (the fields of Alert), one entry per trigger."""
+
+    reason: list[str]
+    account_external_id: list[str]
+    contact_key: list[str | None]
+    previous: list[float | str | None]
+    current: list[float | str | None]
+
+
+@dataclass(frozen=True, eq=False)
 class Trends:
     """Section 6 against the previous wave, per contact and per account of this wave.
 
@@ -977,29 +988,50 @@ class WaveResult:
     trends: Trends | None
 
     @cached_property
+    def alert_columns(self) -> AlertColumns:
+        """The section 6 triggers as plain Python columns, in alert_table order (an RI that
+        is NaN, e.g. no previous RI, is None)."""
+        table, wave = self.alert_table, self.wave
+        reason = table.reason
+        previous = np.array(table.previous, dtype=object)
+        current = np.array(table.current, dtype=object)
+        for name, labels in (("level_drop", LEVEL_NAMES), ("became_detractor", NPS_CATEGORIES)):
+            rows = reason == ALERT_REASONS.index(name)
+            label = np.array(labels, dtype=object)
+            previous[rows] = label[table.previous[rows].astype(np.intp)]
+            current[rows] = label[table.current[rows].astype(np.intp)]
+        valued = ~np.isin(
+            reason, [ALERT_REASONS.index("level_drop"), ALERT_REASONS.index("became_detractor")]
+        )
+        previous[valued & ~np.isfinite(table.previous)] = None
+        current[valued & ~np.isfinite(table.current)] = None
+        contact = table.contact
+        keys = np.array(wave.contact_key, dtype=object)[np.maximum(contact, 0)]
+        keys[contact < 0] = None
+        return AlertColumns(
+            reason=np.array(ALERT_REASONS, dtype=object)[reason].tolist(),
+            account_external_id=np.array(wave.account_external_id, dtype=object)[
+                table.account
+            ].tolist(),
+            contact_key=keys.tolist(),
+            previous=previous.tolist(),
+            current=current.tolist(),
+        )
+
+    @cached_property
     def alerts(self) -> tuple[Alert, ...]:
         """The section 6 triggers as Alert objects, in alert_table order."""
-        table, wave = self.alert_table, self.wave
-        ids, keys = wave.account_external_id, wave.contact_key
-        alerts = []
-        for reason, account, contact, previous, current in zip(  # one per trigger
-            table.reason.tolist(),
-            table.account.tolist(),
-            table.contact.tolist(),
-            table.previous.tolist(),
-            table.current.tolist(),
-            strict=True,
-        ):
-            name = ALERT_REASONS[reason]
-            if name == "level_drop":
-                before, after = LEVEL_NAMES[int(previous)], LEVEL_NAMES[int(current)]
-            elif name == "became_detractor":
-                before, after = NPS_CATEGORIES[int(previous)], NPS_CATEGORIES[int(current)]
-            else:
-                before, after = (None if previous != previous else previous), current
-            key = None if contact < 0 else str(keys[contact])
-            alerts.append(Alert(name, str(ids[account]), key, before, after))
-        return tuple(alerts)
+        columns = self.alert_columns
+        return tuple(
+            map(
+                Alert,
+                columns.reason,
+                columns.account_external_id,
+                columns.contact_key,
+                columns.previous,
+                columns.current,
+            )
+        )
 
     @cached_property
     def _account_positions(self) -> dict[str, int]:
@@ -1568,36 +1600,41 @@ def _weighted_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, A
     }
 
 
-def _trend_json(
-    result: WaveResult, *, account: int | None = None, contact: int | None = None
-) -> dict[str, Any] | None:
+def _trends_json(
+    result: WaveResult, positions: np.ndarray, *, of: str
+) -> list[dict[str, Any] | None]:
+    """The trend of each account (`of="account"`) or contact (`of="contact"`) at `positions`,
+    None where it has no previous wave (or there is no previous wave), built column by column."""
     trends = result.trends
     if trends is None:
-        return None
-    if contact is not None:
-        position, delta = trends.contact_previous[contact], trends.contact_delta_ri[contact]
-        change = trends.contact_level_change[contact]
-        before, now = (
-            trends.contact_previous_nps_category[contact],
-            result.contacts.nps_category[contact],
-        )
+        return [None] * len(positions)
+    if of == "contact":
+        previous, delta = trends.contact_previous, trends.contact_delta_ri
+        change, before = trends.contact_level_change, trends.contact_previous_nps_category
+        now = result.contacts.nps_category
     else:
-        position, delta = trends.account_previous[account], trends.account_delta_ri[account]
-        change = trends.account_level_change[account]
-        before, now = (
-            trends.account_previous_nps_category[account],
-            result.accounts.nps_category[account],
-        )
-    if position < 0:
-        return None
-    return {
-        "delta_ri": _number(delta),
-        "level_change": None if math.isnan(change) else int(change),
-        "nps_category": {
-            "previous": _name(NPS_CATEGORIES, int(before)),
-            "current": _name(NPS_CATEGORIES, int(now)),
-        },
-    }
+        previous, delta = trends.account_previous, trends.account_delta_ri
+        change, before = trends.account_level_change, trends.account_previous_nps_category
+        now = result.accounts.nps_category
+    changes = change[positions]
+    columns = zip(
+        (previous[positions] >= 0).tolist(),
+        _plain_numbers(delta[positions]),
+        [None if c != c else int(c) for c in changes.tolist()],
+        _names(NPS_CATEGORIES, before[positions]),
+        _names(NPS_CATEGORIES, now[positions]),
+        strict=True,
+    )
+    return [
+        {
+            "delta_ri": delta_ri,
+            "level_change": level_change,
+            "nps_category": {"previous": was, "current": is_now},
+        }
+        if compared
+        else None
+        for compared, delta_ri, level_change, was, is_now in columns
+    ]
 
 
 def _plain_numbers(values: np.ndarray) -> list[float | None]:
@@ -1626,7 +1663,7 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
         accounts.n_buyers[order].tolist(),
         _plain_numbers(accounts.priority[order]),
         np.asarray(accounts.revenue_at_risk[order], dtype=np.float64).tolist(),
-        order.tolist(),
+        _trends_json(result, order, of="account"),
         strict=True,
     )
     return [
@@ -1645,7 +1682,7 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             "low_n": _low_n(int(n_buyers), settings),
             "priority": priority,
             "revenue_at_risk": at_risk,
-            "trend": _trend_json(result, account=a),
+            "trend": trend,
         }
         for (
             external_id,
@@ -1661,22 +1698,31 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             n_buyers,
             priority,
             at_risk,
-            a,
+            trend,
         ) in columns
     ]
 
 
-def _alert_json(alert: Alert) -> dict[str, Any]:
-    def plain(value: Any) -> Any:
-        return _number(value) if isinstance(value, float) else value
-
-    return {
-        "reason": alert.reason,
-        "account_external_id": alert.account_external_id,
-        "contact_key": alert.contact_key,
-        "previous": plain(alert.previous),
-        "current": plain(alert.current),
-    }
+def _alerts_json(result: WaveResult) -> list[dict[str, Any]]:
+    """Every alert trigger as JSON, built column by column."""
+    columns = result.alert_columns
+    return [
+        {
+            "reason": reason,
+            "account_external_id": account,
+            "contact_key": contact,
+            "previous": previous,
+            "current": current,
+        }
+        for reason, account, contact, previous, current in zip(
+            columns.reason,
+            columns.account_external_id,
+            columns.contact_key,
+            columns.previous,
+            columns.current,
+            strict=True,
+        )
+    ]
 
 
 def wave_result_to_json(
@@ -1756,7 +1802,7 @@ def wave_result_to_json(
             "contacts_compared": trends.contacts_compared,
             "accounts_compared": trends.accounts_compared,
         },
-        "alerts": [_alert_json(alert) for alert in result.alerts],
+        "alerts": _alerts_json(result),
     }
 
 
@@ -1847,7 +1893,7 @@ def _contact_json(result: WaveResult, c: int) -> dict[str, Any]:
         "nps_gap": _number(contacts.nps_gap[c]),
         "n_seller_responses": int(contacts.n_seller_responses[c]),
         "dimensions": dimensions,
-        "trend": _trend_json(result, contact=c),
+        "trend": _trends_json(result, np.array([c], dtype=np.intp), of="contact")[0],
     }
 
 
