@@ -15,7 +15,6 @@ Run: `python benchmarks/bench_scoring.py` (or `make bench`).
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from services.scoring.engine import (
     score_wave,
     wave_result_to_json,
 )
-from services.scoring.naive import score_wave_naive
+from services.scoring.naive import differences, score_wave_naive
 from services.scoring.synthetic import generate_roster_and_answers
 
 FULL_ACCOUNTS = 20_000
@@ -43,24 +42,6 @@ def _best(run: Callable[[], Any], repeat: int) -> float:
         run()
         times.append(time.perf_counter() - started)
     return min(times)
-
-
-def _differences(a: Any, b: Any, path: str = "") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        if a.keys() != b.keys():
-            return [f"{path}: keys differ"]
-        return [d for k in a for d in _differences(a[k], b[k], f"{path}.{k}")]
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return [f"{path}: lengths differ"]
-        return [
-            d
-            for i, (x, y) in enumerate(zip(a, b, strict=True))
-            for d in _differences(x, y, f"{path}[{i}]")
-        ]
-    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
-        return [] if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) else [f"{path}: {a} != {b}"]
-    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
 def _keyed(results: dict) -> dict:
@@ -87,7 +68,7 @@ def bench_full_wave() -> tuple[float, float]:
     started = time.perf_counter()
     naive = score_wave_naive(records, DEFAULT_SETTINGS, previous_records, with_accounts=False)
     naive_seconds = time.perf_counter() - started
-    different = _differences(_keyed(engine()), _keyed(naive["results"]))
+    different = differences(_keyed(engine()), _keyed(naive["results"]))
     if different:
         raise AssertionError(f"engine and naive disagree: {different[:5]}")
     del naive

@@ -31,6 +31,8 @@ class Settings:
     log_json: bool = True
     log_level: str = "INFO"
     outbox_relay_after_s: float = 5.0
+    # how often the scoring worker refreshes open waves' provisional results
+    scoring_refresh_s: float = 1.0
     mail_from: str = "Rapport <rapport@localhost>"
     mail_rate_per_s: float = 100.0
     extra: dict[str, str] = field(default_factory=dict)
@@ -61,6 +63,7 @@ class Settings:
             log_json=env.get("RAPPORT_LOG_FORMAT", "json") == "json",
             log_level=env.get("RAPPORT_LOG_LEVEL", "INFO"),
             outbox_relay_after_s=float(env.get("RAPPORT_OUTBOX_RELAY_AFTER_S", "5")),
+            scoring_refresh_s=float(env.get("RAPPORT_SCORING_REFRESH_S", "1")),
             mail_from=env.get("RAPPORT_MAIL_FROM", cls.mail_from),
             mail_rate_per_s=float(env.get("RAPPORT_MAIL_RATE_PER_S", "100")),
         )

@@ -69,13 +69,14 @@ INDEXES: dict[str, tuple[Index, ...]] = {
         _ix("wave_id", "invitation_id", "subject_id"),
         _ix("outbox.status", "outbox.created_at"),
         _ix("wave_id", "status"),
+        _ix("wave_id", "contact_id"),  # one account's responses (scoring a completion)
     ),
     "outbox": (_ix("event_id", unique=True), _ix("status", "created_at")),
     # `_id` is "<wave_id>:<kind>:<key>" (scores) and "<consumer>:<event_id>" (processed events):
     # composite keys live in `_id`, since the local stand-in checks a compound unique index by
     # scanning the collection on every write, while `_id` lookups stay constant-time.
     "scores": (_ix("wave_id", "kind", "key"),),
-    "results": (_ix("wave_id", unique=True),),
+    "results": (_ix("wave_id", unique=True), _ix("stale")),
     "processed_events": (_ix("consumer"),),
     "emails": (_ix("idempotency_key", unique=True), _ix("status", "next_attempt_at")),
     "opt_outs": (_ix("org_id", "email", unique=True),),

@@ -14,8 +14,8 @@ import pymongo
 import pytest
 
 from deploy.local.mongo_server import LocalMongo
-from services.survey.outbox import stop_all_relays
 from shared.bus import ConsumerSpec, RabbitBus
+from shared.periodic import stop_all_periodic
 from shared.settings import Settings
 from shared.store import ensure_indexes
 
@@ -32,7 +32,7 @@ def mongo_uri():
     try:
         yield server.uri
     finally:
-        stop_all_relays()  # apps' relay threads would otherwise poll a stopped server
+        stop_all_periodic()  # apps' relay threads would otherwise poll a stopped server
         server.stop()
 
 

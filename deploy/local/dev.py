@@ -83,6 +83,7 @@ def main() -> None:
     consumers = start_consumers(container.bus, specs)
     # reminders, closing at closes_at, and retries of deferred mail
     consumers.append(notifier.start_background())
+    consumers.append(scoring_worker.start_background(container))  # provisional results
     ensure_demo(container=container)
 
     app = create_app(container)

@@ -7,14 +7,19 @@ cd "$(dirname "$0")/../.."
 AXE_VERSION="4.14.1"
 AXE_DIR="${RAPPORT_TEST_TOOLS:-var/test-tools}"
 
-if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+# Only what is missing: a Node.js from elsewhere (e.g. NodeSource) brings its own npm and
+# conflicts with Debian's npm package.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver fonts-dejavu-core)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "chromium/npm: installing Debian's packages with apt-get"
+    echo "installing Debian's ${missing[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq chromium chromium-driver fonts-dejavu-core npm >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "chromium or npm is missing: install Debian's 'chromium' and 'npm' packages (browser tests need them)." >&2
+    echo "missing ${missing[*]}: install Debian's packages of these names (browser tests need them)." >&2
     exit 1
   fi
 fi

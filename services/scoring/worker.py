@@ -1,41 +1,48 @@
 """The scoring worker: MongoDB and the bus around the pure engine.
 
-On `response.completed` it scores that response and recomputes the wave's provisional
-results (contacts, pairs, accounts); on `wave.closed` it recomputes the wave in one
+On `response.completed` it scores that response's account from the account's slice of
+the wave (its responses, contacts, pairs and account document, a few reads whatever the
+wave's size) and marks the wave's provisional results stale; a periodic pass
+(`refresh_provisional`, every RAPPORT_SCORING_REFRESH_S) recomputes the stale waves'
+results once per burst of completions. On `wave.closed` it recomputes the wave in one
 vectorised pass against the previous closed wave, writes final results and coaching
 plans, marks the wave closed, then publishes `wave.scored` and one `relationship.alert`
-per alert. Every write is an upsert keyed by a unique index and every event it
-publishes has an id derived from the wave, so a redelivery or a restart after a kill
-leaves the same stored results and sends nothing new.
+per alert. Every write is an upsert keyed by `_id`, guarded so that provisional documents
+never replace final ones or ones read from the wave later, and every event it publishes
+has an id derived from the wave, so a redelivery or a restart after a kill leaves the
+same stored results and sends nothing new.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.bootstrap import Container
 from services.scoring import engine
 from services.scoring.coaching import load_coaching_library
 from shared.bus import Bus, ConsumerSpec
 from shared.events import RELATIONSHIP_ALERT, RESPONSE_COMPLETED, WAVE_CLOSED, WAVE_SCORED, Event
+from shared.periodic import PeriodicPass
 from shared.store import composite_id
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "scoring"
 _BATCH = 1000
+REFRESH_LEASE_S = 120.0  # a refresh that takes longer may run twice (harmless)
 
 
 class WaveNotFound(LookupError):
@@ -56,17 +63,30 @@ class LoadedWave:
 
 
 def _roster_rows(
-    db: Database, program_id: str
+    db: Database, program_id: str, accounts_filter: Mapping[str, Any] | None = None
 ) -> tuple[list[dict], dict[str, dict], dict[str, str]]:
-    """API-shaped roster rows of a program, its contacts by id, and account owners."""
-    accounts = {a["_id"]: a for a in db.accounts.find({"program_id": program_id})}
-    sellers = {s["email"]: s for s in db.sellers.find({"program_id": program_id})}
-    contacts = {c["_id"]: c for c in db.contacts.find({"program_id": program_id})}
+    """API-shaped roster rows of a program (or of its accounts matching `accounts_filter`),
+    its contacts by id, and account owners."""
+    scoped = accounts_filter is not None
+    accounts = {
+        a["_id"]: a for a in db.accounts.find({**(accounts_filter or {}), "program_id": program_id})
+    }
+    contact_query: dict[str, Any] = {"program_id": program_id}
+    if scoped:
+        contact_query["account_id"] = {"$in": list(accounts)}
+    contacts = {c["_id"]: c for c in db.contacts.find(contact_query)}
     by_email = {c["email"]: c for c in contacts.values()}
+    assignment_query: dict[str, Any] = {"program_id": program_id}
+    if scoped:
+        assignment_query["contact_email"] = {"$in": list(by_email)}
     assignments = sorted(
-        db.assignments.find({"program_id": program_id}),
+        db.assignments.find(assignment_query),
         key=lambda a: (a["contact_email"], a.get("position", 0)),
     )
+    seller_query: dict[str, Any] = {"program_id": program_id}
+    if scoped:
+        seller_query["email"] = {"$in": sorted({a["seller_email"] for a in assignments})}
+    sellers = {s["email"]: s for s in db.sellers.find(seller_query)}
     rows, owners = [], {}
     for assignment in assignments:
         contact = by_email.get(assignment["contact_email"])
@@ -91,19 +111,28 @@ def _roster_rows(
     return rows, contacts, owners
 
 
-def load_wave(db: Database, wave_id: str) -> LoadedWave:
-    """Everything the engine needs for one wave: roster, completed responses, settings."""
+def load_wave(
+    db: Database, wave_id: str, *, accounts_filter: Mapping[str, Any] | None = None
+) -> LoadedWave:
+    """Everything the engine needs for one wave: roster, completed responses, settings.
+
+    With `accounts_filter` (a query on `accounts`, e.g. `{"_id": account_id}`) only those
+    accounts: their contacts, the sellers assigned to them and their responses.
+    """
     wave = db.waves.find_one({"_id": wave_id})
     if wave is None:
         raise WaveNotFound(wave_id)
     program = db.programs.find_one({"_id": wave["program_id"], "org_id": wave["org_id"]}) or {}
-    rows, contacts, owners = _roster_rows(db, wave["program_id"])
+    rows, contacts, owners = _roster_rows(db, wave["program_id"], accounts_filter)
     on_roster = {r["contact_email"] for r in rows}
     assigned = {(r["seller_email"], r["contact_email"]) for r in rows}
     buyers, sellers, buyer_ids, seller_ids = [], [], [], []
     seen_buyers: set[str] = set()
     projection = {"answers": 1, "side": 1, "contact_id": 1, "seller_email": 1}
-    for response in db.responses.find({"wave_id": wave_id, "status": "completed"}, projection):
+    query: dict[str, Any] = {"wave_id": wave_id, "status": "completed"}
+    if accounts_filter is not None:
+        query["contact_id"] = {"$in": list(contacts)}
+    for response in db.responses.find(query, projection):
         contact = contacts.get(response.get("contact_id"))
         if contact is None or contact["email"] not in on_roster:
             continue  # the contact left the roster after answering
@@ -170,14 +199,84 @@ def _response_rows(
     return rows
 
 
-def _bulk(db: Database, writes: list[UpdateOne]) -> None:
+def _score_write(
+    loaded: LoadedWave,
+    kind: str,
+    key: str,
+    fields: Mapping[str, Any],
+    *,
+    as_of: datetime,
+    final: bool,
+) -> UpdateOne:
+    """An upsert of one `scores` document. A provisional one only lands on a document that
+    is neither final nor written from a later read of the wave (`as_of`)."""
+    wave_id = loaded.wave["_id"]
+    document = {
+        **fields,
+        "wave_id": wave_id,
+        "org_id": loaded.wave["org_id"],
+        "kind": kind,
+        "key": key,
+        "final": final,
+        "as_of": as_of,
+    }
+    filter_: dict[str, Any] = {"_id": composite_id(wave_id, kind, key)}
+    if not final:
+        filter_.update(final={"$ne": True}, **{"$or": [{"as_of": {"$lt": as_of}}, {"as_of": None}]})
+    return UpdateOne(filter_, {"$set": document}, upsert=True)
+
+
+def _bulk(db: Database, writes: list[UpdateOne]) -> int:
+    """Run the writes in batches; returns how many were skipped because a final or newer
+    document holds their `_id` (a guarded upsert that finds nothing inserts, and collides)."""
+    skipped = 0
     for start in range(0, len(writes), _BATCH):
-        db.scores.bulk_write(writes[start : start + _BATCH], ordered=False)
+        try:
+            db.scores.bulk_write(writes[start : start + _BATCH], ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            skipped += len(errors)
+    return skipped
 
 
 @functools.cache
 def _coaching_library() -> dict[str, Any]:
     return load_coaching_library()
+
+
+def _account_writes(
+    loaded: LoadedWave, result: engine.WaveResult, *, as_of: datetime, final: bool
+) -> list[UpdateOne]:
+    """Every response's scores and every account's document of `result`."""
+    library = _coaching_library()
+    writes = [
+        _score_write(loaded, "response", row["key"], row, as_of=as_of, final=final)
+        for row in _response_rows(loaded, result)
+    ]
+    for external_id in result.wave.account_external_id.tolist():
+        account = engine.account_to_json(result, external_id, coaching_library=library)
+        writes.append(
+            _score_write(
+                loaded, "account", external_id, {"account": account}, as_of=as_of, final=final
+            )
+        )
+    return writes
+
+
+def write_account_scores(
+    db: Database, loaded: LoadedWave, result: engine.WaveResult, *, as_of: datetime
+) -> bool:
+    """Store the provisional scores of one account's slice of a wave (`load_wave` with an
+    accounts filter): its responses, contacts, pairs and the account document.
+
+    Every figure of an account depends on that account's roster and responses alone, so it
+    equals the whole wave's; only the coaching block differs: provisional, it ranks each
+    seller's dimensions over this account's relationships, the final one over the wave.
+    Returns False when final (or later) documents were already there and were kept.
+    """
+    return _bulk(db, _account_writes(loaded, result, as_of=as_of, final=False)) == 0
 
 
 def write_results(
@@ -188,103 +287,56 @@ def write_results(
     final: bool,
     as_of: datetime | None = None,
 ) -> bool:
-    """Store the wave's results, accounts, coaching plans and response scores.
+    """Store the wave's results document; final results also every response's scores, the
+    account documents, the alerts and the coaching plans.
 
-    Final results rewrite everything. Provisional ones write the wave's results, the
-    responses not scored yet and their accounts (coaching plans wait for the close), so a
-    completion costs writes in proportion to what changed, not to the wave's size.
-    Provisional results never overwrite final ones; returns False when they would have.
+    Provisional results (the periodic refresh of an open wave) write the results document
+    only: each completion has already written its own account's scores. They never
+    overwrite final results, nor results read from the wave later (`as_of`); returns False
+    when they would have.
     """
     wave_id, org_id = loaded.wave["_id"], loaded.wave["org_id"]
-    if not final and db.results.find_one({"wave_id": wave_id, "final": True}, {"_id": 1}):
-        return False
-    library = _coaching_library()
+    as_of = as_of or datetime.now(UTC)
     status = "closed" if final else loaded.wave.get("status")
     results_json = engine.wave_result_to_json(result, wave_id=wave_id, status=status, final=final)
     # Alerts are stored per account: a large wave's alerts alone pass MongoDB's 16 MB limit.
-    alerts_by_account: dict[str, list[dict[str, Any]]] = {}
-    for alert in results_json.pop("alerts", None) or ():
-        alerts_by_account.setdefault(alert["account_external_id"], []).append(alert)
-    scored: set[str] = set()
-    if not final:
-        scored = {
-            d["key"] for d in db.scores.find({"wave_id": wave_id, "kind": "response"}, {"key": 1})
-        }
-    rows = _response_rows(loaded, result, skip=scored)
-    touched = {row["account_external_id"] for row in rows}
-    writes = [
-        UpdateOne(
-            {"_id": composite_id(wave_id, "response", row["key"])}, {"$set": row}, upsert=True
-        )
-        for row in rows
-    ]
-    for external_id in result.wave.account_external_id.tolist():
-        if not final and external_id not in touched:
-            continue
-        account_json = engine.account_to_json(result, external_id, coaching_library=library)
-        writes.append(
-            UpdateOne(
-                {"_id": composite_id(wave_id, "account", external_id)},
-                {
-                    "$set": {
-                        "wave_id": wave_id,
-                        "org_id": org_id,
-                        "kind": "account",
-                        "key": external_id,
-                        "account": account_json,
-                    }
-                },
-                upsert=True,
+    alerts = results_json.pop("alerts", None) or ()
+    if final:
+        library = _coaching_library()
+        alerts_by_account: dict[str, list[dict[str, Any]]] = {}
+        for alert in alerts:
+            alerts_by_account.setdefault(alert["account_external_id"], []).append(alert)
+        writes = _account_writes(loaded, result, as_of=as_of, final=True)
+        writes += [
+            _score_write(loaded, "alerts", external_id, {"alerts": found}, as_of=as_of, final=True)
+            for external_id, found in alerts_by_account.items()
+        ]
+        writes += [
+            _score_write(
+                loaded,
+                "coaching",
+                email,
+                {"plan": engine.seller_plan_to_json(result, s, coaching_library=library)},
+                as_of=as_of,
+                final=True,
             )
-        )
-    for external_id, alerts in alerts_by_account.items() if final else ():
-        writes.append(
-            UpdateOne(
-                {"_id": composite_id(wave_id, "alerts", external_id)},
-                {
-                    "$set": {
-                        "wave_id": wave_id,
-                        "org_id": org_id,
-                        "kind": "alerts",
-                        "key": external_id,
-                        "alerts": alerts,
-                    }
-                },
-                upsert=True,
-            )
-        )
-    for s, email in enumerate(result.wave.seller_email.tolist() if final else ()):
-        plan = engine.seller_plan_to_json(result, s, coaching_library=library)
-        writes.append(
-            UpdateOne(
-                {"_id": composite_id(wave_id, "coaching", email)},
-                {
-                    "$set": {
-                        "wave_id": wave_id,
-                        "org_id": org_id,
-                        "kind": "coaching",
-                        "key": email,
-                        "plan": plan,
-                    }
-                },
-                upsert=True,
-            )
-        )
-    _bulk(db, writes)
+            for s, email in enumerate(result.wave.seller_email.tolist())
+        ]
+        _bulk(db, writes)
     document = {
         "wave_id": wave_id,
         "org_id": org_id,
         "final": final,
         "results": results_json,
         "computed_at": datetime.now(UTC),
-        "as_of": as_of or datetime.now(UTC),
+        "as_of": as_of,
     }
     filter_: dict[str, Any] = {"wave_id": wave_id}
-    if not final:
+    if final:
+        document["stale"] = False
+    else:
         # Never over final results, nor over a recompute that read the wave later than this one.
-        filter_.update(
-            final={"$ne": True}, **{"$or": [{"as_of": {"$lt": document["as_of"]}}, {"as_of": None}]}
-        )
+        filter_.update(final={"$ne": True}, **{"$or": [{"as_of": {"$lt": as_of}}, {"as_of": None}]})
     try:
         db.results.update_one(filter_, {"$set": document}, upsert=True)
     except DuplicateKeyError:
@@ -292,26 +344,47 @@ def write_results(
     return True
 
 
-def score_response(
-    *, db: Database, response_id: str, wave_id: str, completed_by: datetime | None = None
-) -> bool:
-    """Score one completed response and refresh its wave's provisional results.
+def _now() -> datetime:
+    return datetime.now(UTC)
 
-    Completions arrive in bursts; a recompute that read the wave after this response was
-    completed (`completed_by`, the event's time) already includes it, so this one is skipped.
+
+def _account_of(db: Database, response_id: str, contact_id: str | None) -> str | None:
+    """The `_id` of the account the completed response's contact belongs to now."""
+    if contact_id is None:
+        response = db.responses.find_one({"_id": response_id}, {"contact_id": 1})
+        contact_id = response.get("contact_id") if response else None
+    contact = db.contacts.find_one({"_id": contact_id}, {"account_id": 1}) if contact_id else None
+    return contact.get("account_id") if contact else None
+
+
+def score_response(
+    *, db: Database, response_id: str, wave_id: str, contact_id: str | None = None
+) -> bool:
+    """Score one completed response: its account's responses, contacts, pairs and account
+    document, from that account's slice of the wave (a few reads, whatever the wave's size).
+
+    The wave's provisional results are then marked stale; `refresh_provisional` recomputes
+    them, once for a burst of completions. Returns False when nothing was written (final
+    results exist, the wave is closed, the response or its contact is gone).
     """
     started = time.perf_counter()
-    stored = db.results.find_one({"wave_id": wave_id}, {"final": 1, "as_of": 1})
-    if stored and stored.get("final"):
+    as_of = _now()
+    if db.results.find_one({"wave_id": wave_id, "final": True}, {"_id": 1}):
         return False  # final results already include every completed response
-    if stored and completed_by and stored.get("as_of") and stored["as_of"] >= completed_by:
+    account_id = _account_of(db, response_id, contact_id)
+    if account_id is None:
+        log.warning(
+            "completed response without a contact on the roster", extra={"wave_id": wave_id}
+        )
         return False
-    as_of = datetime.now(UTC)
-    loaded = load_wave(db, wave_id)
+    loaded = load_wave(db, wave_id, accounts_filter={"_id": account_id})
     if loaded.wave.get("status") == "closed":
         return False
-    result = engine.score_wave(loaded.input, loaded.settings)
-    written = write_results(db, loaded, result, final=False, as_of=as_of)
+    settings = dataclasses.replace(loaded.settings, bootstrap_samples=0)  # wave figures: refresh
+    written = write_account_scores(
+        db, loaded, engine.score_wave(loaded.input, settings), as_of=as_of
+    )
+    mark_stale(db, loaded.wave)
     log.info(
         "response scored",
         extra={
@@ -321,6 +394,77 @@ def score_response(
         },
     )
     return written
+
+
+def mark_stale(db: Database, wave: Mapping[str, Any]) -> None:
+    """Record that the wave's provisional results miss what was completed before now.
+
+    `dirty_at` only grows ($max), so a refresh that read the wave after it includes every
+    completion marked so far, and may clear `stale` (see refresh_provisional).
+    """
+    try:
+        db.results.update_one(
+            {"wave_id": wave["_id"], "final": {"$ne": True}},
+            {
+                "$set": {"stale": True},
+                "$max": {"dirty_at": _now()},
+                "$setOnInsert": {"org_id": wave["org_id"], "final": False},
+            },
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        pass  # final results landed meanwhile: they include everything
+
+
+def refresh_provisional(db: Database, *, lease_s: float = REFRESH_LEASE_S) -> int:
+    """One pass of the periodic refresh: recompute the provisional results of every open
+    wave marked stale. A wave is claimed with a lease, so several scoring processes do not
+    recompute it at once; one that dies mid-way leaves it to the next after the lease.
+    Returns how many waves were refreshed."""
+    refreshed = 0
+    for marker in list(db.results.find({"stale": True, "final": {"$ne": True}}, {"wave_id": 1})):
+        wave_id, now = marker["wave_id"], _now()
+        claimed = db.results.update_one(
+            {
+                "wave_id": wave_id,
+                "stale": True,
+                "final": {"$ne": True},
+                "$or": [{"refresh_until": {"$lt": now}}, {"refresh_until": None}],
+            },
+            {"$set": {"refresh_until": now + timedelta(seconds=lease_s)}},
+        )
+        if not claimed.modified_count:
+            continue  # another process is on it, or it was just refreshed or finalised
+        as_of = _now()
+        try:
+            loaded = load_wave(db, wave_id)
+            if loaded.wave.get("status") != "closed":
+                written = write_results(
+                    db,
+                    loaded,
+                    engine.score_wave(loaded.input, loaded.settings),
+                    final=False,
+                    as_of=as_of,
+                )
+                refreshed += int(written)
+        except WaveNotFound:
+            log.warning("stale results of an unknown wave dropped", extra={"wave_id": wave_id})
+        finally:
+            # stale stays set when a completion was marked after this read, or in the same
+            # millisecond (BSON dates keep milliseconds): at worst one more refresh
+            db.results.update_one(
+                {"wave_id": wave_id, "dirty_at": {"$lt": as_of}}, {"$set": {"stale": False}}
+            )
+            db.results.update_one({"wave_id": wave_id}, {"$unset": {"refresh_until": ""}})
+    return refreshed
+
+
+def start_background(container: Container) -> PeriodicPass:
+    """The periodic refresh of provisional results, on a daemon thread of this process."""
+    db, interval = container.db, container.settings.scoring_refresh_s
+    return PeriodicPass(
+        "scoring_refresh", lambda: refresh_provisional(db), interval_s=interval
+    ).start()
 
 
 def close_wave(*, db: Database, bus: Bus, wave_id: str) -> engine.WaveResult:
@@ -380,10 +524,10 @@ def handle(event: Event, *, db: Database, bus: Bus) -> None:
     try:
         if event.type == RESPONSE_COMPLETED:
             score_response(
-                completed_by=event.occurred_at,
                 db=db,
                 response_id=event.payload["response_id"],
                 wave_id=event.payload["wave_id"],
+                contact_id=event.payload.get("contact_id"),
             )
         elif event.type == WAVE_CLOSED:
             close_wave(db=db, bus=bus, wave_id=event.payload["wave_id"])

@@ -16,9 +16,7 @@ by the first admin request, after gunicorn forks). Responses carry their own out
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,13 +24,13 @@ from typing import Any
 from flask import Flask
 from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import InvalidOperation
 
 from shared.bus import Bus, BusError, Unroutable
 from shared.events import Event
+from shared.periodic import PeriodicPass
 
 log = logging.getLogger(__name__)
-_MAX_BACKOFF_S = 60.0
+_start_lock = threading.Lock()
 
 PENDING, SENT = "pending", "sent"
 
@@ -161,78 +159,20 @@ def pending_count(*, db: Database, event_ids: Sequence[str]) -> int:
     return db.outbox.count_documents({"event_id": {"$in": list(event_ids)}, "status": PENDING})
 
 
-class PeriodicRelay:
-    """A daemon thread that runs one relay pass every `interval_s` in this process.
-
-    While MongoDB or the broker is unreachable it backs off, up to a minute, with one log
-    line per failed pass; it belongs to the process that started it (gunicorn forks).
-    """
-
-    def __init__(self, name: str, relay_pass: Callable[[], int], *, interval_s: float) -> None:
-        self.name = name
-        self.relay_pass = relay_pass
-        self.interval_s = interval_s
-        self.pid = os.getpid()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> PeriodicRelay:
-        self._thread.start()
-        _running.add(self)
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self.pid == os.getpid() and self._thread.is_alive()
-
-    def _run(self) -> None:
-        wait = self.interval_s
-        while not self._stop.wait(wait):
-            try:
-                count = self.relay_pass()
-            except InvalidOperation:
-                return  # the database client was closed: this app is shutting down
-            except Exception as exc:
-                wait = min(max(wait * 2, self.interval_s), _MAX_BACKOFF_S)
-                log.warning(
-                    "relay pass failed",
-                    extra={"relay": self.name, "error": type(exc).__name__, "retry_in_s": wait},
-                )
-                continue
-            wait = self.interval_s
-            if count:
-                log.info("relayed", extra={"relay": self.name, "published": count})
-
-
-_start_lock = threading.Lock()
-_running: weakref.WeakSet[PeriodicRelay] = weakref.WeakSet()
-
-
-def stop_all_relays() -> None:
-    """Stop every relay thread of this process (shutdown, and the end of a test session)."""
-    for relay in list(_running):
-        relay.stop()
-
-
 def ensure_periodic_relay(
     app: Flask,
     *,
     name: str,
     enabled: bool,
     relay_pass: Callable[[Any, float], int],
-) -> PeriodicRelay | None:
+) -> PeriodicPass | None:
     """Start this process's relay `name` on first use (after gunicorn forks); idempotent.
 
     `relay_pass(container, older_than_s)` publishes what is still pending and returns a count.
     """
     if not enabled:
         return None
-    relay: PeriodicRelay | None = app.extensions.get(name)
+    relay: PeriodicPass | None = app.extensions.get(name)
     if relay is not None and relay.alive:
         return relay
     with _start_lock:
@@ -241,23 +181,23 @@ def ensure_periodic_relay(
             return relay
         container = app.extensions["rapport"]
         older = float(container.settings.outbox_relay_after_s)
-        relay = PeriodicRelay(
+        relay = PeriodicPass(
             name, lambda: relay_pass(container, older), interval_s=min(max(older / 2, 0.2), 5.0)
         ).start()
         app.extensions[name] = relay
         return relay
 
 
-def stop_periodic_relay(app: Flask, *, name: str, config_flag: str) -> PeriodicRelay | None:
+def stop_periodic_relay(app: Flask, *, name: str, config_flag: str) -> PeriodicPass | None:
     """Stop relay `name` of this app and keep it from restarting (tests, shutdown)."""
     app.config[config_flag] = False
-    relay: PeriodicRelay | None = app.extensions.pop(name, None)
+    relay: PeriodicPass | None = app.extensions.pop(name, None)
     if relay is not None:
         relay.stop()
     return relay
 
 
-def ensure_outbox_relay(app: Flask) -> PeriodicRelay | None:
+def ensure_outbox_relay(app: Flask) -> PeriodicPass | None:
     """The relay of the `outbox` collection (app.config OUTBOX_RELAY=False: never)."""
     return ensure_periodic_relay(
         app,

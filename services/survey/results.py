@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -49,7 +50,7 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
     """The stored results of a wave; before the first completion is scored, computed on the spot."""
     wave = _wave(db, org_id, wave_id)
     stored = db.results.find_one({"wave_id": wave_id, "org_id": org_id})
-    if stored is not None:
+    if stored is not None and "results" in stored:  # else only marked stale so far
         results = dict(stored["results"])
         final = bool(stored["final"])
     else:
@@ -69,8 +70,11 @@ def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str
     )
     if stored is not None:
         return stored["account"]
-    loaded = load_wave(db, wave_id)
-    result = engine.score_wave(loaded.input, loaded.settings)
+    # nobody in this account has answered yet: score its slice of the wave on the spot
+    loaded = load_wave(db, wave_id, accounts_filter={"external_id": external_id})
+    result = engine.score_wave(
+        loaded.input, dataclasses.replace(loaded.settings, bootstrap_samples=0)
+    )
     try:
         return engine.account_to_json(result, external_id)
     except engine.UnknownAccount:

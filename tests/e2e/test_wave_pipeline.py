@@ -18,6 +18,7 @@ from services.notify.capture import CaptureServer
 from services.notify.worker import Notifier
 from services.notify.worker import consumer_specs as notify_specs
 from services.scoring.worker import consumer_specs as scoring_specs
+from services.scoring.worker import start_background as scoring_background
 from services.survey.app import create_app
 from services.survey.organisations import create_api_key, ensure_organisation
 from tests.support.survey_fixtures import complete_answers
@@ -74,7 +75,7 @@ def smtp():
     server.stop()
 
 
-def test_a_wave_from_roster_to_seller_results_email(rabbit_bus, db, smtp):
+def test_a_wave_from_roster_to_seller_results_email(rabbit_bus, db, smtp, request):
     settings = dataclasses.replace(
         rabbit_bus.settings,
         mongo_db=db.name,
@@ -86,6 +87,7 @@ def test_a_wave_from_roster_to_seller_results_email(rabbit_bus, db, smtp):
     notifier = Notifier(container)
     for spec in (*scoring_specs(container), *notify_specs(container, notifier)):
         rabbit_bus.consumer(spec).start()
+    request.addfinalizer(scoring_background(container).stop)  # open waves' provisional results
     client = create_app(
         container, test_config={"TESTING": True, "OUTBOX_RELAY": False}
     ).test_client()

@@ -23,7 +23,7 @@ from services.scoring.engine import (
     score_wave,
     wave_result_to_json,
 )
-from services.scoring.naive import score_wave_naive
+from services.scoring.naive import differences, score_wave_naive
 from services.scoring.synthetic import generate_roster_and_answers, generate_wave
 
 LIBRARY = load_coaching_library()
@@ -114,31 +114,6 @@ def waves(draw, *, recommend_required: bool = False) -> dict:
     return draw(responses(draw(rosters()), recommend_required=recommend_required))
 
 
-def close(a, b, path: str = "") -> list[str]:
-    """Where two JSON documents differ beyond float noise (relative 1e-9)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        if a.keys() != b.keys():
-            return [f"{path}: keys {sorted(set(a) ^ set(b))}"]
-        return [d for k in a for d in close(a[k], b[k], f"{path}.{k}")]
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return [f"{path}: {len(a)} != {len(b)} items"]
-        return [
-            d
-            for i, (x, y) in enumerate(zip(a, b, strict=True))
-            for d in close(x, y, f"{path}[{i}]")
-        ]
-    numbers = (int, float)
-    if (
-        isinstance(a, numbers)
-        and isinstance(b, numbers)
-        and not isinstance(a, bool)
-        and not isinstance(b, bool)
-    ):
-        return [] if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) else [f"{path}: {a} != {b}"]
-    return [] if a == b and type(a) is type(b) else [f"{path}: {a!r} != {b!r}"]
-
-
 def by_account(results: dict) -> dict:
     """Results with the ranked account list keyed by external id (float ties may swap ranks)."""
     return {**results, "accounts": {a["external_id"]: a for a in results["accounts"]}}
@@ -217,7 +192,7 @@ def test_scaling_all_role_weights_changes_nothing(wave, factor):
     inputs = build_wave_input(**wave)
     plain = wave_result_to_json(score_wave(inputs, base))
     weighted = wave_result_to_json(score_wave(inputs, scaled))
-    assert close(by_account(plain), by_account(weighted)) == []
+    assert differences(by_account(plain), by_account(weighted)) == []
 
 
 @PROPERTY
@@ -271,8 +246,8 @@ def test_engine_equals_the_naive_implementation(data):
     )
     assert_ranked(engine["results"]["accounts"])
     assert_ranked(naive["results"]["accounts"])
-    assert close(by_account(engine["results"]), by_account(naive["results"])) == []
-    assert close(engine["accounts"], naive["accounts"]) == []
+    assert differences(by_account(engine["results"]), by_account(naive["results"])) == []
+    assert differences(engine["accounts"], naive["accounts"]) == []
 
 
 def test_engine_equals_naive_on_a_synthetic_program():
@@ -281,9 +256,12 @@ def test_engine_equals_naive_on_a_synthetic_program():
     settings_ = ScoringSettings(bootstrap_samples=200)
     result = score_wave(build_wave_input(**now), settings_, previous=build_wave_input(**before))
     naive = score_wave_naive(now, settings_, before, coaching_library=LIBRARY)
-    assert close(by_account(wave_result_to_json(result)), by_account(naive["results"])) == []
+    assert differences(by_account(wave_result_to_json(result)), by_account(naive["results"])) == []
     for external_id, document in naive["accounts"].items():
-        assert close(account_to_json(result, external_id, coaching_library=LIBRARY), document) == []
+        assert (
+            differences(account_to_json(result, external_id, coaching_library=LIBRARY), document)
+            == []
+        )
     assert result.alerts, "a synthetic program has some relationship alerts"
 
 
@@ -310,6 +288,6 @@ def test_engine_equals_naive_when_the_bootstrap_draws_counts():
     settings_ = ScoringSettings(bootstrap_samples=200)
     result = wave_result_to_json(score_wave(build_wave_input(**now), settings_))
     naive = score_wave_naive(now, settings_, with_accounts=False)["results"]
-    assert close(by_account(result), by_account(naive)) == []
+    assert differences(by_account(result), by_account(naive)) == []
     low, high = result["relationship_index"]["ci95"]
     assert low < result["relationship_index"]["value"] < high

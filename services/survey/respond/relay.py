@@ -19,9 +19,10 @@ from typing import Any
 from flask import Flask
 from pymongo.database import Database
 
-from services.survey.outbox import PeriodicRelay, ensure_periodic_relay, stop_periodic_relay
+from services.survey.outbox import ensure_periodic_relay, stop_periodic_relay
 from shared.bus import Bus
 from shared.events import Event
+from shared.periodic import PeriodicPass
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def relay_response_outbox(*, db: Database, bus: Bus, older_than_s: float, limit:
     return published
 
 
-def ensure_relay(app: Flask) -> PeriodicRelay | None:
+def ensure_relay(app: Flask) -> PeriodicPass | None:
     """Start this process's response relay on first use (after gunicorn forks); idempotent."""
     # On by default; an app in TESTING mode runs it only when a test asks for it.
     return ensure_periodic_relay(
