@@ -42,17 +42,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--completions", type=int, default=120)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--accounts", type=int, default=0, help="accounts in the wave (default completions / 4)"
+    )
     args = parser.parse_args(argv)
 
     with local_stack(name="bench-pipeline") as stack:
         host, env = stack.host, stack.env
         mongo_url, api_key = env["MONGO_URL"], stack.api_key
         secret = stack.secret_key
-        accounts = max(1, args.completions // 4)
+        accounts = args.accounts or max(1, args.completions // 4)
         data = seed(
             host=host, api_key=api_key, accounts=accounts, contacts_per_account=4, sellers=10
         )
-        buyers = [link for link in data["links"] if link["side"] == "buyer"][: args.completions]
+        buyers = [link for link in data["links"] if link["side"] == "buyer"]
+        buyers = random.Random(1).sample(buyers, min(args.completions, len(buyers)))
         db = pymongo.MongoClient(mongo_url)[env["MONGO_DB"]]
         settings = Settings(secret_keys=(secret,))
         submitted: dict[str, float] = {}  # invitation id -> when its submit returned

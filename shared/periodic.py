@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 
@@ -24,12 +25,27 @@ _MAX_BACKOFF_S = 60.0
 
 
 class PeriodicPass:
-    """A daemon thread that runs `run_pass` every `interval_s` in this process."""
+    """A daemon thread that runs `run_pass` every `interval_s` in this process.
 
-    def __init__(self, name: str, run_pass: Callable[[], int], *, interval_s: float) -> None:
+    With `busy_share` (0-1) a slow pass spaces the next one out so that passes take at most
+    that share of the time: after a pass of d seconds the thread waits at least
+    d * (1 / busy_share - 1), so a costly recompute cannot run back to back.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        run_pass: Callable[[], int],
+        *,
+        interval_s: float,
+        busy_share: float | None = None,
+    ) -> None:
+        if busy_share is not None and not 0 < busy_share <= 1:
+            raise ValueError("busy_share must be in (0, 1]")
         self.name = name
         self.run_pass = run_pass
         self.interval_s = interval_s
+        self.busy_share = busy_share
         self.pid = os.getpid()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -51,6 +67,7 @@ class PeriodicPass:
     def _run(self) -> None:
         wait = self.interval_s
         while not self._stop.wait(wait):
+            started = time.monotonic()
             try:
                 count = self.run_pass()
             except InvalidOperation:
@@ -63,6 +80,9 @@ class PeriodicPass:
                 )
                 continue
             wait = self.interval_s
+            if self.busy_share is not None:
+                took = time.monotonic() - started
+                wait = max(wait, took * (1 / self.busy_share - 1))
             if count:
                 log.info("periodic pass", extra={"task": self.name, "count": count})
 

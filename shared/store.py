@@ -76,7 +76,9 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     # composite keys live in `_id`, since the local stand-in checks a compound unique index by
     # scanning the collection on every write, while `_id` lookups stay constant-time.
     "scores": (_ix("wave_id", "kind", "key"),),
-    "results": (_ix("wave_id", unique=True), _ix("stale")),
+    "results": (_ix("wave_id", unique=True),),
+    # `_id` is the wave id: the scoring worker's marks (stale, lease, last recompute time)
+    "scoring_state": (_ix("stale"),),
     "processed_events": (_ix("consumer"),),
     "emails": (_ix("idempotency_key", unique=True), _ix("status", "next_attempt_at")),
     "opt_outs": (_ix("org_id", "email", unique=True),),

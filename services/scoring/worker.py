@@ -20,13 +20,14 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from pymongo import UpdateOne
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 
 CONSUMER = "scoring"
 _BATCH = 1000
+# A wave recomputed whole in under this many seconds is recomputed on each completion
+# (results current at once); a bigger one gets its accounts' slices and a periodic refresh.
+INLINE_RECOMPUTE_S = 0.5
 REFRESH_LEASE_S = 120.0  # a refresh that takes longer may run twice (harmless)
 
 
@@ -62,31 +66,47 @@ class LoadedWave:
     owners: dict[str, str]  # account external id -> account owner email
 
 
+def _find_each(
+    collection: Collection,
+    query: Mapping[str, Any],
+    field: str,
+    values: Iterable[Any],
+    projection: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The documents matching `query` with `field` equal to one of `values` (in that order),
+    one indexed equality query per value: an account has a handful of contacts, and the
+    local MongoDB stand-in answers `$in` by scanning the whole collection."""
+    return [
+        found
+        for value in dict.fromkeys(values)
+        for found in collection.find({**query, field: value}, projection)
+    ]
+
+
 def _roster_rows(
     db: Database, program_id: str, accounts_filter: Mapping[str, Any] | None = None
 ) -> tuple[list[dict], dict[str, dict], dict[str, str]]:
     """API-shaped roster rows of a program (or of its accounts matching `accounts_filter`),
     its contacts by id, and account owners."""
-    scoped = accounts_filter is not None
-    accounts = {
-        a["_id"]: a for a in db.accounts.find({**(accounts_filter or {}), "program_id": program_id})
-    }
-    contact_query: dict[str, Any] = {"program_id": program_id}
-    if scoped:
-        contact_query["account_id"] = {"$in": list(accounts)}
-    contacts = {c["_id"]: c for c in db.contacts.find(contact_query)}
+    program = {"program_id": program_id}
+    if accounts_filter is None:
+        accounts = {a["_id"]: a for a in db.accounts.find(program)}
+        contacts = {c["_id"]: c for c in db.contacts.find(program)}
+        assignments = list(db.assignments.find(program))
+        sellers = {s["email"]: s for s in db.sellers.find(program)}
+    else:
+        accounts = {a["_id"]: a for a in db.accounts.find({**accounts_filter, **program})}
+        contacts = {c["_id"]: c for c in _find_each(db.contacts, program, "account_id", accounts)}
+        emails = [c["email"] for c in contacts.values()]
+        assignments = _find_each(db.assignments, program, "contact_email", emails)
+        sellers = {
+            s["email"]: s
+            for s in _find_each(
+                db.sellers, program, "email", [a["seller_email"] for a in assignments]
+            )
+        }
     by_email = {c["email"]: c for c in contacts.values()}
-    assignment_query: dict[str, Any] = {"program_id": program_id}
-    if scoped:
-        assignment_query["contact_email"] = {"$in": list(by_email)}
-    assignments = sorted(
-        db.assignments.find(assignment_query),
-        key=lambda a: (a["contact_email"], a.get("position", 0)),
-    )
-    seller_query: dict[str, Any] = {"program_id": program_id}
-    if scoped:
-        seller_query["email"] = {"$in": sorted({a["seller_email"] for a in assignments})}
-    sellers = {s["email"]: s for s in db.sellers.find(seller_query)}
+    assignments.sort(key=lambda a: (a["contact_email"], a.get("position", 0)))
     rows, owners = [], {}
     for assignment in assignments:
         contact = by_email.get(assignment["contact_email"])
@@ -128,11 +148,14 @@ def load_wave(
     assigned = {(r["seller_email"], r["contact_email"]) for r in rows}
     buyers, sellers, buyer_ids, seller_ids = [], [], [], []
     seen_buyers: set[str] = set()
-    projection = {"answers": 1, "side": 1, "contact_id": 1, "seller_email": 1}
-    query: dict[str, Any] = {"wave_id": wave_id, "status": "completed"}
-    if accounts_filter is not None:
-        query["contact_id"] = {"$in": list(contacts)}
-    for response in db.responses.find(query, projection):
+    projection = {"answers": 1, "side": 1, "contact_id": 1, "seller_email": 1, "status": 1}
+    if accounts_filter is None:
+        found = db.responses.find({"wave_id": wave_id, "status": "completed"}, projection)
+    else:
+        found = _find_each(db.responses, {"wave_id": wave_id}, "contact_id", contacts, projection)
+    for response in found:
+        if response.get("status") != "completed":
+            continue
         contact = contacts.get(response.get("contact_id"))
         if contact is None or contact["email"] not in on_roster:
             continue  # the contact left the roster after answering
@@ -168,7 +191,7 @@ def previous_closed_wave(db: Database, wave: Mapping[str, Any]) -> str | None:
 
 
 def _response_rows(
-    loaded: LoadedWave, result: engine.WaveResult, skip: set[str] = frozenset()
+    loaded: LoadedWave, result: engine.WaveResult, skip: Set[str] = frozenset()
 ) -> list[dict[str, Any]]:
     """One `scores` document per completed response not in `skip` (the export reads these)."""
     wave, wave_id = result.wave, loaded.wave["_id"]
@@ -247,15 +270,25 @@ def _coaching_library() -> dict[str, Any]:
 
 
 def _account_writes(
-    loaded: LoadedWave, result: engine.WaveResult, *, as_of: datetime, final: bool
+    loaded: LoadedWave,
+    result: engine.WaveResult,
+    *,
+    as_of: datetime,
+    final: bool,
+    skip: Set[str] | None = None,
 ) -> list[UpdateOne]:
-    """Every response's scores and every account's document of `result`."""
+    """The scores of every response of `result` not in `skip`, and the documents of every
+    account (with `skip`: of the accounts of those responses only)."""
     library = _coaching_library()
+    rows = _response_rows(loaded, result, skip=skip or frozenset())
     writes = [
-        _score_write(loaded, "response", row["key"], row, as_of=as_of, final=final)
-        for row in _response_rows(loaded, result)
+        _score_write(loaded, "response", row["key"], row, as_of=as_of, final=final) for row in rows
     ]
-    for external_id in result.wave.account_external_id.tolist():
+    accounts = result.wave.account_external_id.tolist()
+    if skip is not None:
+        touched = {row["account_external_id"] for row in rows}
+        accounts = [a for a in accounts if a in touched]
+    for external_id in accounts:
         account = engine.account_to_json(result, external_id, coaching_library=library)
         writes.append(
             _score_write(
@@ -332,9 +365,7 @@ def write_results(
         "as_of": as_of,
     }
     filter_: dict[str, Any] = {"wave_id": wave_id}
-    if final:
-        document["stale"] = False
-    else:
+    if not final:
         # Never over final results, nor over a recompute that read the wave later than this one.
         filter_.update(final={"$ne": True}, **{"$or": [{"as_of": {"$lt": as_of}}, {"as_of": None}]})
     try:
@@ -358,19 +389,67 @@ def _account_of(db: Database, response_id: str, contact_id: str | None) -> str |
 
 
 def score_response(
-    *, db: Database, response_id: str, wave_id: str, contact_id: str | None = None
+    *,
+    db: Database,
+    response_id: str,
+    wave_id: str,
+    contact_id: str | None = None,
+    org_id: str | None = None,
 ) -> bool:
     """Score one completed response: its account's responses, contacts, pairs and account
     document, from that account's slice of the wave (a few reads, whatever the wave's size).
 
-    The wave's provisional results are then marked stale; `refresh_provisional` recomputes
-    them, once for a burst of completions. Returns False when nothing was written (final
-    results exist, the wave is closed, the response or its contact is gone).
+    The wave's provisional results are marked stale first (`refresh_provisional` recomputes
+    them, once for a burst of completions). A wave whose last whole recompute took under
+    INLINE_RECOMPUTE_S (or that was never recomputed yet) is instead recomputed whole here,
+    results included. A response whose
+    scores are already stored was included by a recompute that read the wave after its
+    completion (a completed response never changes), so in a burst most completions cost
+    two reads. The wave is marked stale before any scores are written, and whenever the
+    stored results were read before the response's scores, so a crash at any point leaves
+    a mark. Returns False when nothing was written.
     """
     started = time.perf_counter()
     as_of = _now()
-    if db.results.find_one({"wave_id": wave_id, "final": True}, {"_id": 1}):
-        return False  # final results already include every completed response
+    scored = db.scores.find_one(
+        {"_id": composite_id(wave_id, "response", response_id)}, {"as_of": 1, "final": 1}
+    )
+    if scored is not None:
+        # included by a recompute that read the wave after this completion; the wave's
+        # results include it too unless they were read before that recompute
+        state = db.scoring_state.find_one({"_id": wave_id}) or {}
+        if not (scored.get("final") or state.get("final")) and (
+            state.get("results_as_of") is None or state["results_as_of"] < scored["as_of"]
+        ):
+            mark_stale(db, wave_id, org_id)
+        return False
+    state = mark_stale(db, wave_id, org_id)
+    if state.get("final"):
+        return False
+    last = state.get("recompute_s")
+    if last is None or last <= INLINE_RECOMPUTE_S:
+        # a small wave (or the first completion, which measures it): recomputing all of it
+        # costs about what a slice does, and its results are current at once
+        how = "whole wave"
+        written = recompute_provisional(db, wave_id, as_of=_now(), new_accounts=True)
+    else:
+        how = "account slice"
+        written = _score_account_slice(db, wave_id, response_id, contact_id, as_of=as_of)
+    log.info(
+        "response scored",
+        extra={
+            "wave_id": wave_id,
+            "response_id": response_id,
+            "how": how,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return written
+
+
+def _score_account_slice(
+    db: Database, wave_id: str, response_id: str, contact_id: str | None, *, as_of: datetime
+) -> bool:
     account_id = _account_of(db, response_id, contact_id)
     if account_id is None:
         log.warning(
@@ -381,39 +460,64 @@ def score_response(
     if loaded.wave.get("status") == "closed":
         return False
     settings = dataclasses.replace(loaded.settings, bootstrap_samples=0)  # wave figures: refresh
-    written = write_account_scores(
-        db, loaded, engine.score_wave(loaded.input, settings), as_of=as_of
-    )
-    mark_stale(db, loaded.wave)
-    log.info(
-        "response scored",
-        extra={
-            "wave_id": wave_id,
-            "response_id": response_id,
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-        },
-    )
-    return written
+    return write_account_scores(db, loaded, engine.score_wave(loaded.input, settings), as_of=as_of)
 
 
-def mark_stale(db: Database, wave: Mapping[str, Any]) -> None:
-    """Record that the wave's provisional results miss what was completed before now.
+def mark_stale(db: Database, wave_id: str, org_id: str | None = None) -> dict[str, Any]:
+    """Record that the wave's provisional results miss a completion committed before now;
+    returns the wave's `scoring_state` document.
 
-    `dirty_at` only grows ($max), so a refresh that read the wave after it includes every
-    completion marked so far, and may clear `stale` (see refresh_provisional).
+    `dirty_at` only grows ($max), so a recompute that read the wave after it includes every
+    completion marked so far, and may clear `stale` (see recompute_provisional). The state
+    lives in a small document of its own: the results document of a big wave is megabytes.
     """
+    return db.scoring_state.find_one_and_update(
+        {"_id": wave_id},
+        {
+            "$set": {"stale": True},
+            "$max": {"dirty_at": _now()},
+            "$setOnInsert": {"org_id": org_id},
+        },
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def recompute_provisional(
+    db: Database, wave_id: str, *, as_of: datetime, new_accounts: bool = False
+) -> bool:
+    """Recompute an open wave's provisional results from a read at `as_of` and clear its
+    `stale` mark unless a completion was marked since. With `new_accounts`, also store the
+    scores of responses not scored yet and their accounts. Returns whether results were
+    written (False: the wave is closed, or final or later results are there)."""
+    started = time.perf_counter()
     try:
-        db.results.update_one(
-            {"wave_id": wave["_id"], "final": {"$ne": True}},
-            {
-                "$set": {"stale": True},
-                "$max": {"dirty_at": _now()},
-                "$setOnInsert": {"org_id": wave["org_id"], "final": False},
-            },
-            upsert=True,
+        loaded = load_wave(db, wave_id)
+        if loaded.wave.get("status") == "closed":
+            return False
+        result = engine.score_wave(loaded.input, loaded.settings)
+        if new_accounts:
+            scored = {
+                d["key"]
+                for d in db.scores.find({"wave_id": wave_id, "kind": "response"}, {"key": 1})
+            }
+            _bulk(db, _account_writes(loaded, result, as_of=as_of, final=False, skip=scored))
+        written = write_results(db, loaded, result, final=False, as_of=as_of)
+        if written:
+            db.scoring_state.update_one(
+                {
+                    "_id": wave_id,
+                    "$or": [{"results_as_of": {"$lt": as_of}}, {"results_as_of": None}],
+                },
+                {"$set": {"results_as_of": as_of, "recompute_s": time.perf_counter() - started}},
+            )
+        return written
+    finally:
+        # stale stays set when a completion was marked after this read, or in the same
+        # millisecond (BSON dates keep milliseconds): at worst one more recompute
+        db.scoring_state.update_one(
+            {"_id": wave_id, "dirty_at": {"$lt": as_of}}, {"$set": {"stale": False}}
         )
-    except DuplicateKeyError:
-        pass  # final results landed meanwhile: they include everything
 
 
 def refresh_provisional(db: Database, *, lease_s: float = REFRESH_LEASE_S) -> int:
@@ -422,48 +526,36 @@ def refresh_provisional(db: Database, *, lease_s: float = REFRESH_LEASE_S) -> in
     recompute it at once; one that dies mid-way leaves it to the next after the lease.
     Returns how many waves were refreshed."""
     refreshed = 0
-    for marker in list(db.results.find({"stale": True, "final": {"$ne": True}}, {"wave_id": 1})):
-        wave_id, now = marker["wave_id"], _now()
-        claimed = db.results.update_one(
+    for state in list(db.scoring_state.find({"stale": True, "final": {"$ne": True}}, {"_id": 1})):
+        wave_id, now = state["_id"], _now()
+        claimed = db.scoring_state.update_one(
             {
-                "wave_id": wave_id,
+                "_id": wave_id,
                 "stale": True,
-                "final": {"$ne": True},
                 "$or": [{"refresh_until": {"$lt": now}}, {"refresh_until": None}],
             },
             {"$set": {"refresh_until": now + timedelta(seconds=lease_s)}},
         )
         if not claimed.modified_count:
             continue  # another process is on it, or it was just refreshed or finalised
-        as_of = _now()
         try:
-            loaded = load_wave(db, wave_id)
-            if loaded.wave.get("status") != "closed":
-                written = write_results(
-                    db,
-                    loaded,
-                    engine.score_wave(loaded.input, loaded.settings),
-                    final=False,
-                    as_of=as_of,
-                )
-                refreshed += int(written)
+            refreshed += int(recompute_provisional(db, wave_id, as_of=_now()))
         except WaveNotFound:
             log.warning("stale results of an unknown wave dropped", extra={"wave_id": wave_id})
+            db.scoring_state.update_one({"_id": wave_id}, {"$set": {"stale": False}})
         finally:
-            # stale stays set when a completion was marked after this read, or in the same
-            # millisecond (BSON dates keep milliseconds): at worst one more refresh
-            db.results.update_one(
-                {"wave_id": wave_id, "dirty_at": {"$lt": as_of}}, {"$set": {"stale": False}}
-            )
-            db.results.update_one({"wave_id": wave_id}, {"$unset": {"refresh_until": ""}})
+            db.scoring_state.update_one({"_id": wave_id}, {"$unset": {"refresh_until": ""}})
     return refreshed
 
 
 def start_background(container: Container) -> PeriodicPass:
-    """The periodic refresh of provisional results, on a daemon thread of this process."""
+    """The periodic refresh of provisional results, on a daemon thread of this process:
+    every RAPPORT_SCORING_REFRESH_S, and busy at most a quarter of the time."""
     db, interval = container.db, container.settings.scoring_refresh_s
+    # a refresh reads the whole wave: on a big one it takes seconds, and must leave room
+    # for the completions' own account updates
     return PeriodicPass(
-        "scoring_refresh", lambda: refresh_provisional(db), interval_s=interval
+        "scoring_refresh", lambda: refresh_provisional(db), interval_s=interval, busy_share=0.25
     ).start()
 
 
@@ -479,6 +571,14 @@ def close_wave(*, db: Database, bus: Bus, wave_id: str) -> engine.WaveResult:
     db.waves.update_one(
         {"_id": wave_id, "status": {"$ne": "closed"}},
         {"$set": {"status": "closed", "closed_at": now, "scored_at": now}},
+    )
+    db.scoring_state.update_one(
+        {"_id": wave_id},
+        {
+            "$set": {"final": True, "stale": False},
+            "$setOnInsert": {"org_id": loaded.wave["org_id"]},
+        },
+        upsert=True,
     )
     org_id, program_id = loaded.wave["org_id"], loaded.wave["program_id"]
     # Ids derived from the wave: a redelivered wave.closed republishes the same events,
@@ -528,6 +628,7 @@ def handle(event: Event, *, db: Database, bus: Bus) -> None:
                 response_id=event.payload["response_id"],
                 wave_id=event.payload["wave_id"],
                 contact_id=event.payload.get("contact_id"),
+                org_id=event.payload.get("org_id"),
             )
         elif event.type == WAVE_CLOSED:
             close_wave(db=db, bus=bus, wave_id=event.payload["wave_id"])

@@ -72,9 +72,7 @@ def test_a_completion_is_scored_and_stored_within_two_seconds(scoring, rabbit_bu
     assert account["account"]["n_buyers"] == 2
     # the wave's provisional results follow with the next refresh: mean of 500/6 and 400/6
     results = wait_for(
-        lambda: db.results.find_one(
-            {"wave_id": world.wave_id, "results.n_buyers": 2, "stale": False}
-        ),
+        lambda: db.results.find_one({"wave_id": world.wave_id, "results.n_buyers": 2}),
         timeout=5,
     )
     assert results["final"] is False
@@ -111,7 +109,8 @@ def test_wave_closed_gives_final_results_publishes_wave_scored_and_alerts(scorin
     assert results["levels"]["trusted_advisor"] == 1 and results["levels"]["antagonistic"] == 1
     # NPS over two buyers: one promoter, one detractor
     assert results["nps"]["value"] == pytest.approx(0.0)
-    assert db.waves.find_one({"_id": world.wave_id})["status"] == "closed"
+    # the worker marks the wave closed just after writing its final results
+    wait_for(lambda: db.waves.find_one({"_id": world.wave_id, "status": "closed"}), timeout=5)
     wait_for(lambda: any(e.type == "wave.scored" for e in published), timeout=10)
     alerts = [e for e in published if e.type == "relationship.alert"]
     assert any(a.payload["kind"] == "antagonistic" for a in alerts)
@@ -228,29 +227,40 @@ def _completed(db, wave_id):
     return list(db.responses.find({"wave_id": wave_id, "status": "completed"}))
 
 
+def _as_a_big_wave(db, wave_id):
+    """As if the wave's last whole recompute had taken 30 s: completions get account slices."""
+    db.scoring_state.update_one({"_id": wave_id}, {"$set": {"recompute_s": 30.0}}, upsert=True)
+
+
 def test_a_burst_of_completions_is_refreshed_once_then_a_later_one_again(db):
     from services.scoring.worker import refresh_provisional, score_response
     from tests.conftest import isolated_settings
 
     world = make_wave(db, isolated_settings(), buyers=3, sellers=1)
+    _as_a_big_wave(db, world.wave_id)
     client = survey_app(db, isolated_settings()).test_client()
     _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
     _submit(client, world.buyers[1], complete_answers(recommend=3, value=2))
-    for response in _completed(db, world.wave_id):
-        assert score_response(db=db, response_id=response["_id"], wave_id=world.wave_id)
-    marker = db.results.find_one({"wave_id": world.wave_id})
-    assert marker["stale"] is True and "results" not in marker  # accounts now, the wave next
+    first, second = _completed(db, world.wave_id)
+    assert score_response(db=db, response_id=first["_id"], wave_id=world.wave_id)
+    # the same account's slice already included the second completion: not rescored
+    assert not score_response(db=db, response_id=second["_id"], wave_id=world.wave_id)
+    assert db.scores.count_documents({"wave_id": world.wave_id, "kind": "response"}) == 2
+    assert db.scoring_state.find_one({"_id": world.wave_id})["stale"] is True
+    assert db.results.find_one({"wave_id": world.wave_id}) is None  # accounts now, wave next
 
     assert refresh_provisional(db) == 1  # one recompute for the burst
     refreshed = db.results.find_one({"wave_id": world.wave_id})
-    assert refreshed["stale"] is False and refreshed["results"]["n_buyers"] == 2
+    assert refreshed["results"]["n_buyers"] == 2
+    assert db.scoring_state.find_one({"_id": world.wave_id})["stale"] is False
     assert refresh_provisional(db) == 0  # nothing stale: nothing recomputed
     assert db.results.find_one({"wave_id": world.wave_id})["as_of"] == refreshed["as_of"]
 
+    _as_a_big_wave(db, world.wave_id)  # the refresh measured this small wave
     _submit(client, world.buyers[2], complete_answers(recommend=7, value=4))
     latest = max(_completed(db, world.wave_id), key=lambda r: r["completed_at"])
     assert score_response(db=db, response_id=latest["_id"], wave_id=world.wave_id)
-    assert db.results.find_one({"wave_id": world.wave_id})["stale"] is True
+    assert db.scoring_state.find_one({"_id": world.wave_id})["stale"] is True
     assert refresh_provisional(db) == 1
     assert db.results.find_one({"wave_id": world.wave_id})["results"]["n_buyers"] == 3
 
@@ -262,20 +272,22 @@ def test_a_completion_marked_after_the_refresh_read_keeps_the_wave_stale(db):
     from tests.conftest import isolated_settings
 
     world = make_wave(db, isolated_settings(), buyers=2, sellers=1)
+    _as_a_big_wave(db, world.wave_id)
     client = survey_app(db, isolated_settings()).test_client()
     _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
     (response,) = _completed(db, world.wave_id)
     score_response(db=db, response_id=response["_id"], wave_id=world.wave_id)
     # a completion observed after the refresh reads the wave (its mark lies in the future)
     later = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)  # BSON: ms
-    db.results.update_one({"wave_id": world.wave_id}, {"$set": {"dirty_at": later}})
-    mark_stale(db, db.waves.find_one({"_id": world.wave_id}))  # an older mark never lowers it
-    assert db.results.find_one({"wave_id": world.wave_id})["dirty_at"] == later
+    db.scoring_state.update_one({"_id": world.wave_id}, {"$set": {"dirty_at": later}})
+    mark_stale(db, world.wave_id, world.org_id)  # an earlier mark never lowers it
+    assert db.scoring_state.find_one({"_id": world.wave_id})["dirty_at"] == later
 
     assert refresh_provisional(db) == 1
     stored = db.results.find_one({"wave_id": world.wave_id})
     assert stored["results"]["n_buyers"] == 1
-    assert stored["stale"] is True and "refresh_until" not in stored  # refreshed again next pass
+    state = db.scoring_state.find_one({"_id": world.wave_id})
+    assert state["stale"] is True and "refresh_until" not in state  # refreshed again next pass
 
 
 def test_a_wave_claimed_by_another_refresh_is_left_to_it(db):
@@ -285,17 +297,18 @@ def test_a_wave_claimed_by_another_refresh_is_left_to_it(db):
     from tests.conftest import isolated_settings
 
     world = make_wave(db, isolated_settings(), buyers=2, sellers=1)
+    _as_a_big_wave(db, world.wave_id)
     client = survey_app(db, isolated_settings()).test_client()
     _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
     (response,) = _completed(db, world.wave_id)
     score_response(db=db, response_id=response["_id"], wave_id=world.wave_id)
     leased = datetime.now(UTC) + timedelta(minutes=1)
-    db.results.update_one({"wave_id": world.wave_id}, {"$set": {"refresh_until": leased}})
+    db.scoring_state.update_one({"_id": world.wave_id}, {"$set": {"refresh_until": leased}})
     assert refresh_provisional(db) == 0
-    assert "results" not in db.results.find_one({"wave_id": world.wave_id})
+    assert db.results.find_one({"wave_id": world.wave_id}) is None
     # the lease of a refresh that died runs out: the next pass takes the wave
-    db.results.update_one(
-        {"wave_id": world.wave_id},
+    db.scoring_state.update_one(
+        {"_id": world.wave_id},
         {"$set": {"refresh_until": datetime.now(UTC) - timedelta(seconds=1)}},
     )
     assert refresh_provisional(db) == 1
@@ -310,6 +323,7 @@ def test_each_account_scored_from_its_slice_equals_the_whole_wave(db):
     world = make_wave(
         db, isolated_settings(), buyers=6, sellers=2, accounts=3, every_seller_for_every_buyer=False
     )
+    _as_a_big_wave(db, world.wave_id)
     client = survey_app(db, isolated_settings()).test_client()
     for n, buyer in enumerate(world.buyers[:5]):
         _submit(client, buyer, complete_answers(recommend=10 - n, value=7 - n))
@@ -347,6 +361,7 @@ def test_provisional_scores_never_replace_final_or_later_ones(db):
     from tests.conftest import isolated_settings
 
     world = make_wave(db, isolated_settings(), buyers=2, sellers=1)
+    _as_a_big_wave(db, world.wave_id)
     client = survey_app(db, isolated_settings()).test_client()
     _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
     (response,) = _completed(db, world.wave_id)
@@ -367,3 +382,30 @@ def test_provisional_scores_never_replace_final_or_later_ones(db):
     later = datetime.now(UTC) + timedelta(seconds=5)
     assert write_account_scores(db, loaded, result, as_of=later) is False
     assert db.scores.find_one({"_id": newer["_id"]})["account"] == newer["account"]
+
+
+def test_a_small_wave_is_recomputed_whole_on_each_completion(db):
+    from services.scoring.worker import INLINE_RECOMPUTE_S, score_response
+    from tests.conftest import isolated_settings
+
+    world = make_wave(db, isolated_settings(), buyers=3, sellers=1, accounts=3)
+    client = survey_app(db, isolated_settings()).test_client()
+    _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
+    (first,) = _completed(db, world.wave_id)
+    # never recomputed yet: the first completion recomputes the wave, and measures it
+    assert score_response(db=db, response_id=first["_id"], wave_id=world.wave_id)
+    assert db.results.find_one({"wave_id": world.wave_id})["results"]["n_buyers"] == 1
+    state = db.scoring_state.find_one({"_id": world.wave_id})
+    assert 0 < state["recompute_s"] <= INLINE_RECOMPUTE_S and state["stale"] is False
+
+    _submit(client, world.buyers[1], complete_answers(recommend=3, value=2))
+    second = next(r for r in _completed(db, world.wave_id) if r["_id"] != first["_id"])
+    assert score_response(db=db, response_id=second["_id"], wave_id=world.wave_id)
+    # no refresh pass in between: the wave's results already count the second buyer
+    assert db.results.find_one({"wave_id": world.wave_id})["results"]["n_buyers"] == 2
+    accounts = {d["key"] for d in db.scores.find({"wave_id": world.wave_id, "kind": "account"})}
+    assert len(accounts) == 2  # the first buyer's account and the second's
+    scored = db.scores.find_one(
+        {"wave_id": world.wave_id, "kind": "response", "key": second["_id"]}
+    )
+    assert scored["nps_category"] == "detractor"
