@@ -137,7 +137,9 @@ class Consumer(Protocol):
 
 
 class Bus(Protocol):
-    def publish(self, event: Event, *, routing_key: str | None = None) -> None: ...
+    def publish(
+        self, event: Event, *, routing_key: str | None = None, required: bool = True
+    ) -> None: ...
     def consumer(self, spec: ConsumerSpec) -> Consumer: ...
     def drain_dead_letters(self, name: str) -> list[DeadLetter]: ...
     def ping(self) -> bool: ...
@@ -291,8 +293,19 @@ class RabbitBus:
             except Exception:
                 pass
 
-    def publish(self, event: Event, *, routing_key: str | None = None, attempts: int = 3) -> None:
-        """Publish one persistent event and wait for the broker's confirm."""
+    def publish(
+        self,
+        event: Event,
+        *,
+        routing_key: str | None = None,
+        required: bool = True,
+        attempts: int = 3,
+    ) -> None:
+        """Publish one persistent event and wait for the broker's confirm.
+
+        A `required` event (the default) raises Unroutable when no queue is bound for it; a
+        notification for whoever listens (`required=False`) is then dropped by the broker.
+        """
         body = event.to_json()
         key = routing_key or event.type
         delay = 0.2
@@ -303,7 +316,7 @@ class RabbitBus:
                     key,
                     body,
                     properties=_properties(event),
-                    mandatory=True,
+                    mandatory=required,
                 )
                 return
             except pe.UnroutableError as exc:
@@ -595,7 +608,9 @@ class InProcessBus:
             self._queues.setdefault(name, queue.Queue())
             self._bindings[name] = tuple(bindings)
 
-    def publish(self, event: Event, *, routing_key: str | None = None) -> None:
+    def publish(
+        self, event: Event, *, routing_key: str | None = None, required: bool = True
+    ) -> None:
         key = routing_key or event.type
         body = event.to_json()
         with self._lock:
@@ -604,7 +619,7 @@ class InProcessBus:
                 for name, bindings in self._bindings.items()
                 if any(topic_matches(b, key) for b in bindings)
             ]
-            if not targets:
+            if not targets and required:
                 raise Unroutable(f"no queue bound for routing key {key!r}")
             for name in targets:
                 self._queues[name].put((body, 0))

@@ -34,8 +34,15 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.bootstrap import Container
 from services.scoring import engine
 from services.scoring.coaching import load_coaching_library
-from shared.bus import Bus, ConsumerSpec
-from shared.events import RELATIONSHIP_ALERT, RESPONSE_COMPLETED, WAVE_CLOSED, WAVE_SCORED, Event
+from shared.bus import Bus, BusError, ConsumerSpec
+from shared.events import (
+    RELATIONSHIP_ALERT,
+    RESPONSE_COMPLETED,
+    SCORES_UPDATED,
+    WAVE_CLOSED,
+    WAVE_SCORED,
+    Event,
+)
 from shared.periodic import PeriodicPass
 from shared.store import composite_id
 
@@ -379,13 +386,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _account_of(db: Database, response_id: str, contact_id: str | None) -> str | None:
-    """The `_id` of the account the completed response's contact belongs to now."""
+def _contact_and_account(
+    db: Database, response_id: str, contact_id: str | None
+) -> tuple[str | None, str | None]:
+    """The completed response's contact and the `_id` of the account it belongs to now."""
     if contact_id is None:
         response = db.responses.find_one({"_id": response_id}, {"contact_id": 1})
         contact_id = response.get("contact_id") if response else None
     contact = db.contacts.find_one({"_id": contact_id}, {"account_id": 1}) if contact_id else None
-    return contact.get("account_id") if contact else None
+    return contact_id, (contact.get("account_id") if contact else None)
 
 
 def score_response(
@@ -395,6 +404,7 @@ def score_response(
     wave_id: str,
     contact_id: str | None = None,
     org_id: str | None = None,
+    bus: Bus | None = None,
 ) -> bool:
     """Score one completed response: its account's responses, contacts, pairs and account
     document, from that account's slice of the wave (a few reads, whatever the wave's size).
@@ -407,7 +417,8 @@ def score_response(
     completion (a completed response never changes), so in a burst most completions cost
     two reads. The wave is marked stale before any scores are written, and whenever the
     stored results were read before the response's scores, so a crash at any point leaves
-    a mark. Returns False when nothing was written.
+    a mark. When it wrote scores it publishes `scores.updated` on `bus`. Returns False when
+    nothing was written.
     """
     started = time.perf_counter()
     as_of = _now()
@@ -426,6 +437,12 @@ def score_response(
     state = mark_stale(db, wave_id, org_id)
     if state.get("final"):
         return False
+    contact_id, account_id = _contact_and_account(db, response_id, contact_id)
+    if account_id is None:
+        log.warning(
+            "completed response without a contact on the roster", extra={"wave_id": wave_id}
+        )
+        return False
     last = state.get("recompute_s")
     if last is None or last <= INLINE_RECOMPUTE_S:
         # a small wave (or the first completion, which measures it): recomputing all of it
@@ -434,7 +451,9 @@ def score_response(
         written = recompute_provisional(db, wave_id, as_of=_now(), new_accounts=True)
     else:
         how = "account slice"
-        written = _score_account_slice(db, wave_id, response_id, contact_id, as_of=as_of)
+        written = _score_account_slice(db, wave_id, account_id, as_of=as_of)
+    if written and bus is not None:
+        _announce(bus, org_id, wave_id, response_id, contact_id, account_id)
     log.info(
         "response scored",
         extra={
@@ -447,15 +466,32 @@ def score_response(
     return written
 
 
-def _score_account_slice(
-    db: Database, wave_id: str, response_id: str, contact_id: str | None, *, as_of: datetime
-) -> bool:
-    account_id = _account_of(db, response_id, contact_id)
-    if account_id is None:
-        log.warning(
-            "completed response without a contact on the roster", extra={"wave_id": wave_id}
+def _announce(
+    bus: Bus,
+    org_id: str | None,
+    wave_id: str,
+    response_id: str,
+    contact_id: str | None,
+    account_id: str,
+) -> None:
+    """`scores.updated` for whoever listens (nothing in Rapport needs it: not required, and
+    a broker that cannot take it loses a notification, not a score)."""
+    payload = {
+        "org_id": org_id,
+        "wave_id": wave_id,
+        "response_id": response_id,
+        "contact_id": contact_id,
+        "account_id": account_id,
+    }
+    try:
+        bus.publish(
+            Event(SCORES_UPDATED, payload, event_id=f"scores-{response_id}"), required=False
         )
-        return False
+    except BusError as exc:
+        log.warning("scores.updated not published", extra={"wave_id": wave_id, "error": repr(exc)})
+
+
+def _score_account_slice(db: Database, wave_id: str, account_id: str, *, as_of: datetime) -> bool:
     loaded = load_wave(db, wave_id, accounts_filter={"_id": account_id})
     if loaded.wave.get("status") == "closed":
         return False
@@ -629,6 +665,7 @@ def handle(event: Event, *, db: Database, bus: Bus) -> None:
                 wave_id=event.payload["wave_id"],
                 contact_id=event.payload.get("contact_id"),
                 org_id=event.payload.get("org_id"),
+                bus=bus,
             )
         elif event.type == WAVE_CLOSED:
             close_wave(db=db, bus=bus, wave_id=event.payload["wave_id"])

@@ -77,6 +77,16 @@ def test_unroutable_publish_raises_instead_of_vanishing(bus):
         bus.publish(Event("nobody.listens", {}))
 
 
+def test_a_notification_nobody_listens_to_is_dropped_and_one_with_listeners_arrives(bus):
+    recorder = Recorder()
+    start(bus, "listener", recorder, bindings=("note.heard",))
+    bus.publish(Event("note.unheard", {}), required=False)  # no queue bound: no error
+    heard = Event("note.heard", {"n": 2})
+    bus.publish(heard, required=False)
+    wait_for(lambda: recorder.events, message="the notification")
+    assert [e.event_id for e in recorder.events] == [heard.event_id]
+
+
 def test_failing_handler_is_retried_then_dead_lettered_and_the_next_message_still_flows(bus):
     recorder = Recorder(fail_when=lambda e: e.payload.get("poison"))
     start(bus, "fragile", recorder)

@@ -23,7 +23,9 @@ def scoring(rabbit_bus, db):
     container = build(settings, db=db, bus=rabbit_bus)
     published = []
     rabbit_bus.consumer(
-        ConsumerSpec("observer", ("wave.scored", "relationship.alert"), published.append)
+        ConsumerSpec(
+            "observer", ("wave.scored", "relationship.alert", "scores.updated"), published.append
+        )
     ).start()
     for spec in consumer_specs(container):
         rabbit_bus.consumer(spec).start()
@@ -41,7 +43,7 @@ def _submit(client, person, answers):
 
 
 def test_a_completion_is_scored_and_stored_within_two_seconds(scoring, rabbit_bus, db):
-    container, _ = scoring
+    container, published = scoring
     world = make_wave(db, container.settings, buyers=2, sellers=1)
     client = survey_app(db, container.settings, bus=rabbit_bus).test_client()
 
@@ -77,6 +79,19 @@ def test_a_completion_is_scored_and_stored_within_two_seconds(scoring, rabbit_bu
     )
     assert results["final"] is False
     assert results["results"]["relationship_index"]["value"] == pytest.approx(450 / 6)
+    # and whoever listens hears of it, once per completion scored
+    updated = wait_for(
+        lambda: [
+            e
+            for e in published
+            if e.type == "scores.updated" and e.payload["response_id"] == stored["key"]
+        ]
+    )
+    assert updated[0].event_id == f"scores-{stored['key']}"
+    assert (
+        updated[0].payload["account_id"]
+        == db.contacts.find_one({"email": world.buyers[0].email})["account_id"]
+    )
 
 
 def test_wave_closed_gives_final_results_publishes_wave_scored_and_alerts(scoring, rabbit_bus, db):
@@ -143,7 +158,7 @@ def test_duplicate_and_repeated_wave_closed_change_nothing(scoring, rabbit_bus, 
     first = wait_for(
         lambda: db.results.find_one({"wave_id": world.wave_id, "final": True}), timeout=10
     )
-    wait_for(lambda: len(published) >= 1)
+    wait_for(lambda: any(e.type == "wave.scored" for e in published))
 
     rabbit_bus.publish(closed)  # the same event again: skipped by its event_id
     again = Event(WAVE_CLOSED, dict(closed.payload))  # a second close: recomputed identically
