@@ -242,6 +242,20 @@ def _completed(db, wave_id):
     return list(db.responses.find({"wave_id": wave_id, "status": "completed"}))
 
 
+def _big_wave_with_one_account_scored(db):
+    """A wave treated as big, whose first buyer's completion was scored from its slice."""
+    from services.scoring.worker import score_response
+    from tests.conftest import isolated_settings
+
+    world = make_wave(db, isolated_settings(), buyers=2, sellers=1)
+    _as_a_big_wave(db, world.wave_id)
+    client = survey_app(db, isolated_settings()).test_client()
+    _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
+    (response,) = _completed(db, world.wave_id)
+    assert score_response(db=db, response_id=response["_id"], wave_id=world.wave_id)
+    return world, client
+
+
 def _as_a_big_wave(db, wave_id):
     """As if the wave's last whole recompute had taken 30 s: completions get account slices."""
     db.scoring_state.update_one({"_id": wave_id}, {"$set": {"recompute_s": 30.0}}, upsert=True)
@@ -283,15 +297,9 @@ def test_a_burst_of_completions_is_refreshed_once_then_a_later_one_again(db):
 def test_a_completion_marked_after_the_refresh_read_keeps_the_wave_stale(db):
     from datetime import UTC, datetime, timedelta
 
-    from services.scoring.worker import mark_stale, refresh_provisional, score_response
-    from tests.conftest import isolated_settings
+    from services.scoring.worker import mark_stale, refresh_provisional
 
-    world = make_wave(db, isolated_settings(), buyers=2, sellers=1)
-    _as_a_big_wave(db, world.wave_id)
-    client = survey_app(db, isolated_settings()).test_client()
-    _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
-    (response,) = _completed(db, world.wave_id)
-    score_response(db=db, response_id=response["_id"], wave_id=world.wave_id)
+    world, client = _big_wave_with_one_account_scored(db)
     # a completion observed after the refresh reads the wave (its mark lies in the future)
     later = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)  # BSON: ms
     db.scoring_state.update_one({"_id": world.wave_id}, {"$set": {"dirty_at": later}})
@@ -308,15 +316,9 @@ def test_a_completion_marked_after_the_refresh_read_keeps_the_wave_stale(db):
 def test_a_wave_claimed_by_another_refresh_is_left_to_it(db):
     from datetime import UTC, datetime, timedelta
 
-    from services.scoring.worker import refresh_provisional, score_response
-    from tests.conftest import isolated_settings
+    from services.scoring.worker import refresh_provisional
 
-    world = make_wave(db, isolated_settings(), buyers=2, sellers=1)
-    _as_a_big_wave(db, world.wave_id)
-    client = survey_app(db, isolated_settings()).test_client()
-    _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
-    (response,) = _completed(db, world.wave_id)
-    score_response(db=db, response_id=response["_id"], wave_id=world.wave_id)
+    world, client = _big_wave_with_one_account_scored(db)
     leased = datetime.now(UTC) + timedelta(minutes=1)
     db.scoring_state.update_one({"_id": world.wave_id}, {"$set": {"refresh_until": leased}})
     assert refresh_provisional(db) == 0
@@ -372,15 +374,9 @@ def test_provisional_scores_never_replace_final_or_later_ones(db):
     from datetime import UTC, datetime, timedelta
 
     from services.scoring import engine
-    from services.scoring.worker import load_wave, score_response, write_account_scores
-    from tests.conftest import isolated_settings
+    from services.scoring.worker import load_wave, write_account_scores
 
-    world = make_wave(db, isolated_settings(), buyers=2, sellers=1)
-    _as_a_big_wave(db, world.wave_id)
-    client = survey_app(db, isolated_settings()).test_client()
-    _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
-    (response,) = _completed(db, world.wave_id)
-    assert score_response(db=db, response_id=response["_id"], wave_id=world.wave_id)
+    world, client = _big_wave_with_one_account_scored(db)
     newer = db.scores.find_one({"wave_id": world.wave_id, "kind": "account"})
 
     # a slice read before the stored one (a slower worker) keeps the stored account
