@@ -386,15 +386,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _contact_and_account(
-    db: Database, response_id: str, contact_id: str | None
-) -> tuple[str | None, str | None]:
-    """The completed response's contact and the `_id` of the account it belongs to now."""
+def _contact_of(db: Database, response_id: str, contact_id: str | None) -> dict[str, Any] | None:
+    """The completed response's contact as it is now (its account may have changed)."""
     if contact_id is None:
         response = db.responses.find_one({"_id": response_id}, {"contact_id": 1})
         contact_id = response.get("contact_id") if response else None
-    contact = db.contacts.find_one({"_id": contact_id}, {"account_id": 1}) if contact_id else None
-    return contact_id, (contact.get("account_id") if contact else None)
+    if contact_id is None:
+        return None
+    projection = {"account_id": 1, "account_external_id": 1, "email": 1}
+    return db.contacts.find_one({"_id": contact_id}, projection)
 
 
 def score_response(
@@ -412,33 +412,33 @@ def score_response(
     The wave's provisional results are marked stale first (`refresh_provisional` recomputes
     them, once for a burst of completions). A wave whose last whole recompute took under
     INLINE_RECOMPUTE_S (or that was never recomputed yet) is instead recomputed whole here,
-    results included. A response whose
-    scores are already stored was included by a recompute that read the wave after its
+    results included. A response whose scores are already stored was included by a recompute that read the wave after its
     completion (a completed response never changes), so in a burst most completions cost
     two reads. The wave is marked stale before any scores are written, and whenever the
     stored results were read before the response's scores, so a crash at any point leaves
-    a mark. When it wrote scores it publishes `scores.updated` on `bus`. Returns False when
-    nothing was written.
+    a mark. Once the response's scores are stored it publishes `scores.updated` on `bus`.
+    Returns False when this call wrote nothing.
     """
     started = time.perf_counter()
     as_of = _now()
     scored = db.scores.find_one(
-        {"_id": composite_id(wave_id, "response", response_id)}, {"as_of": 1, "final": 1}
+        {"_id": composite_id(wave_id, "response", response_id)},
+        {"as_of": 1, "final": 1, "contact_email": 1, "account_external_id": 1},
     )
     if scored is not None:
         # included by a recompute that read the wave after this completion; the wave's
         # results include it too unless they were read before that recompute
         state = db.scoring_state.find_one({"_id": wave_id}) or {}
-        if not (scored.get("final") or state.get("final")) and (
-            state.get("results_as_of") is None or state["results_as_of"] < scored["as_of"]
-        ):
-            mark_stale(db, wave_id, org_id)
+        if not (scored.get("final") or state.get("final")):
+            if state.get("results_as_of") is None or state["results_as_of"] < scored["as_of"]:
+                mark_stale(db, wave_id, org_id)
+            _announce(bus, org_id, wave_id, response_id, scored)
         return False
     state = mark_stale(db, wave_id, org_id)
     if state.get("final"):
         return False
-    contact_id, account_id = _contact_and_account(db, response_id, contact_id)
-    if account_id is None:
+    contact = _contact_of(db, response_id, contact_id)
+    if contact is None or not contact.get("account_id"):
         log.warning(
             "completed response without a contact on the roster", extra={"wave_id": wave_id}
         )
@@ -451,9 +451,10 @@ def score_response(
         written = recompute_provisional(db, wave_id, as_of=_now(), new_accounts=True)
     else:
         how = "account slice"
-        written = _score_account_slice(db, wave_id, account_id, as_of=as_of)
-    if written and bus is not None:
-        _announce(bus, org_id, wave_id, response_id, contact_id, account_id)
+        written = _score_account_slice(db, wave_id, contact["account_id"], as_of=as_of)
+    if written:
+        stored = {"contact_email": contact["email"]} | contact
+        _announce(bus, org_id, wave_id, response_id, stored)
     log.info(
         "response scored",
         extra={
@@ -467,21 +468,24 @@ def score_response(
 
 
 def _announce(
-    bus: Bus,
+    bus: Bus | None,
     org_id: str | None,
     wave_id: str,
     response_id: str,
-    contact_id: str | None,
-    account_id: str,
+    scored: Mapping[str, Any],
 ) -> None:
-    """`scores.updated` for whoever listens (nothing in Rapport needs it: not required, and
-    a broker that cannot take it loses a notification, not a score)."""
+    """`scores.updated` for whoever listens, once the response's scores are stored (also by
+    a recompute made for another completion; the id is the response's, so a listener that
+    drops duplicates hears of each once). Nothing in Rapport needs it: not required, and a
+    broker that cannot take it loses a notification, not a score."""
+    if bus is None:
+        return
     payload = {
         "org_id": org_id,
         "wave_id": wave_id,
         "response_id": response_id,
-        "contact_id": contact_id,
-        "account_id": account_id,
+        "contact_email": scored.get("contact_email"),
+        "account_external_id": scored.get("account_external_id"),
     }
     try:
         bus.publish(

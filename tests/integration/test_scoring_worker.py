@@ -88,10 +88,8 @@ def test_a_completion_is_scored_and_stored_within_two_seconds(scoring, rabbit_bu
         ]
     )
     assert updated[0].event_id == f"scores-{stored['key']}"
-    assert (
-        updated[0].payload["account_id"]
-        == db.contacts.find_one({"email": world.buyers[0].email})["account_id"]
-    )
+    assert updated[0].payload["contact_email"] == world.buyers[0].email
+    assert updated[0].payload["account_external_id"] == account["key"]
 
 
 def test_wave_closed_gives_final_results_publishes_wave_scored_and_alerts(scoring, rabbit_bus, db):
@@ -263,6 +261,7 @@ def _as_a_big_wave(db, wave_id):
 
 def test_a_burst_of_completions_is_refreshed_once_then_a_later_one_again(db):
     from services.scoring.worker import refresh_provisional, score_response
+    from shared.bus import InProcessBus
     from tests.conftest import isolated_settings
 
     world = make_wave(db, isolated_settings(), buyers=3, sellers=1)
@@ -270,11 +269,17 @@ def test_a_burst_of_completions_is_refreshed_once_then_a_later_one_again(db):
     client = survey_app(db, isolated_settings()).test_client()
     _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
     _submit(client, world.buyers[1], complete_answers(recommend=3, value=2))
+    bus, heard = InProcessBus(isolated_settings()), []
+    bus.consumer(ConsumerSpec("listener", ("scores.updated",), heard.append)).start()
     first, second = _completed(db, world.wave_id)
-    assert score_response(db=db, response_id=first["_id"], wave_id=world.wave_id)
+    assert score_response(db=db, response_id=first["_id"], wave_id=world.wave_id, bus=bus)
     # the same account's slice already included the second completion: not rescored
-    assert not score_response(db=db, response_id=second["_id"], wave_id=world.wave_id)
+    assert not score_response(db=db, response_id=second["_id"], wave_id=world.wave_id, bus=bus)
     assert db.scores.count_documents({"wave_id": world.wave_id, "kind": "response"}) == 2
+    # but each completion is announced once its scores are stored
+    wait_for(lambda: len(heard) == 2)
+    assert {e.event_id for e in heard} == {f"scores-{first['_id']}", f"scores-{second['_id']}"}
+    bus.close()
     assert db.scoring_state.find_one({"_id": world.wave_id})["stale"] is True
     assert db.results.find_one({"wave_id": world.wave_id}) is None  # accounts now, wave next
 
