@@ -21,6 +21,7 @@ from pymongo.database import Database
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.invitations import organisation_name
 from services.notify.rendering import Renderer, email_language
+from shared.results import read_results
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ def coaching_plan(
 
 def load_final_results(db: Database, wave_id: str) -> dict[str, Any]:
     """The wave's final results, with each account's document (stored one per `scores` row)."""
-    doc = db.results.find_one({"wave_id": wave_id})
+    doc = read_results(db, {"wave_id": wave_id})
     if doc is None or not doc.get("final"):
         raise ResultsNotReady(f"no final results for wave {wave_id}")
     accounts = db.scores.find({"wave_id": wave_id, "kind": "account"}, {"key": 1, "account": 1})

@@ -44,6 +44,7 @@ from shared.events import (
     Event,
 )
 from shared.periodic import PeriodicPass
+from shared.results import ranking_chunks, ranking_key
 from shared.store import composite_id
 
 log = logging.getLogger(__name__)
@@ -327,8 +328,9 @@ def write_results(
     final: bool,
     as_of: datetime | None = None,
 ) -> bool:
-    """Store the wave's results document; final results also every response's scores, the
-    account documents, the alerts and the coaching plans.
+    """Store the wave's results document and its ranked account list (shared.results); final
+    results also every response's scores, the account documents, the alerts and the coaching
+    plans.
 
     Provisional results (the periodic refresh of an open wave) write the results document
     only: each completion has already written its own account's scores. They never
@@ -339,9 +341,19 @@ def write_results(
     as_of = as_of or datetime.now(UTC)
     status = "closed" if final else loaded.wave.get("status")
     results_json = engine.wave_result_to_json(result, wave_id=wave_id, status=status, final=final)
-    # Alerts are stored per account: a large wave's alerts alone pass MongoDB's 16 MB limit.
+    # Alerts are stored per account: a large wave's alerts alone pass MongoDB's 16 MB limit;
+    # the ranked account list in chunks (shared.results).
     alerts = results_json.pop("alerts", None) or ()
-    if final:
+    chunks = ranking_chunks(results_json.pop("accounts"))
+    ranking = [
+        _score_write(
+            loaded, "ranking", ranking_key(i), {"accounts": chunk}, as_of=as_of, final=final
+        )
+        for i, chunk in enumerate(chunks)
+    ]
+    if not final:
+        _bulk(db, ranking)
+    else:
         library = _coaching_library()
         alerts_by_account: dict[str, list[dict[str, Any]]] = {}
         for alert in alerts:
@@ -362,12 +374,13 @@ def write_results(
             )
             for s, email in enumerate(result.wave.seller_email.tolist())
         ]
-        _bulk(db, writes)
+        _bulk(db, writes + ranking)
     document = {
         "wave_id": wave_id,
         "org_id": org_id,
         "final": final,
         "results": results_json,
+        "ranking_chunks": len(chunks),
         "computed_at": datetime.now(UTC),
         "as_of": as_of,
     }

@@ -17,6 +17,7 @@ from services.scoring import engine
 from services.scoring.worker import load_wave
 from services.survey.auth import require_org
 from services.survey.errors import NotFound
+from shared.results import read_results
 from shared.store import composite_id
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
@@ -49,7 +50,7 @@ def _wave(db: Database, org_id: str, wave_id: str) -> Mapping[str, Any]:
 def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
     """The stored results of a wave; before the first completion is scored, computed on the spot."""
     wave = _wave(db, org_id, wave_id)
-    stored = db.results.find_one({"wave_id": wave_id, "org_id": org_id})
+    stored = read_results(db, {"wave_id": wave_id, "org_id": org_id})
     if stored is not None and "results" in stored:  # else only marked stale so far
         results = dict(stored["results"])
         final = bool(stored["final"])

@@ -11,6 +11,7 @@ from services.bootstrap import build
 from services.scoring.worker import consumer_specs, start_background
 from shared.bus import ConsumerSpec
 from shared.events import WAVE_CLOSED, Event
+from shared.results import read_results
 from tests.support.survey_fixtures import complete_answers, make_wave, survey_app
 from tests.support.waiting import wait_for
 
@@ -214,7 +215,7 @@ def test_results_endpoints_serve_what_the_worker_stored(scoring, rabbit_bus, db)
     )
 
     results = client.get(f"/api/v1/waves/{world.wave_id}/results", headers=headers).get_json()
-    assert results == stored["results"]
+    assert results == read_results(db, {"_id": stored["_id"]})["results"]
     assert results["final"] is True and results["n_buyers"] == 2
     external_id = results["accounts"][0]["external_id"]
     account = client.get(f"/api/v1/waves/{world.wave_id}/accounts/{external_id}", headers=headers)
@@ -425,3 +426,34 @@ def test_a_small_wave_is_recomputed_whole_on_each_completion(db):
         {"wave_id": world.wave_id, "kind": "response", "key": second["_id"]}
     )
     assert scored["nps_category"] == "detractor"
+
+
+def test_the_ranked_account_list_is_stored_in_chunks_and_read_back_in_order(db, monkeypatch):
+    from services.scoring import engine
+    from services.scoring.worker import close_wave, load_wave
+    from services.survey.results import wave_results
+    from shared import results as stored_results
+    from shared.bus import InProcessBus
+    from tests.conftest import isolated_settings
+
+    monkeypatch.setattr(stored_results, "RANKING_CHUNK", 2)  # 5 accounts: chunks of 2, 2, 1
+    world = make_wave(db, isolated_settings(), buyers=5, sellers=1, accounts=5)
+    client = survey_app(db, isolated_settings()).test_client()
+    for n, buyer in enumerate(world.buyers):
+        _submit(client, buyer, complete_answers(recommend=10 - 2 * n, value=7 - n))
+    bus = InProcessBus(isolated_settings())
+    bus.consumer(ConsumerSpec("sink", ("#",), lambda event: None)).start()
+    close_wave(db=db, bus=bus, wave_id=world.wave_id)
+    bus.close()
+
+    stored = db.results.find_one({"wave_id": world.wave_id})
+    assert stored["ranking_chunks"] == 3 and "accounts" not in stored["results"]
+    chunks = db.scores.count_documents({"wave_id": world.wave_id, "kind": "ranking"})
+    assert chunks == 3
+    served = wave_results(db=db, org_id=world.org_id, wave_id=world.wave_id)
+    loaded = load_wave(db, world.wave_id)
+    expected = engine.wave_result_to_json(engine.score_wave(loaded.input, loaded.settings))
+    assert [a["external_id"] for a in served["accounts"]] == [
+        a["external_id"] for a in expected["accounts"]
+    ]
+    assert len(served["accounts"]) == 5
