@@ -51,9 +51,10 @@ log = logging.getLogger(__name__)
 
 CONSUMER = "scoring"
 _BATCH = 1000
-# A wave recomputed whole in under this many seconds is recomputed on each completion
-# (results current at once); a bigger one gets its accounts' slices and a periodic refresh.
-INLINE_RECOMPUTE_S = 0.5
+# A wave of at most this many invitations is recomputed whole on each completion (results
+# current at once; ~0.3 s on the local stand-in at 2,000); a bigger one gets its accounts'
+# slices and the periodic refresh.
+WHOLE_WAVE_MAX_INVITED = 2000
 REFRESH_LEASE_S = 120.0  # a refresh that takes longer may run twice (harmless)
 
 
@@ -399,6 +400,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _is_small(db: Database, wave_id: str) -> bool:
+    """Whether the wave invited at most WHOLE_WAVE_MAX_INVITED people (decided by size, not by
+    a measured time, so a burst that slows the machine does not switch paths)."""
+    wave = db.waves.find_one({"_id": wave_id}, {"invited_buyers": 1, "invited_sellers": 1}) or {}
+    invited = (wave.get("invited_buyers") or 0) + (wave.get("invited_sellers") or 0)
+    return invited <= WHOLE_WAVE_MAX_INVITED
+
+
 def _contact_of(db: Database, response_id: str, contact_id: str | None) -> dict[str, Any] | None:
     """The completed response's contact as it is now (its account may have changed)."""
     if contact_id is None:
@@ -423,9 +432,8 @@ def score_response(
     document, from that account's slice of the wave (a few reads, whatever the wave's size).
 
     The wave's provisional results are marked stale first (`refresh_provisional` recomputes
-    them, once for a burst of completions). A wave whose last whole recompute took under
-    INLINE_RECOMPUTE_S (or that was never recomputed yet) is instead recomputed whole here,
-    results included. A response whose scores are already stored was included by a recompute that read the wave after its
+    them, once for a burst of completions). A wave of at most WHOLE_WAVE_MAX_INVITED
+    invitations is instead recomputed whole here, results included. A response whose scores are already stored was included by a recompute that read the wave after its
     completion (a completed response never changes), so in a burst most completions cost
     two reads. The wave is marked stale before any scores are written, and whenever the
     stored results were read before the response's scores, so a crash at any point leaves
@@ -456,10 +464,9 @@ def score_response(
             "completed response without a contact on the roster", extra={"wave_id": wave_id}
         )
         return False
-    last = state.get("recompute_s")
-    if last is None or last <= INLINE_RECOMPUTE_S:
-        # a small wave (or the first completion, which measures it): recomputing all of it
-        # costs about what a slice does, and its results are current at once
+    if _is_small(db, wave_id):
+        # recomputing all of a small wave costs about what a slice does (on the local
+        # stand-in, less under a burst), and its results are current at once
         how = "whole wave"
         written = recompute_provisional(db, wave_id, as_of=_now(), new_accounts=True)
     else:

@@ -256,8 +256,8 @@ def _big_wave_with_one_account_scored(db):
 
 
 def _as_a_big_wave(db, wave_id):
-    """As if the wave's last whole recompute had taken 30 s: completions get account slices."""
-    db.scoring_state.update_one({"_id": wave_id}, {"$set": {"recompute_s": 30.0}}, upsert=True)
+    """As if the wave had invited 100,000 people: completions get account slices."""
+    db.waves.update_one({"_id": wave_id}, {"$set": {"invited_buyers": 100_000}})
 
 
 def test_a_burst_of_completions_is_refreshed_once_then_a_later_one_again(db):
@@ -291,7 +291,6 @@ def test_a_burst_of_completions_is_refreshed_once_then_a_later_one_again(db):
     assert refresh_provisional(db) == 0  # nothing stale: nothing recomputed
     assert db.results.find_one({"wave_id": world.wave_id})["as_of"] == refreshed["as_of"]
 
-    _as_a_big_wave(db, world.wave_id)  # the refresh measured this small wave
     _submit(client, world.buyers[2], complete_answers(recommend=7, value=4))
     latest = max(_completed(db, world.wave_id), key=lambda r: r["completed_at"])
     assert score_response(db=db, response_id=latest["_id"], wave_id=world.wave_id)
@@ -402,18 +401,18 @@ def test_provisional_scores_never_replace_final_or_later_ones(db):
 
 
 def test_a_small_wave_is_recomputed_whole_on_each_completion(db):
-    from services.scoring.worker import INLINE_RECOMPUTE_S, score_response
+    from services.scoring.worker import score_response
     from tests.conftest import isolated_settings
 
     world = make_wave(db, isolated_settings(), buyers=3, sellers=1, accounts=3)
     client = survey_app(db, isolated_settings()).test_client()
     _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
     (first,) = _completed(db, world.wave_id)
-    # never recomputed yet: the first completion recomputes the wave, and measures it
+    # a wave of 4 invitations: the completion recomputes all of it, results included
     assert score_response(db=db, response_id=first["_id"], wave_id=world.wave_id)
     assert db.results.find_one({"wave_id": world.wave_id})["results"]["n_buyers"] == 1
     state = db.scoring_state.find_one({"_id": world.wave_id})
-    assert 0 < state["recompute_s"] <= INLINE_RECOMPUTE_S and state["stale"] is False
+    assert state["recompute_s"] > 0 and state["stale"] is False
 
     _submit(client, world.buyers[1], complete_answers(recommend=3, value=2))
     second = next(r for r in _completed(db, world.wave_id) if r["_id"] != first["_id"])
