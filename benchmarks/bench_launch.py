@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import time
 import uuid
-from contextlib import contextmanager
 from typing import Any
 
 import pymongo
 from pymongo import IndexModel, UpdateOne
 
+from deploy.local.mongo_server import mongo_url_or_local
 from services.survey.admin.programs import create_program
-from services.survey.admin.roster import import_roster_csv
+from services.survey.admin.roster import REQUIRED_COLUMNS, import_roster_csv
 from services.survey.admin.waves import (
     build_invitations,
     create_wave,
@@ -57,37 +56,11 @@ ROSTER_COLLECTIONS = {
 }
 
 
-@contextmanager
-def mongo_uri():
-    """MONGO_URL when set, else a fresh local wire server (memory engine)."""
-    if os.environ.get("MONGO_URL"):
-        yield os.environ["MONGO_URL"]
-        return
-    from deploy.local.mongo_server import LocalMongo
-
-    server = LocalMongo(engine="memory").start()
-    try:
-        yield server.uri
-    finally:
-        server.stop()
-
-
 def roster_file() -> bytes:
     """400 accounts of 5 contacts; each contact has a primary seller, every 4th a second one."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            "account_id",
-            "account_name",
-            "annual_revenue",
-            "contact_email",
-            "contact_name",
-            "contact_role",
-            "seller_email",
-            "seller_name",
-        ]
-    )
+    writer.writerow(REQUIRED_COLUMNS)
     roles = ("decision_maker", "influencer", "user", "other", "user")
     for a in range(ACCOUNTS):
         for c in range(CONTACTS_PER_ACCOUNT):
@@ -175,7 +148,7 @@ def time_raw_upsert(client, docs: list[dict[str, Any]]) -> float:
 
 def main() -> None:
     """Seed, launch once (timed), then time the raw baselines on the same server."""
-    with mongo_uri() as uri:
+    with mongo_url_or_local() as uri:
         client = pymongo.MongoClient(uri, tz_aware=True)
         try:
             db = client[f"bench_launch_{uuid.uuid4().hex[:8]}"]

@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import smtplib
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import pymongo
 from bson import ObjectId
 
-from deploy.local.mongo_server import LocalMongo, free_port
+from deploy.local.mongo_server import free_port, mongo_url_or_local
 from services.bootstrap import Container
 from services.notify.capture import CaptureServer
 from services.notify.config import NotifyConfig
@@ -203,9 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     smtp = RelayProcess().start()
-    # A real MongoDB through MONGO_URL when set, else the stand-in.
-    mongo = None if os.environ.get("MONGO_URL") else LocalMongo(engine="memory").start()
-    mongo_url = os.environ.get("MONGO_URL") or mongo.uri
+    resources = ExitStack()
+    mongo_url = resources.enter_context(mongo_url_or_local())  # MONGO_URL, else the stand-in
     client = pymongo.MongoClient(mongo_url, tz_aware=True)
     suffix = uuid.uuid4().hex[:8]
     try:
@@ -256,8 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         client.drop_database(f"bench_notify_{suffix}")
         client.close()
-        if mongo is not None:
-            mongo.stop()
+        resources.close()
 
 
 if __name__ == "__main__":

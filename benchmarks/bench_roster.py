@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import time
 
 import pymongo
 
-from deploy.local.mongo_server import LocalMongo
+from deploy.local.mongo_server import mongo_url_or_local
 from loadtests.seed import roster_rows
 from services.survey.admin.programs import create_program
 from services.survey.admin.roster import import_roster_csv
@@ -37,12 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     writer.writeheader()
     writer.writerows(rows)
     data = buffer.getvalue().encode()
-    mongo = None
-    url = os.environ.get("MONGO_URL")
-    if not url:
-        mongo = LocalMongo(engine="memory").start()
-        url = mongo.uri
-    try:
+    with mongo_url_or_local() as url:
         db = pymongo.MongoClient(url)[f"bench_roster_{int(time.time())}"]
         ensure_indexes(db)
         program = create_program(db=db, org_id="bench", name="Bench")
@@ -60,9 +54,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"bench roster.import_rows_per_s: {len(rows) / first:.0f} /s")
         print(f"bench roster.reimport_s: {second:.2f} s")
         db.client.drop_database(db.name)
-    finally:
-        if mongo:
-            mongo.stop()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pika
 import pymongo
 import pytest
 
-from deploy.local.mongo_server import LocalMongo
+from deploy.local.mongo_server import mongo_url_or_local
 from shared.bus import ConsumerSpec, RabbitBus
 from shared.periodic import stop_all_periodic
 from shared.settings import Settings
@@ -25,15 +25,11 @@ DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 @pytest.fixture(scope="session")
 def mongo_uri():
     """MONGO_URL when set (a real MongoDB), else the local mongoeco wire server (memory engine)."""
-    if os.environ.get("MONGO_URL"):
-        yield os.environ["MONGO_URL"]
-        return
-    server = LocalMongo(engine="memory").start()
-    try:
-        yield server.uri
-    finally:
-        stop_all_periodic()  # apps' relay threads would otherwise poll a stopped server
-        server.stop()
+    with mongo_url_or_local() as uri:
+        try:
+            yield uri
+        finally:
+            stop_all_periodic()  # apps' relay threads would otherwise poll a stopped server
 
 
 @pytest.fixture(scope="session")

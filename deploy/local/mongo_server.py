@@ -15,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 READY = "ready "
@@ -104,6 +106,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=27017)
     args = parser.parse_args(argv)
     asyncio.run(serve(engine=args.engine, path=args.path, host=args.host, port=args.port))
+
+
+@contextmanager
+def mongo_url_or_local() -> Iterator[str]:
+    """MONGO_URL when set (a real MongoDB), else a fresh local wire server (memory engine)
+    that runs for as long as the block does."""
+    if os.environ.get("MONGO_URL"):
+        yield os.environ["MONGO_URL"]
+        return
+    server = LocalMongo(engine="memory").start()
+    try:
+        yield server.uri
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":
