@@ -256,7 +256,12 @@ def buyer_words(
         for i, item in enumerate(said)
         if (b, i) in chosen
     ]
-    return {"shown": shown, "more": total - len(shown), "more_key": "buyer_words_more"}
+    return {
+        "shown": shown,
+        "more": total - len(shown),
+        "heading_key": "buyer_words_heading",
+        "more_key": "buyer_words_more",
+    }
 
 
 def load_final_results(db: Database, wave_id: str) -> dict[str, Any]:
@@ -396,6 +401,7 @@ def digest_words(*, db: Database, wave: dict, language: str) -> dict[str, Any]:
     return {
         "shown": shown,
         "more": summary.count - len(shown),
+        "heading_key": "digest_words_heading",
         "more_key": "digest_words_more",
         "count": summary.count,
         "by_kind": summary.by_kind,
