@@ -70,6 +70,9 @@ INDEXES: dict[str, tuple[Index, ...]] = {
         _ix("outbox.status", "outbox.created_at"),
         _ix("wave_id", "status"),
         _ix("wave_id", "contact_id"),  # one account's responses (scoring a completion)
+        # a wave's comments newest first, and beside the export's rows (shared.comments)
+        _ix("wave_id", "status", "completed_at", "_id"),
+        _ix("wave_id", "status", "_id"),
     ),
     "outbox": (_ix("event_id", unique=True), _ix("status", "created_at")),
     # `_id` is "<wave_id>:<kind>:<key>" (scores) and "<consumer>:<event_id>" (processed events):

@@ -21,6 +21,8 @@ from pymongo.database import Database
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.invitations import organisation_name
 from services.notify.rendering import Renderer, email_language
+from shared import comments
+from shared.questionnaire import load_bank
 from shared.results import read_results
 from shared.settings import Settings
 
@@ -30,6 +32,11 @@ DIMENSIONS = ("trust", "competence", "recognition", "proactivity", "responsivene
 LEVELS = ("antagonistic", "transactional", "predisposed", "trusted_advisor", "insufficient")
 SEGMENTS = ("ambassador", "rational", "ambivalent", "stalker", "opponent")
 PRIORITY_ACCOUNTS_SHOWN = 10
+# Buyers' words shown in one email, and the characters of each: with every text at the
+# questionnaire's 2,000 characters the email still stays well under Gmail's ~100 KB.
+SELLER_COMMENTS_SHOWN = 10
+DIGEST_COMMENTS_SHOWN = 5
+COMMENT_CHARS_SHOWN = 500
 
 
 class ResultsNotReady(RuntimeError):
@@ -191,6 +198,72 @@ def coaching_plan(
     return {"dimensions": dimensions, "actions": actions} if found else None
 
 
+def shortened(text: str, limit: int = COMMENT_CHARS_SHOWN) -> str:
+    """The text as written, cut at a word before `limit` characters with "…" when longer."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut) + "…"
+
+
+def _comment_view(item: dict[str, Any], language: str) -> dict[str, Any]:
+    """One buyer's comment for an email: the words, who wrote them, and what was asked."""
+    bank = load_bank()
+    if item["kind"] == "moment":
+        tag = bank.moment_tags.get(item.get("tag") or "", {}).get(language) or item.get("tag")
+        place = bank.touchpoints.get(item.get("touchpoint") or "", {}).get(language)
+        label = ("moment", {"tag": tag or "", "touchpoint": place or item.get("touchpoint") or ""})
+    else:
+        label = (f"comment_{item['kind']}", {})
+    who = item.get("contact_name") or item.get("contact_email") or ""
+    return {
+        "text": shortened(item.get("text") or ""),
+        "who": who,
+        "email": item.get("contact_email") or "",
+        "account": item.get("account_name") or item.get("account_external_id") or "",
+        "label": label,
+    }
+
+
+def buyer_words(
+    *, db: Database, wave: dict, contact_ids: list[str], language: str
+) -> dict[str, Any] | None:
+    """What the seller's buyers wrote (their own words, never the sellers' guesses), at most
+    SELLER_COMMENTS_SHOWN taken in turn from each buyer, and how many more there are."""
+    responses = comments.contacts_responses(
+        db, wave_id=wave["_id"], org_id=wave["org_id"], contact_ids=contact_ids
+    )
+    people = comments.People(db, org_id=wave["org_id"], program_id=wave.get("program_id"))
+    per_buyer = [
+        [people.item(r, c) for c in comments.comments_in(r.get("answers"))]
+        for found in responses.values()
+        for r in found
+        if r.get("side") == "buyer"
+    ]
+    total = sum(len(said) for said in per_buyer)
+    if not total:
+        return None
+    # one from each buyer in turn, so one talkative buyer does not hide the others
+    chosen: set[tuple[int, int]] = set()
+    for depth in range(max(len(said) for said in per_buyer)):
+        for b, said in enumerate(per_buyer):
+            if depth < len(said) and len(chosen) < SELLER_COMMENTS_SHOWN:
+                chosen.add((b, depth))
+    shown = [
+        _comment_view(item, language)
+        for b, said in enumerate(per_buyer)
+        for i, item in enumerate(said)
+        if (b, i) in chosen
+    ]
+    return {
+        "shown": shown,
+        "more": total - len(shown),
+        "heading_key": "buyer_words_heading",
+        "more_key": "buyer_words_more",
+    }
+
+
 def load_final_results(db: Database, wave_id: str) -> dict[str, Any]:
     """The wave's final results, with each account's document (stored one per `scores` row)."""
     doc = read_results(db, {"wave_id": wave_id})
@@ -240,6 +313,16 @@ def send_seller_results(
             if not relationships:
                 tally.skip("no_scored_relationships")
                 continue
+            said = buyer_words(
+                db=db,
+                wave=wave,
+                contact_ids=[
+                    s["contact_id"]
+                    for s in invitation.get("subjects") or []
+                    if s.get("contact_id") in contacts
+                ],
+                language=language,
+            )
             key = f"{event_id}:{email}:results"
             meta = {"event_id": event_id, "org_id": wave["org_id"], "wave_id": wave["_id"]}
             to = delivery.recipient(
@@ -262,6 +345,7 @@ def send_seller_results(
                 accounts=relationships,
                 overview=dimension_overview(relationships),
                 plan=coaching_plan(seller_email=email, accounts=accounts, language=language),
+                buyer_words=said,
             )
             yield Outgoing(
                 key=key, kind="results", to=to, rendered=rendered, language=language, meta=meta
@@ -310,6 +394,20 @@ def _value(estimate: Any) -> Any:
     return estimate.get("value") if isinstance(estimate, dict) else estimate
 
 
+def digest_words(*, db: Database, wave: dict, language: str) -> dict[str, Any]:
+    """For the manager: how many comments the buyers wrote, by kind, and the most recent."""
+    summary = comments.buyer_comment_summary(db, wave=wave, shown=DIGEST_COMMENTS_SHOWN)
+    shown = [_comment_view(item, language) for item in summary.recent]
+    return {
+        "shown": shown,
+        "more": summary.count - len(shown),
+        "heading_key": "digest_words_heading",
+        "more_key": "digest_words_more",
+        "count": summary.count,
+        "by_kind": summary.by_kind,
+    }
+
+
 def send_manager_digest(
     *,
     db: Database,
@@ -354,6 +452,7 @@ def send_manager_digest(
         levels=_distribution(results.get("levels"), LEVELS),
         segments=_distribution(results.get("segments"), SEGMENTS),
         priority_accounts=accounts[:PRIORITY_ACCOUNTS_SHOWN],
+        buyer_words=digest_words(db=db, wave=wave, language=language),
     )
     email = Outgoing(key=key, kind="digest", to=to, rendered=rendered, language=language, meta=meta)
     return tally.count(delivery.send_all([email]))

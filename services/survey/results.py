@@ -5,18 +5,21 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
 from pymongo.database import Database
 
 from services.scoring import engine
 from services.scoring.worker import load_wave
 from services.survey.auth import require_org
-from services.survey.errors import NotFound
+from services.survey.errors import NotFound, ValidationFailed
+from shared import comments
 from shared.results import read_results
 from shared.store import composite_id
 
@@ -37,6 +40,8 @@ EXPORT_COLUMNS = (
     "recommend",
     *(f"dimension.{d}" for d in engine.DIMENSIONS),
     *(f"touchpoint.{t}" for t in engine.TOUCHPOINTS),
+    *(f"comment.{kind}" for kind in comments.TEXT_KINDS),
+    "moments",
 )
 
 
@@ -64,22 +69,62 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
 
 
 def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str) -> dict[str, Any]:
-    """One account's results in a wave: contacts, gaps, moments and coaching."""
-    _wave(db, org_id, wave_id)
+    """One account's results in a wave: contacts with their comments, gaps, moments, coaching."""
+    wave = _wave(db, org_id, wave_id)
     stored = db.scores.find_one(
         {"_id": composite_id(wave_id, "account", external_id), "org_id": org_id}
     )
     if stored is not None:
-        return stored["account"]
+        return with_comments(db=db, wave=wave, account=stored["account"])
     # nobody in this account has answered yet: score its slice of the wave on the spot
     loaded = load_wave(db, wave_id, accounts_filter={"external_id": external_id})
     result = engine.score_wave(
         loaded.input, dataclasses.replace(loaded.settings, bootstrap_samples=0)
     )
     try:
-        return engine.account_to_json(result, external_id)
+        account = engine.account_to_json(result, external_id)
     except engine.UnknownAccount:
         raise NotFound("account not found in this wave's program") from None
+    return with_comments(db=db, wave=wave, account=account)
+
+
+def with_comments(
+    *, db: Database, wave: Mapping[str, Any], account: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The account document with each contact's own words added (read from the responses,
+    never scored): `comments: {start, stop, continue}`, `seller_comments` (what each seller
+    thought the contact would say) and the name of whoever reported each moment."""
+    program = {"program_id": wave.get("program_id"), "org_id": wave["org_id"]}
+    ids = {}
+    for contact in account.get("contacts") or ():
+        found = db.contacts.find_one({**program, "email": contact.get("email")}, {"_id": 1})
+        if found is not None:
+            ids[contact.get("email")] = found["_id"]
+    responses = comments.contacts_responses(
+        db, wave_id=wave["_id"], org_id=wave["org_id"], contact_ids=ids.values()
+    )
+    people = comments.People(db, org_id=wave["org_id"], program_id=wave.get("program_id"))
+    contacts = []
+    for contact in account.get("contacts") or ():
+        about = responses.get(ids.get(contact.get("email")), [])
+        buyer = next((r for r in about if r.get("side") == "buyer"), None)
+        said = comments.comments_in(buyer.get("answers")) if buyer else []
+        sellers = [
+            {
+                "seller_email": r.get("seller_email"),
+                "seller_name": people.seller(r.get("seller_email")).get("name"),
+                **comments.texts(comments.comments_in(r.get("answers"))),
+            }
+            for r in about
+            if r.get("side") == "seller"
+        ]
+        contacts.append({**contact, "comments": comments.texts(said), "seller_comments": sellers})
+    names = {c.get("email"): c.get("name") for c in contacts}
+    moments = [
+        {**m, "contact_name": names.get(m.get("contact_email"))}
+        for m in account.get("moments") or ()
+    ]
+    return {**account, "contacts": contacts, "moments": moments}
 
 
 def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
@@ -99,6 +144,8 @@ def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
     cursor = db.scores.find({"wave_id": wave_id, "org_id": org_id, "kind": "response"}).sort(
         "key", 1
     )
+    # both streams in response id order: one pass, whatever the wave's size
+    said = _InOrder(comments.responses_comments(db, wave_id=wave_id, org_id=org_id))
     for doc in cursor:
         dims, touch = doc.get("dimensions") or {}, doc.get("touchpoints") or {}
         writer.writerow(
@@ -117,9 +164,37 @@ def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
                 _cell(doc.get("recommend")),
                 *(_cell(dims.get(d)) for d in engine.DIMENSIONS),
                 *(_cell(touch.get(t)) for t in engine.TOUCHPOINTS),
+                *_comment_cells(said.get(doc["key"])),
             ]
         )
         yield flush()
+
+
+def _comment_cells(said: list[comments.Comment] | None) -> list[str]:
+    """The export's comment.start/stop/continue cells (verbatim) and its moments cell (JSON)."""
+    said = said or []
+    moments = [
+        {"touchpoint": c.touchpoint, "tag": c.tag, "text": c.text}
+        for c in said
+        if c.kind == "moment"
+    ]
+    return [
+        *(text or "" for text in comments.texts(said).values()),
+        json.dumps(moments, ensure_ascii=False) if moments else "",
+    ]
+
+
+class _InOrder:
+    """Looks up items of a stream sorted by key, for keys asked in the same order (a merge)."""
+
+    def __init__(self, stream: Iterator[tuple[str, Any]]) -> None:
+        self._stream = stream
+        self._head = next(stream, None)
+
+    def get(self, key: str) -> Any:
+        while self._head is not None and self._head[0] < key:
+            self._head = next(self._stream, None)
+        return self._head[1] if self._head is not None and self._head[0] == key else None
 
 
 def _cell(value: Any) -> str:
@@ -147,6 +222,102 @@ class AccountResults(MethodView):
             wave_id=wave_id,
             external_id=external_id,
         )
+
+
+class CommentsQuerySchema(Schema):
+    """The filters and paging of a wave's comments list."""
+
+    account = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "only this account's contacts (its external id)"},
+    )
+    contact = fields.String(
+        validate=validate.Length(min=1, max=320),
+        metadata={"description": "only what was said about this contact (their email)"},
+    )
+    side = fields.String(
+        validate=validate.OneOf(comments.SIDES),
+        metadata={
+            "description": "buyer: the contact's own words; seller: what a seller thought the "
+            "contact would say"
+        },
+    )
+    kind = fields.String(validate=validate.OneOf(comments.KINDS))
+    touchpoint = fields.String(
+        validate=validate.OneOf(engine.TOUCHPOINTS),
+        metadata={"description": "moments at this touchpoint only"},
+    )
+    tag = fields.String(
+        validate=validate.OneOf(engine.MOMENT_TAGS),
+        metadata={"description": "moments with this feeling only"},
+    )
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "text search: comments containing these words, any case"},
+    )
+    limit = fields.Integer(
+        load_default=comments.PAGE_SIZE,
+        validate=validate.Range(min=1, max=comments.PAGE_MAX),
+        metadata={"description": "comments per page at most"},
+    )
+    cursor = fields.String(
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "the previous page's `next_cursor`, for the next page"},
+    )
+
+
+class CommentSchema(Schema):
+    """One open answer, verbatim, with who gave it."""
+
+    side = fields.String(metadata={"enum": list(comments.SIDES)})
+    kind = fields.String(metadata={"enum": list(comments.KINDS)})
+    touchpoint = fields.String(allow_none=True, metadata={"description": "moments only"})
+    tag = fields.String(allow_none=True, metadata={"description": "moments only"})
+    text = fields.String(metadata={"description": 'as written (a moment may have none: "")'})
+    account_external_id = fields.String(allow_none=True)
+    account_name = fields.String(allow_none=True)
+    contact_email = fields.String(allow_none=True)
+    contact_name = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    seller_email = fields.String(
+        allow_none=True, metadata={"description": "the seller who wrote it (side seller)"}
+    )
+    seller_name = fields.String(allow_none=True)
+    completed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class CommentPageSchema(Schema):
+    items = fields.List(fields.Nested(CommentSchema))
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "pass as `cursor` for the next page; null on the last page"},
+    )
+
+
+@bp.route("/<wave_id>/comments")
+class WaveComments(MethodView):
+    @bp.doc(security=[{"bearer": []}])
+    @bp.arguments(CommentsQuerySchema, location="query", error_status_code=400, unknown=RAISE)
+    @bp.response(200, CommentPageSchema)
+    def get(self, query: dict[str, Any], wave_id: str):
+        """The open answers of a wave (start, stop, continue and critical moments), verbatim
+        and with who gave them, newest first, in pages.
+
+        Only completed responses count. A page holds at most `limit` comments and reads at
+        most 2,000 responses, so with a narrow filter on a big wave a page can be short, even
+        empty, while `next_cursor` is set: follow `next_cursor` until it is null.
+        """
+        db = current_app.extensions["rapport"].db
+        wave = _wave(db, require_org(), wave_id)
+        filters = ("account", "contact", "side", "kind", "touchpoint", "tag", "q")
+        where = comments.CommentFilter(**{name: query.get(name) for name in filters})
+        try:
+            page = comments.wave_comments(
+                db, wave=wave, where=where, limit=query["limit"], cursor=query.get("cursor")
+            )
+        except comments.BadCursor as exc:
+            raise ValidationFailed(str(exc), details={"cursor": [str(exc)]}) from None
+        return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @bp.route("/<wave_id>/export.csv")
