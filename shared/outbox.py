@@ -115,6 +115,8 @@ def outbox_event(entry: Mapping[str, Any]) -> Event:
 
 
 class Outcome(Enum):
+    """What became of one publish."""
+
     SENT = "sent"
     UNROUTABLE = "unroutable"  # no queue bound for this type yet: other types may still go
     BROKER_AWAY = "broker_away"  # the rest would fail the same way
