@@ -251,7 +251,6 @@ def _profile(settings: Settings, db, world, rounds: int = 200) -> None:
     from services.survey.app import create_app
 
     app = create_app(build(settings, db=db))
-    app.config["RESPONSE_RELAY"] = False
     client = app.test_client()
     person = world.buyers[0]
     subject = person.subject_ids[0]

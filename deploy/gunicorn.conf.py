@@ -20,10 +20,21 @@ wsgi_app = "services.survey.app:create_app()"
 
 
 def post_worker_init(worker):
-    """Connect and compile before the first respondent's request, not during it."""
+    """Connect and compile before the first respondent's request, and start the outbox relays."""
+    from services.bootstrap import start_relays
     from services.survey.app import warm_up
 
     warm_up(worker.wsgi)
+    start_relays(worker.wsgi.extensions["rapport"])
+
+
+def worker_exit(server, worker):
+    """Stop this worker's outbox relays between two passes."""
+    from services.bootstrap import stop_relays
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        stop_relays(app.extensions["rapport"])
 
 
 def child_exit(server, worker):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from services.bootstrap import build
+from services.bootstrap import build, start_relays, stop_relays
 from services.notify.worker import Notifier, consumer_specs
 from services.runner import start_consumers
 from services.scoring import worker as scoring_worker
@@ -84,6 +84,7 @@ def main() -> None:
     # reminders, closing at closes_at, and retries of deferred mail
     consumers.append(notifier.start_background())
     consumers.append(scoring_worker.start_background(container))  # provisional results
+    start_relays(container)  # what the survey service recorded but could not publish yet
     ensure_demo(container=container)
 
     app = create_app(container)
@@ -115,6 +116,7 @@ def main() -> None:
     stop.wait()
     print("stopping…", flush=True)
     server.shutdown()
+    stop_relays(container)
     for consumer in consumers:
         consumer.stop()
     container.bus.close()

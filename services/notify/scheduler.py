@@ -21,9 +21,9 @@ from services.notify.config import NotifyConfig
 from services.notify.delivery import Delivery, Tally
 from services.notify.invitations import WaveContext, as_datetime, send_invitation_emails
 from services.notify.rendering import Renderer
-from services.survey.outbox import publish_staged, stage_events
 from shared.bus import Bus
 from shared.events import WAVE_CLOSED, Event
+from shared.outbox import publish_staged, stage_events
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -34,6 +34,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.bootstrap import Container
 from services.scoring import engine
 from services.scoring.coaching import load_coaching_library
+from shared import clock
 from shared.bus import Bus, BusError, ConsumerSpec
 from shared.events import (
     RELATIONSHIP_ALERT,
@@ -397,10 +398,6 @@ def write_results(
     return True
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _is_small(db: Database, wave_id: str) -> bool:
     """Whether the wave invited at most WHOLE_WAVE_MAX_INVITED people (decided by size, not by
     a measured time, so a burst that slows the machine does not switch paths)."""
@@ -442,7 +439,7 @@ def score_response(
     Returns False when this call wrote nothing.
     """
     started = time.perf_counter()
-    as_of = _now()
+    as_of = clock.now()
     scored = db.scores.find_one(
         {"_id": composite_id(wave_id, "response", response_id)},
         {"as_of": 1, "final": 1, "contact_email": 1, "account_external_id": 1},
@@ -469,7 +466,7 @@ def score_response(
         # recomputing all of a small wave costs about what a slice does (on the local
         # stand-in, less under a burst), and its results are current at once
         how = "whole wave"
-        written = recompute_provisional(db, wave_id, as_of=_now(), new_accounts=True)
+        written = recompute_provisional(db, wave_id, as_of=clock.now(), new_accounts=True)
     else:
         how = "account slice"
         written = _score_account_slice(db, wave_id, contact["account_id"], as_of=as_of)
@@ -536,7 +533,7 @@ def mark_stale(db: Database, wave_id: str, org_id: str | None = None) -> dict[st
         {"_id": wave_id},
         {
             "$set": {"stale": True},
-            "$max": {"dirty_at": _now()},
+            "$max": {"dirty_at": clock.now()},
             "$setOnInsert": {"org_id": org_id},
         },
         upsert=True,
@@ -588,7 +585,7 @@ def refresh_provisional(db: Database, *, lease_s: float = REFRESH_LEASE_S) -> in
     Returns how many waves were refreshed."""
     refreshed = 0
     for state in list(db.scoring_state.find({"stale": True, "final": {"$ne": True}}, {"_id": 1})):
-        wave_id, now = state["_id"], _now()
+        wave_id, now = state["_id"], clock.now()
         claimed = db.scoring_state.update_one(
             {
                 "_id": wave_id,
@@ -600,7 +597,7 @@ def refresh_provisional(db: Database, *, lease_s: float = REFRESH_LEASE_S) -> in
         if not claimed.modified_count:
             continue  # another process is on it, or it was just refreshed or finalised
         try:
-            refreshed += int(recompute_provisional(db, wave_id, as_of=_now()))
+            refreshed += int(recompute_provisional(db, wave_id, as_of=clock.now()))
         except WaveNotFound:
             log.warning("stale results of an unknown wave dropped", extra={"wave_id": wave_id})
             db.scoring_state.update_one({"_id": wave_id}, {"$set": {"stale": False}})

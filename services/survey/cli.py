@@ -41,8 +41,8 @@ from services.survey.admin.schemas import (
 )
 from services.survey.errors import ApiError, NotFound, ValidationFailed
 from services.survey.organisations import create_api_key, ensure_organisation
-from services.survey.outbox import relay_outbox
 from shared.bus import InProcessBus
+from shared.outbox import relay_outbox
 from shared.settings import Settings
 
 

@@ -88,9 +88,7 @@ def test_a_wave_from_roster_to_seller_results_email(rabbit_bus, db, smtp, reques
     for spec in (*scoring_specs(container), *notify_specs(container, notifier)):
         rabbit_bus.consumer(spec).start()
     request.addfinalizer(scoring_background(container).stop)  # open waves' provisional results
-    client = create_app(
-        container, test_config={"TESTING": True, "OUTBOX_RELAY": False}
-    ).test_client()
+    client = create_app(container, test_config={"TESTING": True}).test_client()
     org_id = ensure_organisation(db=db, name="Vendor Inc")
     auth = {"Authorization": f"Bearer {create_api_key(db=db, org_id=org_id)}"}
 

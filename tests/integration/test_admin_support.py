@@ -174,9 +174,7 @@ def admin_app(db: Database, *, bus: Bus | None = None, settings: Settings | None
     """The survey app on the test database; the in-process bus unless one is given."""
     settings = settings or isolated_settings()
     container = build(settings, db=db, bus=bus or InProcessBus(settings))
-    return create_app(
-        container, test_config={"TESTING": True, "RESPONSE_RELAY": False, "OUTBOX_RELAY": False}
-    )
+    return create_app(container, test_config={"TESTING": True})
 
 
 def admin_for(app: Flask, db: Database, org: str = "acme") -> Admin:

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.bootstrap import start_relays, stop_relays
 from services.survey.admin import waves
-from services.survey.outbox import relay_outbox, stop_outbox_relay
 from shared.bus import ConsumerSpec, RabbitBus
 from shared.events import INVITATIONS_CREATED, WAVE_CLOSED
+from shared.outbox import relay_outbox
 from shared.tokens import invitation_id_from_token
 from tests.conftest import isolated_settings
 from tests.integration.test_admin_support import (
@@ -410,7 +411,7 @@ def test_the_survey_process_relays_invitation_events_once_the_broker_is_back(
             rabbit_bus.settings, amqp_url=proxy.amqp_url(amqp_url), outbox_relay_after_s=0.5
         )
         admin = make_admin(db, bus=RabbitBus(settings), settings=settings)
-        admin.app.config["OUTBOX_RELAY"] = True
+        start_relays(admin.app.extensions["rapport"])  # as gunicorn's post_worker_init does
         try:
             proxy.down()
             _, wave, launched = admin.launched_wave(delivery="email")
@@ -424,7 +425,7 @@ def test_the_survey_process_relays_invitation_events_once_the_broker_is_back(
             )
             time.sleep(1.5)  # more passes: nothing is published twice
         finally:
-            stop_outbox_relay(admin.app)
+            stop_relays(admin.app.extensions["rapport"])
             consumer.stop()
     (event,) = received
     assert event.payload["wave_id"] == wave["id"]

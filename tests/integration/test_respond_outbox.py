@@ -6,16 +6,22 @@ import dataclasses
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from services.survey.respond.relay import ensure_relay, relay_response_outbox, stop_relay
+from services.bootstrap import start_relays, stop_relays
 from services.survey.respond.service import load_respondent, submit_answers
 from shared.bus import ConsumerSpec, InProcessBus, RabbitBus
+from shared.events import WAVE_CLOSED, Event
+from shared.outbox import relay_outbox, relay_response_outbox, stage_events
 from tests.conftest import isolated_settings
 from tests.support.survey_fixtures import complete_answers, make_wave, post_form, survey_app
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _CountEverything:
@@ -68,7 +74,8 @@ def test_a_submit_while_the_broker_is_down_is_saved_thanked_and_published_once_l
             rabbit_bus.settings, amqp_url=proxy.amqp_url(amqp_url), outbox_relay_after_s=0.5
         )
         app_bus = RabbitBus(settings)
-        app = survey_app(db, settings, bus=app_bus, relay=True)
+        app = survey_app(db, settings, bus=app_bus)
+        start_relays(app.extensions["rapport"])  # as gunicorn's post_worker_init does
         client = app.test_client()
         try:
             world = make_wave(db, settings, buyers=1, sellers=0)
@@ -102,7 +109,7 @@ def test_a_submit_while_the_broker_is_down_is_saved_thanked_and_published_once_l
             time.sleep(2.0)  # several more relay passes: nothing is published again
             assert received == [entry["event_id"]]
         finally:
-            stop_relay(app)
+            stop_relays(app.extensions["rapport"])
             app_bus.close()
 
 
@@ -169,12 +176,34 @@ def test_two_relays_at_the_same_instant_publish_each_event_exactly_once(db):
     assert sum(counts) == 5
     sink = bus._queues["sink"]
     published = [sink.get_nowait()[0] for _ in range(sink.qsize())]
-    from shared.events import Event
-
     assert sorted(Event.from_json(body).event_id for body in published) == sorted(events)
     statuses = [r["outbox"][0]["status"] for r in db.responses.find()]
     assert statuses == ["sent"] * 5
     assert relay_response_outbox(db=db, bus=bus, older_than_s=0) == 0
+
+
+def test_two_relays_of_the_outbox_collection_publish_each_event_exactly_once(db):
+    settings = isolated_settings()
+    events = [Event(WAVE_CLOSED, {"org_id": "acme", "wave_id": f"w{n}"}) for n in range(5)]
+    stage_events(db=db, events=events)
+    bus = _SlowBus(settings, declare={"sink": ("#",)})
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+
+    def worker() -> None:
+        barrier.wait()
+        counts.append(relay_outbox(db=db, bus=bus, older_than_s=0))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sum(counts) == 5
+    sink = bus._queues["sink"]
+    published = [Event.from_json(sink.get_nowait()[0]).event_id for _ in range(sink.qsize())]
+    assert sorted(published) == sorted(e.event_id for e in events)
+    assert {o["status"] for o in db.outbox.find()} == {"sent"}
 
 
 def test_the_relay_waits_for_the_delay_and_for_a_lease_held_by_the_request(db):
@@ -205,20 +234,47 @@ def test_a_failed_relay_publish_leaves_the_event_pending_for_the_next_pass(db):
     assert entry["claimed_until"] > datetime.now(UTC), "backs off before retrying"
 
 
-def test_the_relay_thread_starts_once_per_process_on_first_request(db):
+def test_the_relay_thread_starts_once_per_process_at_process_start(db):
     settings = dataclasses.replace(isolated_settings(), outbox_relay_after_s=30)
-    app = survey_app(db, settings, relay=True)
+    app = survey_app(db, settings)
+    container = app.extensions["rapport"]
     client = app.test_client()
     try:
-        assert "response_relay" not in app.extensions
         client.get("/s/nothing")
-        relay = app.extensions["response_relay"]
+        assert "response_relay" not in container.relays  # a request starts no relay
+        start_relays(container)
+        relay = container.relays["response_relay"]
         assert relay.alive
-        client.get("/s/nothing")
-        assert app.extensions["response_relay"] is relay
+        start_relays(container)
+        assert container.relays["response_relay"] is relay
         relay.pid = -1  # as if this process were a fork of the one that started it
-        assert ensure_relay(app) is not relay
+        assert start_relays(container)["response_relay"] is not relay
     finally:
         old = relay
-        stop_relay(app)
+        stop_relays(container)
         old.stop()
+
+
+def test_a_gunicorn_worker_relays_pending_events_from_its_start_with_no_request(db):
+    settings = dataclasses.replace(isolated_settings(), outbox_relay_after_s=0.2)
+    (response_event,) = _pending_events(db, settings, 1)
+    closing = Event(WAVE_CLOSED, {"org_id": "acme", "wave_id": "w1", "program_id": "p1"})
+    stage_events(db=db, events=[closing])
+    bus = InProcessBus(settings, declare={"sink": ("#",)})
+    app = survey_app(db, settings, bus=bus)
+    hooks: dict = {}
+    exec((ROOT / "deploy/gunicorn.conf.py").read_text(), hooks)
+    worker = SimpleNamespace(wsgi=app)  # what gunicorn hands its hooks: the worker and its app
+    hooks["post_worker_init"](worker)
+    relays = app.extensions["rapport"].relays
+    try:
+        assert sorted(relays) == ["outbox_relay", "response_relay"]
+        sink = bus._queues["sink"]
+        wait_for(lambda: sink.qsize() == 2, timeout=10, message="both events relayed")
+    finally:
+        hooks["worker_exit"](None, worker)
+    published = sorted(Event.from_json(sink.get_nowait()[0]).event_id for _ in range(2))
+    assert published == sorted([response_event, closing.event_id])
+    assert db.outbox.find_one({"event_id": closing.event_id})["status"] == "sent"
+    assert not any(relay.alive for relay in relays.values())
+    assert app.extensions["rapport"].relays == {}

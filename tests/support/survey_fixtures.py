@@ -285,16 +285,16 @@ def survey_app(
     settings: Settings,
     *,
     bus: Bus | None = None,
-    relay: bool = False,
     **config: object,
 ) -> Flask:
-    """The survey app on this database; an in-process bus with a catch-all queue by default."""
+    """The survey app on this database; an in-process bus with a catch-all queue by default.
+
+    No relay runs: a test that needs one starts it with services.bootstrap.start_relays.
+    """
     settings = dataclasses.replace(settings, mongo_db=db.name)
     if bus is None:
         bus = InProcessBus(settings, declare={"everything": ("#",)})
-    app = create_app(build(settings, db=db, bus=bus), test_config={"TESTING": True, **config})
-    app.config["RESPONSE_RELAY"] = relay
-    return app
+    return create_app(build(settings, db=db, bus=bus), test_config={"TESTING": True, **config})
 
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

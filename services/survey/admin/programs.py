@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.database import Database
 
 from services.survey.errors import NotFound
+from shared import clock
 from shared.ids import new_id
 from shared.questionnaire import load_bank
 
@@ -51,12 +51,6 @@ def program_settings(given: Mapping[str, Any] | None) -> dict[str, Any]:
     return settings
 
 
-def _now() -> datetime:
-    # Milliseconds, as MongoDB stores them: what is returned equals what reads back.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
 def create_program(
     *, db: Database, org_id: str, name: str, settings: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -66,7 +60,7 @@ def create_program(
         "org_id": org_id,
         "name": name.strip(),
         "settings": program_settings(settings),
-        "created_at": _now(),
+        "created_at": clock.stored_now(),
     }
     db.programs.insert_one(program)
     return program

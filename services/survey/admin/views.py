@@ -28,7 +28,6 @@ from services.survey.admin.schemas import (
 )
 from services.survey.auth import require_org
 from services.survey.errors import ValidationFailed, error_body
-from services.survey.outbox import ensure_outbox_relay
 
 bp = Blueprint(
     "admin",
@@ -78,7 +77,6 @@ def _has_body() -> bool:
 @bp.before_request
 def _authenticate_and_check_body() -> None:
     g.org_id = require_org()
-    ensure_outbox_relay(current_app)
     # Another organisation's program or wave is a 404 before its body is even read.
     path = request.view_args or {}
     db = _container().db

@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
@@ -21,10 +21,11 @@ from pymongo.database import Database
 
 from services.survey.admin.programs import get_program
 from services.survey.errors import Conflict, NotFound, ValidationFailed
-from services.survey.outbox import pending_count, publish_staged, stage_events
+from shared import clock
 from shared.bus import Bus
 from shared.events import INVITATIONS_CREATED, WAVE_CLOSED, Event
 from shared.ids import new_id
+from shared.outbox import pending_count, publish_staged, stage_events
 from shared.settings import Settings
 from shared.tokens import survey_url
 
@@ -43,18 +44,6 @@ CLOSED_BY_API = "api"
 
 _INVITATION_EVENTS = uuid.UUID("6f1b8f52-8d3e-4c55-a2b4-2f3f6c1d9e01")
 _CLOSING_EVENTS = uuid.UUID("a7e3c9d0-54b1-4f0e-8f77-3c2d1b0a9e42")
-
-
-def _now() -> datetime:
-    # Milliseconds, as MongoDB stores them, so a stored time can be matched exactly.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def invitation_key(wave_id: str, side: str, email: str) -> str:
@@ -77,7 +66,7 @@ def create_wave(
 ) -> dict[str, Any]:
     """Create a draft wave of the program; reminder days default to the program's."""
     program = get_program(db=db, org_id=org_id, program_id=program_id)
-    now = _now()
+    now = clock.stored_now()
     if closes_at <= now:
         raise ValidationFailed(
             "closes_at must be in the future", details={"closes_at": ["must be in the future"]}
@@ -333,9 +322,9 @@ def launch_wave(
     """
     if delivery not in DELIVERIES:
         raise ValidationFailed("delivery must be email or none", details={"delivery": ["unknown"]})
-    now = _now()
+    now = clock.stored_now()
     wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
-    closes_at = _aware(wave.get("closes_at"))
+    closes_at = clock.aware(wave.get("closes_at"))
     if wave["status"] == DRAFT and closes_at is not None and closes_at <= now:
         raise Conflict("the wave's closes_at has passed: create a new wave")
     wave = _claim_for_launch(db, org_id, wave_id, now)
@@ -356,7 +345,7 @@ def launch_wave(
                     "status": OPEN,
                     "delivery": delivery,
                     "launched_at": now,
-                    "opens_at": _aware(wave.get("opens_at")) or now,
+                    "opens_at": clock.aware(wave.get("opens_at")) or now,
                     "invited_buyers": buyers,
                     "invited_sellers": len(invitations) - buyers,
                 },
@@ -426,7 +415,7 @@ def closing_event(wave: Mapping[str, Any]) -> Event:
         WAVE_CLOSED,
         {"org_id": wave["org_id"], "wave_id": wave["_id"], "program_id": wave["program_id"]},
         event_id=uuid.uuid5(_CLOSING_EVENTS, wave["_id"]).hex,
-        occurred_at=_aware(wave.get("closing_at")) or _now(),
+        occurred_at=clock.aware(wave.get("closing_at")) or clock.stored_now(),
     )
 
 
@@ -442,7 +431,13 @@ def close_wave(*, db: Database, bus: Bus, org_id: str, wave_id: str) -> dict[str
     if wave["status"] == OPEN:
         claimed = db.waves.find_one_and_update(
             {"_id": wave_id, "org_id": org_id, "status": OPEN},
-            {"$set": {"status": CLOSING, "closing_at": _now(), "closed_by": CLOSED_BY_API}},
+            {
+                "$set": {
+                    "status": CLOSING,
+                    "closing_at": clock.stored_now(),
+                    "closed_by": CLOSED_BY_API,
+                }
+            },
             return_document=ReturnDocument.AFTER,
         )
         # None: the scheduler closed it in between; that close stands.

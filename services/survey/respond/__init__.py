@@ -5,11 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from services.survey.respond.relay import ensure_relay
-
 
 def register(app: Flask) -> None:
-    """Register the JSON API (on the OpenAPI Api), the pages, CSRF and the outbox relay."""
+    """Register the JSON API (on the OpenAPI Api), the pages and CSRF."""
     from services.survey.respond import api, pages
 
     # Forms carry a CSRF token; it is checked by the pages' blueprint only (the JSON APIs
@@ -29,7 +27,3 @@ def register(app: Flask) -> None:
 
     app.extensions["rapport_api"].register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-
-    @app.before_request
-    def _start_response_relay() -> None:
-        ensure_relay(app)

@@ -3,7 +3,7 @@
 The survey pages and the respondent JSON API call the same keyword-only functions here.
 Completing a subject is one atomic update of its response document that also records the
 pending `response.completed` event in the document's `outbox` (docs/data-model.md); the
-caller then publishes it (`publish_pending`), and `relay_response_outbox` republishes
+caller then publishes it (`publish_response_event`), and `relay_response_outbox` republishes
 whatever is still pending a few seconds later.
 """
 
@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -24,10 +24,11 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.survey.errors import Conflict, Gone, NotFound, ValidationFailed
-from services.survey.respond.relay import PUBLISH_LEASE, publish_pending
+from shared import clock
 from shared.bus import Bus
-from shared.events import RESPONSE_COMPLETED
+from shared.events import RESPONSE_COMPLETED, Event
 from shared.ids import new_id
+from shared.outbox import PUBLISH_LEASE, outbox_entry, publish_response_event
 from shared.questionnaire import (
     AnswerError,
     Questionnaire,
@@ -171,22 +172,12 @@ class Respondent:
         return next((s for s in self.subjects if not s.completed), None)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def wave_is_closed(wave: Mapping[str, Any], *, now: datetime | None = None) -> bool:
     """Closing or closed, or past its closes_at."""
     if wave.get("status") in CLOSED_WAVE_STATUSES:
         return True
-    closes_at = _aware(wave.get("closes_at"))
-    return closes_at is not None and closes_at <= (now or _utcnow())
+    closes_at = clock.aware(wave.get("closes_at"))
+    return closes_at is not None and closes_at <= (now or clock.now())
 
 
 class _SenderNames:
@@ -293,7 +284,7 @@ def load_respondent(
     if closed and not allow_closed:
         raise WaveClosed(respondent)
     if opened and invitation.get("status") == "invited":
-        now = _utcnow()
+        now = clock.now()
         db.invitations.update_one(
             {"_id": invitation_id, "status": "invited"},
             {"$set": {"status": "opened", "opened_at": now}},
@@ -365,11 +356,10 @@ def submit_answers(
         missing = missing_for_submit(merged, questionnaire=bank, min_dimensions=min_dimensions)
         if missing:
             raise NotReadyToSubmit(missing)
-        now = _utcnow()
-        event = {
-            "event_id": new_id(),
-            "type": RESPONSE_COMPLETED,
-            "payload": {
+        now = clock.now()
+        event = Event(
+            RESPONSE_COMPLETED,
+            {
                 "org_id": respondent.org_id,
                 "wave_id": respondent.wave_id,
                 "response_id": response_id,
@@ -378,17 +368,14 @@ def submit_answers(
                 "side": respondent.side,
                 "contact_id": subject.contact_id,
             },
-            "status": "pending",
-            "created_at": now,
-            "sent_at": None,
-            # The completing request owns the first publish; the relay waits this long.
-            "claimed_until": (
-                now + timedelta(seconds=relay_after_s) + PUBLISH_LEASE if bus is not None else now
-            ),
-        }
+            event_id=new_id(),
+            occurred_at=now,
+        )
+        # The completing request owns the first publish; the relay waits this long.
+        held = now + timedelta(seconds=relay_after_s) + PUBLISH_LEASE if bus is not None else now
         return {
             "set": {"status": COMPLETED, "completed_at": now, "resume_section": None},
-            "push": event,
+            "push": outbox_entry(event, lease_until=held),
         }
 
     try:
@@ -419,7 +406,7 @@ def submit_answers(
         },
     )
     if bus is not None:
-        publish_pending(db=db, bus=bus, response_id=saved.response_id, entry=event)
+        publish_response_event(db=db, bus=bus, response_id=saved.response_id, entry=event)
     return saved
 
 
@@ -455,7 +442,7 @@ def _write(
     for attempt in range(_SAVE_ATTEMPTS):
         if attempt:
             current = responses.find_one({**key, "org_id": respondent.org_id}, {"outbox": 0})
-        now = _utcnow()
+        now = clock.now()
         if current is not None and current.get("status") == COMPLETED:
             raise AlreadySubmitted()
         merged = merge_answers(current.get("answers", {}) if current else {}, new_answers)
@@ -548,7 +535,7 @@ def _advance_invitation(*, db: Database, respondent: Respondent, to: str) -> Non
     if _STATUS_ORDER.index(current) >= _STATUS_ORDER.index(to):
         return
     earlier = list(_STATUS_ORDER[: _STATUS_ORDER.index(to)])
-    now = _utcnow()
+    now = clock.now()
     changes: dict[str, Any] = {"status": to}
     if not respondent.invitation.get("opened_at"):
         changes["opened_at"] = now
@@ -570,5 +557,5 @@ def _complete_invitation_if_done(*, db: Database, respondent: Respondent) -> Non
     if done >= wanted:
         db.invitations.update_one(
             {"_id": respondent.invitation_id, "status": {"$ne": "completed"}},
-            {"$set": {"status": "completed", "completed_at": _utcnow()}},
+            {"$set": {"status": "completed", "completed_at": clock.now()}},
         )

@@ -1,4 +1,4 @@
-"""The message bus: RabbitMQ through pika, or an in-process bus with the same interface.
+"""The bus on RabbitMQ through pika.
 
 Topology for namespace ``ns`` (default ``rapport``):
 
@@ -14,158 +14,29 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import re
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
 
 import pika
 import pika.exceptions as pe
-from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
+from shared.bus.interface import (
+    ERROR_HEADER,
+    RETRY_HEADER,
+    BusUnavailable,
+    ConsumerSpec,
+    DeadLetter,
+    ThreadedConsumer,
+    Unroutable,
+)
 from shared.events import Event, InvalidEvent
 from shared.settings import Settings
-from shared.store import composite_id
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Event], None]
-
-# The consumers of the product and what they bind. Publishers declare these queues too,
-# so an event published before its consumer first starts waits in the queue.
-CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
-    "scoring": ("response.completed", "wave.closed"),
-    "notify": ("invitations.created", "wave.scored", "relationship.alert"),
-}
-RETRY_HEADER = "x-rapport-retries"
-ERROR_HEADER = "x-rapport-error"
-
-
-class BusError(RuntimeError):
-    """The broker could not take the message."""
-
-
-class Unroutable(BusError):
-    """No queue is bound for this routing key: the message would vanish."""
-
-
-class BusUnavailable(BusError):
-    """The broker cannot be reached (after retries)."""
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A message that ended in a dead-letter queue, with why."""
-
-    body: bytes
-    error: str = ""
-
-    @property
-    def event(self) -> Event | None:
-        try:
-            return Event.from_json(self.body)
-        except InvalidEvent:
-            return None
-
-
-# --- idempotency -----------------------------------------------------------------
-
-
-class IdempotencyLog(Protocol):
-    def seen(self, consumer: str, event_id: str) -> bool: ...
-    def record(self, consumer: str, event_id: str) -> None: ...
-
-
-class MongoIdempotencyLog:
-    """Processed event ids in MongoDB, one document per (consumer, event_id), keyed by `_id`."""
-
-    def __init__(self, db: Database) -> None:
-        self._events = db["processed_events"]
-
-    def seen(self, consumer: str, event_id: str) -> bool:
-        return (
-            self._events.find_one({"_id": composite_id(consumer, event_id)}, {"_id": 1}) is not None
-        )
-
-    def record(self, consumer: str, event_id: str) -> None:
-        document = {"consumer": consumer, "event_id": event_id, "at": time.time()}
-        try:
-            self._events.insert_one({"_id": composite_id(consumer, event_id), **document})
-        except DuplicateKeyError:
-            pass
-
-
-class MemoryIdempotencyLog:
-    """Processed event ids in memory: for the in-process bus without a database."""
-
-    def __init__(self) -> None:
-        self._seen: set[tuple[str, str]] = set()
-        self._lock = threading.Lock()
-
-    def seen(self, consumer: str, event_id: str) -> bool:
-        with self._lock:
-            return (consumer, event_id) in self._seen
-
-    def record(self, consumer: str, event_id: str) -> None:
-        with self._lock:
-            self._seen.add((consumer, event_id))
-
-
-# --- the interface -----------------------------------------------------------------
-
-
-@dataclass
-class ConsumerSpec:
-    name: str
-    bindings: tuple[str, ...]
-    handler: Handler
-    idempotency: IdempotencyLog = field(default_factory=MemoryIdempotencyLog)
-
-
-class Consumer(Protocol):
-    def declare(self) -> None: ...
-    def run(self) -> None: ...
-    def start(self) -> threading.Thread: ...
-    def stop(self, timeout: float = 10.0) -> None: ...
-
-
-class Bus(Protocol):
-    def publish(
-        self, event: Event, *, routing_key: str | None = None, required: bool = True
-    ) -> None: ...
-    def consumer(self, spec: ConsumerSpec) -> Consumer: ...
-    def drain_dead_letters(self, name: str) -> list[DeadLetter]: ...
-    def ping(self) -> bool: ...
-    def close(self) -> None: ...
-
-
-def _topic_regex(binding: str) -> re.Pattern[str]:
-    parts = []
-    for word in binding.split("."):
-        if word == "#":
-            parts.append(r"[^.]*(?:\.[^.]*)*")
-        elif word == "*":
-            parts.append(r"[^.]+")
-        else:
-            parts.append(re.escape(word))
-    return re.compile(r"\.".join(parts) + r"$")
-
-
-def topic_matches(binding: str, routing_key: str) -> bool:
-    """AMQP topic matching: ``*`` one word, ``#`` zero or more words."""
-    if binding == "#":
-        return True
-    return _topic_regex(binding).match(routing_key) is not None
-
-
-# --- RabbitMQ ------------------------------------------------------------------------
 
 
 class RabbitTopology:
@@ -401,33 +272,6 @@ class RabbitBus:
         self._drop_connection()
 
 
-class _ThreadedConsumer:
-    """Runs `run()` on a daemon thread; `stop()` asks it to finish and waits."""
-
-    spec: ConsumerSpec
-    _stopping: threading.Event
-    _thread: threading.Thread | None
-
-    def declare(self) -> None:
-        raise NotImplementedError
-
-    def run(self) -> None:
-        raise NotImplementedError
-
-    def start(self) -> threading.Thread:
-        self.declare()
-        self._thread = threading.Thread(
-            target=self.run, name=f"consumer-{self.spec.name}", daemon=True
-        )
-        self._thread.start()
-        return self._thread
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
-
 @dataclass(frozen=True)
 class _Link:
     connection: object
@@ -435,7 +279,7 @@ class _Link:
     retry_channel: object
 
 
-class RabbitConsumer(_ThreadedConsumer):
+class RabbitConsumer(ThreadedConsumer):
     """Manual acks, bounded prefetch, handler on a worker thread so heartbeats keep flowing."""
 
     def __init__(self, bus: RabbitBus, spec: ConsumerSpec) -> None:
@@ -580,140 +424,3 @@ class RabbitConsumer(_ThreadedConsumer):
 
     def _ack(self, channel, delivery_tag: int) -> None:
         channel.basic_ack(delivery_tag)
-
-
-# --- in-process ------------------------------------------------------------------------
-
-
-class InProcessBus:
-    """The same interface in one process: for `make dev` without AMQP_URL, never in production."""
-
-    def __init__(
-        self,
-        settings: Settings | None = None,
-        *,
-        declare: dict[str, tuple[str, ...]] | None = None,
-    ) -> None:
-        self.settings = settings or Settings()
-        self._lock = threading.Lock()
-        self._queues: dict[str, queue.Queue] = {}
-        self._bindings: dict[str, tuple[str, ...]] = {}
-        self._dead: dict[str, list[DeadLetter]] = defaultdict(list)
-        self._consumers: list[InProcessConsumer] = []
-        for name, bindings in (declare or {}).items():
-            self.declare(name, bindings)
-
-    def declare(self, name: str, bindings: Iterable[str]) -> None:
-        with self._lock:
-            self._queues.setdefault(name, queue.Queue())
-            self._bindings[name] = tuple(bindings)
-
-    def publish(
-        self, event: Event, *, routing_key: str | None = None, required: bool = True
-    ) -> None:
-        key = routing_key or event.type
-        body = event.to_json()
-        with self._lock:
-            targets = [
-                name
-                for name, bindings in self._bindings.items()
-                if any(topic_matches(b, key) for b in bindings)
-            ]
-            if not targets and required:
-                raise Unroutable(f"no queue bound for routing key {key!r}")
-            for name in targets:
-                self._queues[name].put((body, 0))
-
-    def _requeue_later(self, name: str, body: bytes, retries: int) -> None:
-        delay = self.settings.bus_retry_delay_ms / 1000
-        timer = threading.Timer(delay, lambda: self._queues[name].put((body, retries)))
-        timer.daemon = True
-        timer.start()
-
-    def _dead_letter(self, name: str, body: bytes, error: str) -> None:
-        with self._lock:
-            self._dead[name].append(DeadLetter(body, error))
-
-    def consumer(self, spec: ConsumerSpec) -> InProcessConsumer:
-        consumer = InProcessConsumer(self, spec)
-        self._consumers.append(consumer)
-        return consumer
-
-    def drain_dead_letters(self, name: str) -> list[DeadLetter]:
-        with self._lock:
-            events, self._dead[name] = self._dead[name], []
-        return events
-
-    def ping(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        for consumer in self._consumers:
-            consumer.stop()
-
-
-class InProcessConsumer(_ThreadedConsumer):
-    def __init__(self, bus: InProcessBus, spec: ConsumerSpec) -> None:
-        self.bus = bus
-        self.spec = spec
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def declare(self) -> None:
-        self.bus.declare(self.spec.name, self.spec.bindings)
-
-    def run(self) -> None:
-        self.declare()
-        inbox = self.bus._queues[self.spec.name]
-        while not self._stopping.is_set():
-            try:
-                body, retries = inbox.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            try:
-                event = Event.from_json(body)
-                if not self.spec.idempotency.seen(self.spec.name, event.event_id):
-                    self.spec.handler(event)
-                    self.spec.idempotency.record(self.spec.name, event.event_id)
-            except InvalidEvent as exc:
-                self.bus._dead_letter(self.spec.name, body, repr(exc))
-            except Exception as exc:
-                log.warning(
-                    "handler failed", extra={"consumer": self.spec.name, "error": repr(exc)}
-                )
-                if retries < self.bus.settings.bus_max_retries:
-                    self.bus._requeue_later(self.spec.name, body, retries + 1)
-                else:
-                    self.bus._dead_letter(self.spec.name, body, repr(exc))
-
-
-_in_process: InProcessBus | None = None
-_in_process_lock = threading.Lock()
-
-
-def make_bus(settings: Settings) -> Bus:
-    """RabbitMQ when AMQP_URL is set, else the process's one in-process bus."""
-    global _in_process
-    if settings.amqp_url:
-        return RabbitBus(settings, declare=CONSUMER_BINDINGS)
-    with _in_process_lock:
-        if _in_process is None:
-            _in_process = InProcessBus(settings, declare=CONSUMER_BINDINGS)
-        return _in_process
-
-
-__all__ = [
-    "CONSUMER_BINDINGS",
-    "Bus",
-    "BusError",
-    "BusUnavailable",
-    "ConsumerSpec",
-    "DeadLetter",
-    "InProcessBus",
-    "MemoryIdempotencyLog",
-    "MongoIdempotencyLog",
-    "RabbitBus",
-    "Unroutable",
-    "make_bus",
-    "topic_matches",
-]
