@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 from collections.abc import Iterator, Mapping
@@ -17,6 +16,7 @@ from services.scoring import engine
 from services.scoring.worker import load_wave
 from services.survey.auth import require_org
 from services.survey.errors import NotFound
+from shared.csv_cells import CsvWriter
 from shared.results import read_results
 from shared.store import composite_id
 
@@ -37,6 +37,8 @@ EXPORT_COLUMNS = (
     "recommend",
     *(f"dimension.{d}" for d in engine.DIMENSIONS),
     *(f"touchpoint.{t}" for t in engine.TOUCHPOINTS),
+    "contact_name",
+    "account_name",
 )
 
 
@@ -83,10 +85,18 @@ def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str
 
 
 def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
-    """The CSV export, one row per scored response, streamed."""
-    _wave(db, org_id, wave_id)
+    """The CSV export, one row per scored response, streamed; every cell through `CsvWriter`."""
+    wave = _wave(db, org_id, wave_id)
+    scope = {"org_id": org_id, "program_id": wave["program_id"]}
+    account_names = {
+        a["external_id"]: a.get("name") or ""
+        for a in db.accounts.find(scope, {"external_id": 1, "name": 1})
+    }
+    contact_names = {
+        c["email"]: c.get("name") or "" for c in db.contacts.find(scope, {"email": 1, "name": 1})
+    }
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = CsvWriter(buffer)
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -107,23 +117,21 @@ def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
                 doc.get("side"),
                 doc.get("account_external_id"),
                 doc.get("contact_email"),
-                doc.get("seller_email") or "",
-                _cell(doc.get("relationship_index")),
+                doc.get("seller_email"),
+                doc.get("relationship_index"),
                 doc.get("level"),
-                doc.get("nps_category") or "",
-                doc.get("segment") or "",
+                doc.get("nps_category"),
+                doc.get("segment"),
                 doc.get("satisfaction_trap"),
-                _cell(doc.get("competitive_index")),
-                _cell(doc.get("recommend")),
-                *(_cell(dims.get(d)) for d in engine.DIMENSIONS),
-                *(_cell(touch.get(t)) for t in engine.TOUCHPOINTS),
+                doc.get("competitive_index"),
+                doc.get("recommend"),
+                *(dims.get(d) for d in engine.DIMENSIONS),
+                *(touch.get(t) for t in engine.TOUCHPOINTS),
+                contact_names.get(doc.get("contact_email"), ""),
+                account_names.get(doc.get("account_external_id"), ""),
             ]
         )
         yield flush()
-
-
-def _cell(value: Any) -> str:
-    return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 @bp.route("/<wave_id>/results")
