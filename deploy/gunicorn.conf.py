@@ -19,6 +19,13 @@ errorlog = "-"
 wsgi_app = "services.survey.app:create_app()"
 
 
+def on_starting(server):
+    """Refuse to start before any worker boots, in one line naming the setting (RAPPORT_SECRET_KEY)."""
+    from shared.settings import Settings
+
+    Settings.from_env_or_exit()
+
+
 def post_worker_init(worker):
     """Connect and compile before the first respondent's request, not during it."""
     from services.survey.app import warm_up

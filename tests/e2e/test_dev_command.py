@@ -27,7 +27,9 @@ def _get(url: str) -> tuple[int, bytes]:
 
 def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "AMQP_URL", "SMTP_URL")}
+    # nothing set, as on a fresh clone: the runner says it is `make dev` and makes its own key
+    unset = ("MONGO_URL", "AMQP_URL", "SMTP_URL", "RAPPORT_ENV", "RAPPORT_SECRET_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(PORT=str(port), RAPPORT_VAR_DIR=str(tmp_path), RAPPORT_LOG_FORMAT="text")
     log_path = tmp_path / "dev.log"
     log = log_path.open("w")  # a file, not a pipe: a chatty child must never block on a full pipe
@@ -55,6 +57,9 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
         assert (tmp_path / "rapport.sqlite").exists()
         api_key = (tmp_path / "dev-api-key").read_text().strip()
         assert api_key.startswith("rk_")
+        secret_key = tmp_path / "dev-secret-key"
+        assert len(secret_key.read_text().strip()) >= 32
+        assert secret_key.stat().st_mode & 0o077 == 0  # readable by its owner only
         # the demo: one closed wave with final results, readable through the admin API
         wave_id = re.search(r"closed wave ([0-9a-f]{32})", log_path.read_text()).group(1)
         request = urllib.request.Request(
