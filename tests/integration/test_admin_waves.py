@@ -49,7 +49,13 @@ def test_a_new_wave_is_a_draft_with_the_programs_reminder_days(admin, program):
     assert wave["name"] == "Spring"
     assert wave["reminder_days"] == [3, 7]
     assert wave["program_id"] == program["id"]
-    assert wave["counts"]["buyers"] == {"invited": 0, "opened": 0, "in_progress": 0, "completed": 0}
+    assert wave["counts"]["buyers"] == {
+        "invited": 0,
+        "opened": 0,
+        "in_progress": 0,
+        "completed": 0,
+        "opted_out": 0,
+    }
     stored = admin.db.waves.find_one({"_id": wave["id"]})
     assert stored["org_id"] == admin.org_id and stored["status"] == "draft"
 
@@ -229,6 +235,58 @@ def test_opted_out_people_are_invited_but_flagged(admin, program, db):
     assert flagged == {"amy@acme.example"}
 
 
+def test_people_who_opted_out_before_launch_count_as_opted_out_not_invited(admin, program, db):
+    db.opt_outs.insert_one({"org_id": admin.org_id, "email": "amy@acme.example", "at": 1})
+    wave = admin.wave(program["id"])
+    _launch(admin, wave["id"])
+    counts = admin.get(f"/api/v1/waves/{wave['id']}").get_json()["counts"]
+    assert counts["buyers"] == {
+        "invited": 2,
+        "opened": 0,
+        "in_progress": 0,
+        "completed": 0,
+        "opted_out": 1,
+    }
+    assert counts["sellers"]["invited"] == 2 and counts["sellers"]["opted_out"] == 0
+
+
+def test_opting_out_from_one_wave_takes_the_person_out_of_every_running_waves_counts(
+    admin, program, db
+):
+    from services.survey.optout import record_opt_out
+
+    first = admin.wave(program["id"], name="Spring")
+    _launch(admin, first["id"])
+    other = admin.program("Partners")
+    assert admin.import_csv(other["id"], roster_csv(SAMPLE_ROWS)).status_code == 200
+    second = admin.wave(other["id"], name="Partners spring")
+    _launch(admin, second["id"])
+    db.invitations.update_one(
+        {"wave_id": first["id"], "person_email": "joe@acme.example"},
+        {"$set": {"status": "in_progress"}},
+    )
+    db.invitations.update_one(
+        {"wave_id": second["id"], "person_email": "joe@acme.example"},
+        {"$set": {"status": "completed"}},
+    )
+    amy = db.invitations.find_one({"wave_id": first["id"], "person_email": "amy@acme.example"})
+    joe = db.invitations.find_one({"wave_id": first["id"], "person_email": "joe@acme.example"})
+    record_opt_out(db=db, invitation=amy)  # through Spring's email
+    record_opt_out(db=db, invitation=joe)  # halfway through Spring, done with Partners
+
+    for wave in (first, second):
+        counts = admin.get(f"/api/v1/waves/{wave['id']}").get_json()["counts"]["buyers"]
+        completed = 1 if wave is second else 0
+        assert counts["opted_out"] == 2 - completed, wave["name"]
+        assert counts["invited"] == 1 + completed, wave["name"]
+        assert counts["completed"] == completed and counts["in_progress"] == 0, wave["name"]
+    # the person's invitations in both running waves are flagged, so no reminder goes out
+    flagged = db.invitations.count_documents(
+        {"person_email": "amy@acme.example", "opted_out": True}
+    )
+    assert flagged == 2
+
+
 def test_an_unknown_delivery_is_a_400(admin, program):
     wave = admin.wave(program["id"])
     response = admin.post(f"/api/v1/waves/{wave['id']}/launch", json={"delivery": "pigeon"})
@@ -255,8 +313,8 @@ def test_status_counts_each_side_from_invited_to_completed(admin, program, db):
     body = response.get_json()
     assert body["id"] == wave["id"] and body["status"] == "open"
     assert body["counts"] == {
-        "buyers": {"invited": 3, "opened": 2, "in_progress": 1, "completed": 0},
-        "sellers": {"invited": 2, "opened": 1, "in_progress": 0, "completed": 1},
+        "buyers": {"invited": 3, "opened": 2, "in_progress": 1, "completed": 0, "opted_out": 0},
+        "sellers": {"invited": 2, "opened": 1, "in_progress": 0, "completed": 1, "opted_out": 0},
     }
 
 

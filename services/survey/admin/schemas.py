@@ -247,10 +247,15 @@ class LaunchSchema(StrictSchema):
 
 
 class SideCountsSchema(Schema):
-    invited = fields.Integer(metadata={"description": "everyone invited on this side"})
+    invited = fields.Integer(
+        metadata={"description": "everyone invited on this side, except who opted out unanswered"}
+    )
     opened = fields.Integer(metadata={"description": "opened their link (at least)"})
     in_progress = fields.Integer()
     completed = fields.Integer()
+    opted_out = fields.Integer(
+        metadata={"description": "opted out of survey email before completing (not in invited)"}
+    )
 
 
 class WaveCountsSchema(Schema):

@@ -116,18 +116,28 @@ def get_wave(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
 
 def _empty_counts() -> dict[str, dict[str, int]]:
     return {
-        plural: {"invited": 0, "opened": 0, "in_progress": 0, "completed": 0}
+        plural: {"invited": 0, "opened": 0, "in_progress": 0, "completed": 0, "opted_out": 0}
         for plural in SIDES.values()
     }
 
 
 def wave_counts(*, db: Database, org_id: str, wave_id: str) -> dict[str, dict[str, int]]:
-    """Per side: invited (everyone), opened (opened at least), in progress and completed."""
+    """Per side: invited, opened (opened at least), in progress, completed, and opted out.
+
+    Someone who opted out without completing counts as opted_out and nowhere else (nobody
+    waits for their answer); a completed response counts as invited and completed whatever
+    its author did afterwards, so completed <= opened <= invited always holds.
+    """
     counts = _empty_counts()
     grouped = db.invitations.aggregate(
         [
             {"$match": {"wave_id": wave_id, "org_id": org_id, "revoked": {"$ne": True}}},
-            {"$group": {"_id": {"side": "$side", "status": "$status"}, "n": {"$sum": 1}}},
+            {
+                "$group": {
+                    "_id": {"side": "$side", "status": "$status", "opted_out": "$opted_out"},
+                    "n": {"$sum": 1},
+                }
+            },
         ]
     )
     for group in grouped:
@@ -135,6 +145,9 @@ def wave_counts(*, db: Database, org_id: str, wave_id: str) -> dict[str, dict[st
         if side is None:
             continue
         status, n = group["_id"].get("status"), int(group["n"])
+        if group["_id"].get("opted_out") is True and status != "completed":
+            counts[side]["opted_out"] += n
+            continue
         counts[side]["invited"] += n
         if status in STARTED:
             counts[side]["opened"] += n
