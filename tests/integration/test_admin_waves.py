@@ -287,6 +287,58 @@ def test_opting_out_from_one_wave_takes_the_person_out_of_every_running_waves_co
     assert flagged == 2
 
 
+def test_a_second_open_wave_inviting_the_same_people_is_a_409_naming_the_first(admin, program, db):
+    first = admin.wave(program["id"], name="Spring")
+    assert _launch(admin, first["id"]).status_code == 200
+    second = admin.wave(program["id"], name="Spring again")
+    before = db.invitations.count_documents({})
+    response = _launch(admin, second["id"])
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert first["id"] in error["message"] and '"Spring"' in error["message"]
+    assert error["details"]["wave_id"] == [f"{first['id']} is open"]
+    assert db.waves.find_one({"_id": second["id"]})["status"] == "draft"
+    assert db.invitations.count_documents({}) == before  # nobody invited twice
+    # once the first wave is closed the second may go
+    assert admin.post(f"/api/v1/waves/{first['id']}/close").status_code == 202
+    assert _launch(admin, second["id"]).status_code == 200
+
+
+def test_a_wave_being_launched_blocks_a_second_launch_of_the_program(admin, program, db):
+    first = admin.wave(program["id"], name="Spring")
+    db.waves.update_one(
+        {"_id": first["id"]}, {"$set": {"status": "launching", "launching_at": datetime.now(UTC)}}
+    )
+    second = admin.wave(program["id"], name="Spring again")
+    response = _launch(admin, second["id"])
+    assert response.status_code == 409 and first["id"] in response.get_json()["error"]["message"]
+    # a launch that died long ago blocks nothing: it checks again when retried
+    db.waves.update_one(
+        {"_id": first["id"]},
+        {"$set": {"launching_at": datetime.now(UTC) - waves.LAUNCH_LEASE - timedelta(seconds=1)}},
+    )
+    assert _launch(admin, second["id"]).status_code == 200
+    assert _launch(admin, first["id"]).status_code == 409
+
+
+def test_open_waves_of_one_program_may_run_side_by_side_when_nobody_is_in_both(admin, db):
+    program = admin.program()
+    acme = [r for r in SAMPLE_ROWS if r["account_id"] == "A-1"]
+    assert admin.import_csv(program["id"], roster_csv(acme)).status_code == 200
+    first = admin.wave(program["id"], name="Acme")
+    assert _launch(admin, first["id"]).status_code == 200
+    # the roster changes: everyone of the first wave is revoked there (moved on)
+    db.invitations.update_many({"wave_id": first["id"]}, {"$set": {"revoked": True}})
+    second = admin.wave(program["id"], name="Acme, the new team")
+    assert _launch(admin, second["id"]).status_code == 200
+    # a wave whose closing time has passed takes no answer and blocks nothing
+    third = admin.wave(program["id"], name="Later")
+    db.waves.update_one(
+        {"_id": second["id"]}, {"$set": {"closes_at": datetime.now(UTC) - timedelta(minutes=1)}}
+    )
+    assert _launch(admin, third["id"]).status_code == 200
+
+
 def test_an_unknown_delivery_is_a_400(admin, program):
     wave = admin.wave(program["id"])
     response = admin.post(f"/api/v1/waves/{wave['id']}/launch", json={"delivery": "pigeon"})

@@ -336,10 +336,51 @@ def _claim_for_launch(db: Database, org_id: str, wave_id: str, now: datetime) ->
     raise Conflict(f"the wave is {wave['status']}, not draft: a wave is launched once")
 
 
+def _refuse_a_second_running_wave(
+    db: Database, wave: Mapping[str, Any], invitations: Sequence[Mapping[str, Any]], now: datetime
+) -> None:
+    """409 naming the other wave when an open (or launching) wave of the same program already
+    invites one of these people. Called after this wave's claim: of two racing launches, at
+    least the second sees the first."""
+    emails = {i["person_email"] for i in invitations}
+    others = db.waves.find(
+        {
+            "org_id": wave["org_id"],
+            "program_id": wave["program_id"],
+            "_id": {"$ne": wave["_id"]},
+            "status": {"$in": [OPEN, LAUNCHING]},
+        },
+        {"name": 1, "status": 1, "closes_at": 1, "launching_at": 1},
+    )
+    for other in others:
+        closes_at, launching_at = _aware(other.get("closes_at")), _aware(other.get("launching_at"))
+        if other["status"] == OPEN and closes_at is not None and closes_at <= now:
+            continue  # past its closing time it takes no answer; the scheduler closes it
+        if other["status"] == LAUNCHING and (
+            launching_at is None or launching_at < now - LAUNCH_LEASE
+        ):
+            continue  # a launch that died: it checks again when retried
+        shared = None
+        if other["status"] == OPEN:
+            people = db.invitations.find(
+                {"wave_id": other["_id"], "revoked": {"$ne": True}}, {"person_email": 1}
+            )
+            shared = next((i["person_email"] for i in people if i["person_email"] in emails), None)
+            if shared is None:
+                continue
+        who = f"already invites {shared}" if shared else "is inviting the same roster"
+        raise Conflict(
+            f'wave "{other.get("name", "")}" ({other["_id"]}) of this program is {other["status"]} '
+            f"and {who}: two open waves may not invite the same person; close it first",
+            details={"wave_id": [f"{other['_id']} is {other['status']}"]},
+        )
+
+
 def launch_wave(
     *, db: Database, bus: Bus, org_id: str, wave_id: str, delivery: str
 ) -> LaunchReport:
-    """Invite everyone on the program's roster and open the wave; 409 unless it is a draft.
+    """Invite everyone on the program's roster and open the wave; 409 unless it is a draft,
+    or when another open wave of the program already invites one of the same people.
 
     With delivery "email", `invitations.created` events (at most 500 ids each) are written
     to the outbox and then published; a broker outage leaves them for `relay_outbox`.
@@ -359,6 +400,7 @@ def launch_wave(
         buyers = sum(1 for i in invitations if i["side"] == "buyer")
         if buyers == 0:
             raise Conflict("the program has no contacts to invite: import a roster first")
+        _refuse_a_second_running_wave(db, wave, invitations, now)
         ids = write_invitations(db=db, invitations=invitations)
         events = invitation_events(wave=wave, invitation_ids=ids) if delivery == "email" else []
         stage_events(db=db, events=events)
