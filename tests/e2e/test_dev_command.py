@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from deploy.local.mongo_server import free_port
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,6 +70,13 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
             results = json.load(response)
         assert results["final"] is True and results["status"] == "closed"
         assert results["n_buyers"] > 0 and results["relationship_index"]["value"] is not None
+        # every URL it prints answers: the service, the API index, the mail
+        banner = wait_for(lambda: "Rapport is running" in log_path.read_text(), timeout=10)
+        assert banner
+        printed = set(re.findall(r"http://127\.0\.0\.1:\d+/[^\s)]*", log_path.read_text()))
+        assert {f"{base}/", f"{base}/api/v1/", f"{base}/dev/mail"} <= printed
+        for url in printed:
+            assert _get(url)[0] == 200, url
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
