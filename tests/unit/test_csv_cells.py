@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,14 @@ def test_the_writer_quotes_every_cell_and_a_csv_reader_reads_them_back():
     writer.writerow(["=1+1", -12.5, False, None, 'say "hi", then\n=2+2'])
     (row,) = list(csv.reader(io.StringIO(out.getvalue())))
     assert row == ["'=1+1", "-12.5", "false", "", 'say "hi", then\n=2+2']
+
+
+def test_every_csv_rapport_writes_goes_through_the_one_safe_writer():
+    root = Path(__file__).resolve().parents[2]
+    writers = [
+        str(path.relative_to(root))
+        for folder in ("services", "shared", "deploy")
+        for path in (root / folder).rglob("*.py")
+        if "csv.writer(" in path.read_text() or "csv.DictWriter(" in path.read_text()
+    ]
+    assert writers == ["shared/csv_cells.py"]
