@@ -238,7 +238,9 @@ def test_opted_out_people_are_invited_but_flagged(admin, program, db):
 def test_people_who_opted_out_before_launch_count_as_opted_out_not_invited(admin, program, db):
     db.opt_outs.insert_one({"org_id": admin.org_id, "email": "amy@acme.example", "at": 1})
     wave = admin.wave(program["id"])
-    _launch(admin, wave["id"])
+    launched = _launch(admin, wave["id"]).get_json()
+    assert (launched["invited_buyers"], launched["invited_sellers"]) == (2, 2)
+    assert launched["opted_out"] == 1
     counts = admin.get(f"/api/v1/waves/{wave['id']}").get_json()["counts"]
     assert counts["buyers"] == {
         "invited": 2,

@@ -293,6 +293,9 @@ class LaunchReportSchema(Schema):
     events_pending = fields.Integer(
         metadata={"description": "invitation events left in the outbox for the relay"}
     )
+    opted_out = fields.Integer(
+        metadata={"description": "people who had opted out of survey email: not in invited_*"}
+    )
 
 
 class LinkSchema(Schema):

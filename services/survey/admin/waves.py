@@ -175,6 +175,7 @@ class LaunchReport:
     invited_sellers: int
     events_published: int
     events_pending: int
+    opted_out: int = 0  # people on the roster who had opted out: not counted as invited
 
 
 @dataclass(frozen=True)
@@ -401,6 +402,10 @@ def launch_wave(
         if buyers == 0:
             raise Conflict("the program has no contacts to invite: import a roster first")
         _refuse_a_second_running_wave(db, wave, invitations, now)
+        # as the wave's counts do: who opted out before launch is not counted as invited
+        opted_out = sum(1 for i in invitations if i["opted_out"])
+        invited_buyers = sum(1 for i in invitations if i["side"] == "buyer" and not i["opted_out"])
+        invited_sellers = len(invitations) - opted_out - invited_buyers
         ids = write_invitations(db=db, invitations=invitations)
         events = invitation_events(wave=wave, invitation_ids=ids) if delivery == "email" else []
         stage_events(db=db, events=events)
@@ -412,8 +417,8 @@ def launch_wave(
                     "delivery": delivery,
                     "launched_at": now,
                     "opens_at": _aware(wave.get("opens_at")) or now,
-                    "invited_buyers": buyers,
-                    "invited_sellers": len(invitations) - buyers,
+                    "invited_buyers": invited_buyers,
+                    "invited_sellers": invited_sellers,
                 },
                 "$unset": {"launching_at": ""},
             },
@@ -434,8 +439,9 @@ def launch_wave(
         "wave launched",
         extra={
             "wave_id": wave_id,
-            "invited_buyers": buyers,
-            "invited_sellers": len(invitations) - buyers,
+            "invited_buyers": invited_buyers,
+            "invited_sellers": invited_sellers,
+            "opted_out": opted_out,
             "delivery": delivery,
             "events_published": published,
             "events": len(events),
@@ -444,10 +450,11 @@ def launch_wave(
     return LaunchReport(
         wave_id=wave_id,
         status=OPEN,
-        invited_buyers=buyers,
-        invited_sellers=len(invitations) - buyers,
+        invited_buyers=invited_buyers,
+        invited_sellers=invited_sellers,
         events_published=published,
         events_pending=pending_count(db=db, event_ids=event_ids) if published < len(events) else 0,
+        opted_out=opted_out,
     )
 
 
