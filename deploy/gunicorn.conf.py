@@ -20,7 +20,7 @@ wsgi_app = "services.survey.app:create_app()"
 
 
 def on_starting(server):
-    """Refuse to start before any worker boots, in one line naming the setting (RAPPORT_SECRET_KEY)."""
+    """Refuse to start, in one line naming the setting, before any worker boots."""
     from shared.settings import Settings
 
     Settings.from_env_or_exit()

@@ -64,7 +64,8 @@ def main() -> None:
     # this is `make dev`, said explicitly (RAPPORT_ENV), and its links are signed with a
     # key of its own rather than the public DEV_SECRET_KEY
     os.environ.setdefault("RAPPORT_ENV", "dev")
-    os.environ.setdefault("RAPPORT_SECRET_KEY", _dev_secret_key())
+    if not os.environ.get("RAPPORT_SECRET_KEY"):
+        os.environ["RAPPORT_SECRET_KEY"] = _dev_secret_key()
     settings = Settings.from_env_or_exit()
     configure_logging(level=settings.log_level, json_format=settings.log_json)
     port = int(os.environ.get("PORT", "8000"))
