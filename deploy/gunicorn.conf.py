@@ -19,6 +19,13 @@ errorlog = "-"
 wsgi_app = "services.survey.app:create_app()"
 
 
+def on_starting(server):
+    """Refuse to start, in one line naming the setting, before any worker boots."""
+    from shared.settings import Settings
+
+    Settings.from_env_or_exit()
+
+
 def post_worker_init(worker):
     """Connect and compile before the first respondent's request, and start the outbox relays."""
     from services.bootstrap import start_relays

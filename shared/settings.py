@@ -5,9 +5,44 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+# RAPPORT_ENV: production unless `make dev` (dev) or a test (test) says otherwise; only dev
+# and test may run without RAPPORT_SECRET_KEY (on the public DEV_SECRET_KEY) or a short one.
+ENVIRONMENTS = ("production", "dev", "test")
+# Public, so it signs links only where RAPPORT_ENV says `make dev` or the tests.
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"
+MIN_SECRET_KEY_BYTES = 32
+# A key containing one of these is what docker-compose.yml or deploy/k8s/ ships, never a secret.
+PLACEHOLDER_MARKS = ("change-me", "changeme", "replace-me", "placeholder")
+KEY_COMMAND = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+class SettingsError(ValueError):
+    """A setting no process may start with; the message names the variable and the fix."""
+
 
 def _split_keys(raw: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in raw.split(",") if k.strip())
+
+
+def check_secret_keys(keys: tuple[str, ...]) -> None:
+    """Refuse a missing, short (under 32 bytes) or placeholder RAPPORT_SECRET_KEY (every key)."""
+    if not keys:
+        raise SettingsError(
+            "RAPPORT_SECRET_KEY is not set: links would be signed with a public key; "
+            f"set it to the output of {KEY_COMMAND}"
+        )
+    for n, key in enumerate(keys, start=1):
+        which = "RAPPORT_SECRET_KEY" if len(keys) == 1 else f"RAPPORT_SECRET_KEY (key {n})"
+        if any(mark in key.lower() for mark in PLACEHOLDER_MARKS):
+            raise SettingsError(
+                f"{which} is the placeholder the deployment files ship; "
+                f"replace it with the output of {KEY_COMMAND}"
+            )
+        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise SettingsError(
+                f"{which} is {len(key.encode())} bytes, fewer than {MIN_SECRET_KEY_BYTES}; "
+                f"use the output of {KEY_COMMAND}"
+            )
 
 
 @dataclass(frozen=True)
@@ -18,8 +53,9 @@ class Settings:
     mongo_db: str = "rapport"
     amqp_url: str | None = None
     smtp_url: str | None = None
-    # The first key signs; every key verifies (rotation: prepend the new key).
-    secret_keys: tuple[str, ...] = ("dev-insecure-secret-change-me",)
+    # The first key signs; every key verifies (rotation: prepend the new key). The default
+    # serves settings built in code (tests, benchmarks); from_env refuses it in production.
+    secret_keys: tuple[str, ...] = (DEV_SECRET_KEY,)
     public_url: str = "http://127.0.0.1:8000"
     bootstrap_api_key: str | None = None
     bus_namespace: str = "rapport"
@@ -43,15 +79,21 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Build settings from environment variables (names in API.md)."""
+        """Build settings from environment variables (names in API.md); SettingsError when a
+        process must not start with them (RAPPORT_SECRET_KEY outside dev and test)."""
         env = os.environ if environ is None else environ
-        keys = _split_keys(env.get("RAPPORT_SECRET_KEY", "")) or cls.secret_keys
+        environment = env.get("RAPPORT_ENV", "").strip().lower() or "production"
+        if environment not in ENVIRONMENTS:
+            raise SettingsError(f"RAPPORT_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        keys = _split_keys(env.get("RAPPORT_SECRET_KEY", ""))
+        if environment == "production":
+            check_secret_keys(keys)
         return cls(
             mongo_url=env.get("MONGO_URL") or None,
             mongo_db=env.get("MONGO_DB", "rapport"),
             amqp_url=env.get("AMQP_URL") or None,
             smtp_url=env.get("SMTP_URL") or None,
-            secret_keys=keys,
+            secret_keys=keys or (DEV_SECRET_KEY,),
             public_url=env.get("RAPPORT_PUBLIC_URL", cls.public_url).rstrip("/"),
             bootstrap_api_key=env.get("RAPPORT_BOOTSTRAP_API_KEY") or None,
             bus_namespace=env.get("RAPPORT_BUS_NAMESPACE", "rapport"),
@@ -67,3 +109,11 @@ class Settings:
             mail_from=env.get("RAPPORT_MAIL_FROM", cls.mail_from),
             mail_rate_per_s=float(env.get("RAPPORT_MAIL_RATE_PER_S", "100")),
         )
+
+    @classmethod
+    def from_env_or_exit(cls) -> Settings:
+        """`from_env` for a process's start: a refused setting ends it with one line naming it."""
+        try:
+            return cls.from_env()
+        except SettingsError as exc:
+            raise SystemExit(f"rapport: cannot start: {exc}") from None

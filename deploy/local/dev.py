@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import secrets
 import signal
 import threading
 from pathlib import Path
@@ -47,11 +48,25 @@ def _dev_api_key(db, settings: Settings) -> str:
     return api_key
 
 
+def _dev_secret_key() -> str:
+    """`make dev`'s own link-signing key, made once under var/ so links survive a restart."""
+    key_file = VAR / "dev-secret-key"
+    if not key_file.exists():
+        with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(48) + "\n")
+    return key_file.read_text().strip()
+
+
 def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
     # people read `make dev`'s output: plain lines unless JSON is asked for
     os.environ.setdefault("RAPPORT_LOG_FORMAT", "text")
-    settings = Settings.from_env()
+    # this is `make dev`, said explicitly (RAPPORT_ENV), and its links are signed with a
+    # key of its own rather than the public DEV_SECRET_KEY
+    os.environ.setdefault("RAPPORT_ENV", "dev")
+    if not os.environ.get("RAPPORT_SECRET_KEY"):
+        os.environ["RAPPORT_SECRET_KEY"] = _dev_secret_key()
+    settings = Settings.from_env_or_exit()
     configure_logging(level=settings.log_level, json_format=settings.log_json)
     port = int(os.environ.get("PORT", "8000"))
     if "RAPPORT_PUBLIC_URL" not in os.environ:

@@ -10,10 +10,11 @@ from services.bootstrap import build
 from services.notify.worker import Notifier, consumer_specs
 from services.runner import run_until_signalled, start_consumers
 from shared.logs import configure_logging
+from shared.settings import Settings
 
 
 def main() -> None:
-    container = build()
+    container = build(Settings.from_env_or_exit())
     configure_logging(level=container.settings.log_level, json_format=container.settings.log_json)
     if not container.settings.amqp_url:
         raise SystemExit("AMQP_URL is required to run the notify service on its own")

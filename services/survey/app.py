@@ -95,8 +95,8 @@ def _bootstrap_on_first_request(app: Flask, container: Container) -> None:
 
 
 def _register_features(app: Flask) -> None:
-    """The feature blueprints: admin API, respondent API and pages, results, opt-out."""
-    from services.survey import admin, optout, respond, results
+    """The feature blueprints: admin API, respondent API and pages, results, opt-out, index."""
+    from services.survey import admin, index, optout, respond, results
 
-    for feature in (admin, respond, results, optout):
+    for feature in (admin, respond, results, optout, index):
         feature.register(app)

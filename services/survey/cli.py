@@ -43,7 +43,7 @@ from services.survey.errors import ApiError, NotFound, ValidationFailed
 from services.survey.organisations import create_api_key, ensure_organisation
 from shared.bus import InProcessBus
 from shared.outbox import relay_outbox
-from shared.settings import Settings
+from shared.settings import Settings, SettingsError
 
 
 def _print(schema: Schema, value: Any) -> None:
@@ -260,7 +260,11 @@ def main(argv: Sequence[str] | None = None, *, container: Container | None = Non
     """Run one `rapport` command; the exit status is 0, 1 for an error, 3 for rejected rows."""
     args = parser().parse_args(argv)
     if container is None:
-        settings = Settings.from_env()
+        try:
+            settings = Settings.from_env()
+        except SettingsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         if not settings.mongo_url:
             print("error: MONGO_URL is not set", file=sys.stderr)
             return 1

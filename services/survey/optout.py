@@ -64,18 +64,33 @@ def invitation_id_from_optout_token(token: str, settings: Settings) -> str | Non
     return value[len(PREFIX) :] or None
 
 
+# Waves whose invitations still count: a closed wave's figures are history and stay as they were.
+_RUNNING = ("launching", "open", "closing")
+
+
 def record_opt_out(*, db: Database, invitation: dict, now: datetime | None = None) -> None:
-    """Remember the person's opt-out for their organisation and mark the invitation."""
+    """Remember the person's opt-out for their organisation and mark the invitation, and
+    their invitations in the organisation's other running waves (counts, reminders)."""
     now = now or datetime.now(UTC)
+    org_id = invitation["org_id"]
     email = str(invitation["person_email"]).strip().lower()
     db.opt_outs.update_one(
-        {"org_id": invitation["org_id"], "email": email},
-        {"$setOnInsert": {"org_id": invitation["org_id"], "email": email, "at": now}},
+        {"org_id": org_id, "email": email},
+        {"$setOnInsert": {"org_id": org_id, "email": email, "at": now}},
         upsert=True,
     )
-    db.invitations.update_one(
-        {"_id": invitation["_id"]}, {"$set": {"opted_out": True, "opted_out_at": now}}
-    )
+    marked = {"$set": {"opted_out": True, "opted_out_at": now}}
+    db.invitations.update_one({"_id": invitation["_id"]}, marked)
+    running = [
+        w["_id"]
+        for w in db.waves.find({"org_id": org_id, "status": {"$in": _RUNNING}}, {"_id": 1})
+        if w["_id"] != invitation.get("wave_id")
+    ]
+    if running:
+        db.invitations.update_many(
+            {"wave_id": {"$in": running}, "person_email": email, "opted_out": {"$ne": True}},
+            marked,
+        )
 
 
 def _language(invitation: dict | None) -> str:

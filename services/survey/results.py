@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import json
@@ -20,6 +19,7 @@ from services.scoring.worker import load_wave
 from services.survey.auth import require_org
 from services.survey.errors import NotFound, ValidationFailed
 from shared import comments
+from shared.csv_cells import CsvWriter
 from shared.results import read_results
 from shared.store import composite_id
 
@@ -40,6 +40,8 @@ EXPORT_COLUMNS = (
     "recommend",
     *(f"dimension.{d}" for d in engine.DIMENSIONS),
     *(f"touchpoint.{t}" for t in engine.TOUCHPOINTS),
+    "contact_name",
+    "account_name",
     *(f"comment.{kind}" for kind in comments.TEXT_KINDS),
     "moments",
 )
@@ -128,10 +130,18 @@ def with_comments(
 
 
 def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
-    """The CSV export, one row per scored response, streamed."""
-    _wave(db, org_id, wave_id)
+    """The CSV export, one row per scored response, streamed; every cell through `CsvWriter`."""
+    wave = _wave(db, org_id, wave_id)
+    scope = {"org_id": org_id, "program_id": wave["program_id"]}
+    account_names = {
+        a["external_id"]: a.get("name") or ""
+        for a in db.accounts.find(scope, {"external_id": 1, "name": 1})
+    }
+    contact_names = {
+        c["email"]: c.get("name") or "" for c in db.contacts.find(scope, {"email": 1, "name": 1})
+    }
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = CsvWriter(buffer)
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -154,16 +164,18 @@ def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
                 doc.get("side"),
                 doc.get("account_external_id"),
                 doc.get("contact_email"),
-                doc.get("seller_email") or "",
-                _cell(doc.get("relationship_index")),
+                doc.get("seller_email"),
+                doc.get("relationship_index"),
                 doc.get("level"),
-                doc.get("nps_category") or "",
-                doc.get("segment") or "",
+                doc.get("nps_category"),
+                doc.get("segment"),
                 doc.get("satisfaction_trap"),
-                _cell(doc.get("competitive_index")),
-                _cell(doc.get("recommend")),
-                *(_cell(dims.get(d)) for d in engine.DIMENSIONS),
-                *(_cell(touch.get(t)) for t in engine.TOUCHPOINTS),
+                doc.get("competitive_index"),
+                doc.get("recommend"),
+                *(dims.get(d) for d in engine.DIMENSIONS),
+                *(touch.get(t) for t in engine.TOUCHPOINTS),
+                contact_names.get(doc.get("contact_email"), ""),
+                account_names.get(doc.get("account_external_id"), ""),
                 *_comment_cells(said.get(doc["key"])),
             ]
         )
@@ -195,10 +207,6 @@ class _InOrder:
         while self._head is not None and self._head[0] < key:
             self._head = next(self._stream, None)
         return self._head[1] if self._head is not None and self._head[0] == key else None
-
-
-def _cell(value: Any) -> str:
-    return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 @bp.route("/<wave_id>/results")

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from deploy.local.mongo_server import free_port
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +28,9 @@ def _get(url: str) -> tuple[int, bytes]:
 
 def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "AMQP_URL", "SMTP_URL")}
+    # nothing set, as on a fresh clone: the runner says it is `make dev` and makes its own key
+    unset = ("MONGO_URL", "AMQP_URL", "SMTP_URL", "RAPPORT_ENV", "RAPPORT_SECRET_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(PORT=str(port), RAPPORT_VAR_DIR=str(tmp_path), RAPPORT_LOG_FORMAT="text")
     log_path = tmp_path / "dev.log"
     log = log_path.open("w")  # a file, not a pipe: a chatty child must never block on a full pipe
@@ -55,6 +58,9 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
         assert (tmp_path / "rapport.sqlite").exists()
         api_key = (tmp_path / "dev-api-key").read_text().strip()
         assert api_key.startswith("rk_")
+        secret_key = tmp_path / "dev-secret-key"
+        assert len(secret_key.read_text().strip()) >= 32
+        assert secret_key.stat().st_mode & 0o077 == 0  # readable by its owner only
         # the demo: one closed wave with final results, readable through the admin API
         wave_id = re.search(r"closed wave ([0-9a-f]{32})", log_path.read_text()).group(1)
         request = urllib.request.Request(
@@ -64,6 +70,13 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
             results = json.load(response)
         assert results["final"] is True and results["status"] == "closed"
         assert results["n_buyers"] > 0 and results["relationship_index"]["value"] is not None
+        # every URL it prints answers: the service, the API index, the mail
+        banner = wait_for(lambda: "Rapport is running" in log_path.read_text(), timeout=10)
+        assert banner
+        printed = set(re.findall(r"http://127\.0\.0\.1:\d+/[^\s)]*", log_path.read_text()))
+        assert {f"{base}/", f"{base}/api/v1/", f"{base}/dev/mail"} <= printed
+        for url in printed:
+            assert _get(url)[0] == 200, url
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)

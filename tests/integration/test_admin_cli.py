@@ -126,7 +126,13 @@ def test_cli_errors_are_one_clear_line_and_a_nonzero_status(container, capsys, t
 
 
 def test_the_rapport_command_reads_mongo_url_from_the_environment(mongo_uri, db):
-    env = {**os.environ, "MONGO_URL": mongo_uri, "MONGO_DB": db.name, "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "MONGO_URL": mongo_uri,
+        "MONGO_DB": db.name,
+        "PYTHONPATH": str(ROOT),
+        "RAPPORT_ENV": "test",
+    }
     env.pop("AMQP_URL", None)
     done = subprocess.run(
         [sys.executable, "-m", "services.survey.cli", "keys", "create", "--org", "Shell"],

@@ -50,7 +50,13 @@ def test_a_new_wave_is_a_draft_with_the_programs_reminder_days(admin, program):
     assert wave["name"] == "Spring"
     assert wave["reminder_days"] == [3, 7]
     assert wave["program_id"] == program["id"]
-    assert wave["counts"]["buyers"] == {"invited": 0, "opened": 0, "in_progress": 0, "completed": 0}
+    assert wave["counts"]["buyers"] == {
+        "invited": 0,
+        "opened": 0,
+        "in_progress": 0,
+        "completed": 0,
+        "opted_out": 0,
+    }
     stored = admin.db.waves.find_one({"_id": wave["id"]})
     assert stored["org_id"] == admin.org_id and stored["status"] == "draft"
 
@@ -230,6 +236,112 @@ def test_opted_out_people_are_invited_but_flagged(admin, program, db):
     assert flagged == {"amy@acme.example"}
 
 
+def test_people_who_opted_out_before_launch_count_as_opted_out_not_invited(admin, program, db):
+    db.opt_outs.insert_one({"org_id": admin.org_id, "email": "amy@acme.example", "at": 1})
+    wave = admin.wave(program["id"])
+    launched = _launch(admin, wave["id"]).get_json()
+    assert (launched["invited_buyers"], launched["invited_sellers"]) == (2, 2)
+    assert launched["opted_out"] == 1
+    counts = admin.get(f"/api/v1/waves/{wave['id']}").get_json()["counts"]
+    assert counts["buyers"] == {
+        "invited": 2,
+        "opened": 0,
+        "in_progress": 0,
+        "completed": 0,
+        "opted_out": 1,
+    }
+    assert counts["sellers"]["invited"] == 2 and counts["sellers"]["opted_out"] == 0
+
+
+def test_opting_out_from_one_wave_takes_the_person_out_of_every_running_waves_counts(
+    admin, program, db
+):
+    from services.survey.optout import record_opt_out
+
+    first = admin.wave(program["id"], name="Spring")
+    _launch(admin, first["id"])
+    other = admin.program("Partners")
+    assert admin.import_csv(other["id"], roster_csv(SAMPLE_ROWS)).status_code == 200
+    second = admin.wave(other["id"], name="Partners spring")
+    _launch(admin, second["id"])
+    db.invitations.update_one(
+        {"wave_id": first["id"], "person_email": "joe@acme.example"},
+        {"$set": {"status": "in_progress"}},
+    )
+    db.invitations.update_one(
+        {"wave_id": second["id"], "person_email": "joe@acme.example"},
+        {"$set": {"status": "completed"}},
+    )
+    amy = db.invitations.find_one({"wave_id": first["id"], "person_email": "amy@acme.example"})
+    joe = db.invitations.find_one({"wave_id": first["id"], "person_email": "joe@acme.example"})
+    record_opt_out(db=db, invitation=amy)  # through Spring's email
+    record_opt_out(db=db, invitation=joe)  # halfway through Spring, done with Partners
+
+    for wave in (first, second):
+        counts = admin.get(f"/api/v1/waves/{wave['id']}").get_json()["counts"]["buyers"]
+        completed = 1 if wave is second else 0
+        assert counts["opted_out"] == 2 - completed, wave["name"]
+        assert counts["invited"] == 1 + completed, wave["name"]
+        assert counts["completed"] == completed and counts["in_progress"] == 0, wave["name"]
+    # the person's invitations in both running waves are flagged, so no reminder goes out
+    flagged = db.invitations.count_documents(
+        {"person_email": "amy@acme.example", "opted_out": True}
+    )
+    assert flagged == 2
+
+
+def test_a_second_open_wave_inviting_the_same_people_is_a_409_naming_the_first(admin, program, db):
+    first = admin.wave(program["id"], name="Spring")
+    assert _launch(admin, first["id"]).status_code == 200
+    second = admin.wave(program["id"], name="Spring again")
+    before = db.invitations.count_documents({})
+    response = _launch(admin, second["id"])
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert first["id"] in error["message"] and '"Spring"' in error["message"]
+    assert error["details"]["wave_id"] == [f"{first['id']} is open"]
+    assert db.waves.find_one({"_id": second["id"]})["status"] == "draft"
+    assert db.invitations.count_documents({}) == before  # nobody invited twice
+    # once the first wave is closed the second may go
+    assert admin.post(f"/api/v1/waves/{first['id']}/close").status_code == 202
+    assert _launch(admin, second["id"]).status_code == 200
+
+
+def test_a_wave_being_launched_blocks_a_second_launch_of_the_program(admin, program, db):
+    first = admin.wave(program["id"], name="Spring")
+    db.waves.update_one(
+        {"_id": first["id"]}, {"$set": {"status": "launching", "launching_at": datetime.now(UTC)}}
+    )
+    second = admin.wave(program["id"], name="Spring again")
+    response = _launch(admin, second["id"])
+    assert response.status_code == 409 and first["id"] in response.get_json()["error"]["message"]
+    # a launch that died long ago blocks nothing: it checks again when retried
+    db.waves.update_one(
+        {"_id": first["id"]},
+        {"$set": {"launching_at": datetime.now(UTC) - waves.LAUNCH_LEASE - timedelta(seconds=1)}},
+    )
+    assert _launch(admin, second["id"]).status_code == 200
+    assert _launch(admin, first["id"]).status_code == 409
+
+
+def test_open_waves_of_one_program_may_run_side_by_side_when_nobody_is_in_both(admin, db):
+    program = admin.program()
+    acme = [r for r in SAMPLE_ROWS if r["account_id"] == "A-1"]
+    assert admin.import_csv(program["id"], roster_csv(acme)).status_code == 200
+    first = admin.wave(program["id"], name="Acme")
+    assert _launch(admin, first["id"]).status_code == 200
+    # the roster changes: everyone of the first wave is revoked there (moved on)
+    db.invitations.update_many({"wave_id": first["id"]}, {"$set": {"revoked": True}})
+    second = admin.wave(program["id"], name="Acme, the new team")
+    assert _launch(admin, second["id"]).status_code == 200
+    # a wave whose closing time has passed takes no answer and blocks nothing
+    third = admin.wave(program["id"], name="Later")
+    db.waves.update_one(
+        {"_id": second["id"]}, {"$set": {"closes_at": datetime.now(UTC) - timedelta(minutes=1)}}
+    )
+    assert _launch(admin, third["id"]).status_code == 200
+
+
 def test_an_unknown_delivery_is_a_400(admin, program):
     wave = admin.wave(program["id"])
     response = admin.post(f"/api/v1/waves/{wave['id']}/launch", json={"delivery": "pigeon"})
@@ -256,8 +368,8 @@ def test_status_counts_each_side_from_invited_to_completed(admin, program, db):
     body = response.get_json()
     assert body["id"] == wave["id"] and body["status"] == "open"
     assert body["counts"] == {
-        "buyers": {"invited": 3, "opened": 2, "in_progress": 1, "completed": 0},
-        "sellers": {"invited": 2, "opened": 1, "in_progress": 0, "completed": 1},
+        "buyers": {"invited": 3, "opened": 2, "in_progress": 1, "completed": 0, "opted_out": 0},
+        "sellers": {"invited": 2, "opened": 1, "in_progress": 0, "completed": 1, "opted_out": 0},
     }
 
 

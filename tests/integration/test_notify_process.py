@@ -31,6 +31,7 @@ def test_the_notify_process_sends_invitations_closes_due_waves_and_stops_on_sigt
     )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")},
+        "RAPPORT_ENV": "test",  # a test's process: it may sign with the public dev key
         "MONGO_URL": mongo_uri,
         "MONGO_DB": db.name,
         "AMQP_URL": rabbit_bus.url,

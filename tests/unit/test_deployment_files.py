@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+from shared.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,3 +66,44 @@ def test_k8s_manifests_probe_readiness_and_run_every_service():
     survey = deployments["survey"]["spec"]["template"]["spec"]["containers"][0]
     assert survey["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert survey["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def _k8s_config() -> dict:
+    documents = yaml.safe_load_all((ROOT / "deploy/k8s/rapport.yaml").read_text())
+    (secret,) = [d for d in documents if d["kind"] == "Secret"]
+    return secret["stringData"]
+
+
+def test_compose_takes_the_secret_key_from_env_and_refuses_to_start_without_it():
+    for name in ("survey", "scoring", "notify"):
+        value = _compose()["services"][name]["environment"]["RAPPORT_SECRET_KEY"]
+        # ${VAR:?message}: compose stops with the message when VAR is unset or empty
+        assert re.fullmatch(r"\$\{RAPPORT_SECRET_KEY:\?[^}]*\}", value), value
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_the_k8s_secret_key_placeholder_is_refused_by_every_process():
+    placeholder = _k8s_config()["RAPPORT_SECRET_KEY"]
+    assert len(placeholder.encode()) >= 32  # refused for what it is, not only for its length
+    with pytest.raises(SettingsError, match="RAPPORT_SECRET_KEY is the placeholder"):
+        Settings.from_env({"RAPPORT_SECRET_KEY": placeholder})
+
+
+@pytest.mark.parametrize(
+    "shipped", ["change-me", "change-me-in-production", "dev-insecure-secret-change-me"]
+)
+def test_the_placeholders_shipped_before_are_refused_too(shipped):
+    with pytest.raises(SettingsError, match="RAPPORT_SECRET_KEY"):
+        Settings.from_env({"RAPPORT_SECRET_KEY": shipped})
+
+
+def test_the_readme_command_makes_an_env_file_whose_key_is_accepted():
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"^python3 -c '([^']+)' > \.env", readme, re.MULTILINE)
+    assert command, "the README shows how to make .env"
+    line = subprocess.run(
+        [sys.executable, "-c", command.group(1)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    name, _, key = line.partition("=")
+    assert name == "RAPPORT_SECRET_KEY"
+    assert Settings.from_env({name: key}).secret_key == key

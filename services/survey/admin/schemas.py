@@ -247,10 +247,15 @@ class LaunchSchema(StrictSchema):
 
 
 class SideCountsSchema(Schema):
-    invited = fields.Integer(metadata={"description": "everyone invited on this side"})
+    invited = fields.Integer(
+        metadata={"description": "everyone invited on this side, except who opted out unanswered"}
+    )
     opened = fields.Integer(metadata={"description": "opened their link (at least)"})
     in_progress = fields.Integer()
     completed = fields.Integer()
+    opted_out = fields.Integer(
+        metadata={"description": "opted out of survey email before completing (not in invited)"}
+    )
 
 
 class WaveCountsSchema(Schema):
@@ -287,6 +292,9 @@ class LaunchReportSchema(Schema):
     events_published = fields.Integer()
     events_pending = fields.Integer(
         metadata={"description": "invitation events left in the outbox for the relay"}
+    )
+    opted_out = fields.Integer(
+        metadata={"description": "people who had opted out of survey email: not in invited_*"}
     )
 
 

@@ -225,7 +225,10 @@ class WaveLaunch(MethodView):
     @bp.arguments(LaunchSchema, error_status_code=400)
     @bp.response(200, LaunchReportSchema)
     def post(self, body: dict[str, Any], wave_id: str) -> waves.LaunchReport:
-        """Invite every buyer contact and seller and open the wave; a second launch is a 409."""
+        """Invite every buyer contact and seller and open the wave.
+
+        A second launch is a 409, and so is a launch that would invite someone another open
+        wave of the program already invites (the error names that wave)."""
         container = _container()
         return waves.launch_wave(
             db=container.db,

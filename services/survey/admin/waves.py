@@ -105,18 +105,28 @@ def get_wave(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
 
 def _empty_counts() -> dict[str, dict[str, int]]:
     return {
-        plural: {"invited": 0, "opened": 0, "in_progress": 0, "completed": 0}
+        plural: {"invited": 0, "opened": 0, "in_progress": 0, "completed": 0, "opted_out": 0}
         for plural in SIDES.values()
     }
 
 
 def wave_counts(*, db: Database, org_id: str, wave_id: str) -> dict[str, dict[str, int]]:
-    """Per side: invited (everyone), opened (opened at least), in progress and completed."""
+    """Per side: invited, opened (opened at least), in progress, completed, and opted out.
+
+    Someone who opted out without completing counts as opted_out and nowhere else (nobody
+    waits for their answer); a completed response counts as invited and completed whatever
+    its author did afterwards, so completed <= opened <= invited always holds.
+    """
     counts = _empty_counts()
     grouped = db.invitations.aggregate(
         [
             {"$match": {"wave_id": wave_id, "org_id": org_id, "revoked": {"$ne": True}}},
-            {"$group": {"_id": {"side": "$side", "status": "$status"}, "n": {"$sum": 1}}},
+            {
+                "$group": {
+                    "_id": {"side": "$side", "status": "$status", "opted_out": "$opted_out"},
+                    "n": {"$sum": 1},
+                }
+            },
         ]
     )
     for group in grouped:
@@ -124,6 +134,9 @@ def wave_counts(*, db: Database, org_id: str, wave_id: str) -> dict[str, dict[st
         if side is None:
             continue
         status, n = group["_id"].get("status"), int(group["n"])
+        if group["_id"].get("opted_out") is True and status != "completed":
+            counts[side]["opted_out"] += n
+            continue
         counts[side]["invited"] += n
         if status in STARTED:
             counts[side]["opened"] += n
@@ -151,6 +164,7 @@ class LaunchReport:
     invited_sellers: int
     events_published: int
     events_pending: int
+    opted_out: int = 0  # people on the roster who had opted out: not counted as invited
 
 
 @dataclass(frozen=True)
@@ -312,10 +326,54 @@ def _claim_for_launch(db: Database, org_id: str, wave_id: str, now: datetime) ->
     raise Conflict(f"the wave is {wave['status']}, not draft: a wave is launched once")
 
 
+def _refuse_a_second_running_wave(
+    db: Database, wave: Mapping[str, Any], invitations: Sequence[Mapping[str, Any]], now: datetime
+) -> None:
+    """409 naming the other wave when an open (or launching) wave of the same program already
+    invites one of these people. Called after this wave's claim: of two racing launches, at
+    least the second sees the first."""
+    emails = {i["person_email"] for i in invitations}
+    others = db.waves.find(
+        {
+            "org_id": wave["org_id"],
+            "program_id": wave["program_id"],
+            "_id": {"$ne": wave["_id"]},
+            "status": {"$in": [OPEN, LAUNCHING]},
+        },
+        {"name": 1, "status": 1, "closes_at": 1, "launching_at": 1},
+    )
+    for other in others:
+        closes_at, launching_at = (
+            clock.aware(other.get("closes_at")),
+            clock.aware(other.get("launching_at")),
+        )
+        if other["status"] == OPEN and closes_at is not None and closes_at <= now:
+            continue  # past its closing time it takes no answer; the scheduler closes it
+        if other["status"] == LAUNCHING and (
+            launching_at is None or launching_at < now - LAUNCH_LEASE
+        ):
+            continue  # a launch that died: it checks again when retried
+        shared = None
+        if other["status"] == OPEN:
+            people = db.invitations.find(
+                {"wave_id": other["_id"], "revoked": {"$ne": True}}, {"person_email": 1}
+            )
+            shared = next((i["person_email"] for i in people if i["person_email"] in emails), None)
+            if shared is None:
+                continue
+        who = f"already invites {shared}" if shared else "is inviting the same roster"
+        raise Conflict(
+            f'wave "{other.get("name", "")}" ({other["_id"]}) of this program is {other["status"]} '
+            f"and {who}: two open waves may not invite the same person; close it first",
+            details={"wave_id": [f"{other['_id']} is {other['status']}"]},
+        )
+
+
 def launch_wave(
     *, db: Database, bus: Bus, org_id: str, wave_id: str, delivery: str
 ) -> LaunchReport:
-    """Invite everyone on the program's roster and open the wave; 409 unless it is a draft.
+    """Invite everyone on the program's roster and open the wave; 409 unless it is a draft,
+    or when another open wave of the program already invites one of the same people.
 
     With delivery "email", `invitations.created` events (at most 500 ids each) are written
     to the outbox and then published; a broker outage leaves them for `relay_outbox`.
@@ -335,6 +393,11 @@ def launch_wave(
         buyers = sum(1 for i in invitations if i["side"] == "buyer")
         if buyers == 0:
             raise Conflict("the program has no contacts to invite: import a roster first")
+        _refuse_a_second_running_wave(db, wave, invitations, now)
+        # as the wave's counts do: who opted out before launch is not counted as invited
+        opted_out = sum(1 for i in invitations if i["opted_out"])
+        invited_buyers = sum(1 for i in invitations if i["side"] == "buyer" and not i["opted_out"])
+        invited_sellers = len(invitations) - opted_out - invited_buyers
         ids = write_invitations(db=db, invitations=invitations)
         events = invitation_events(wave=wave, invitation_ids=ids) if delivery == "email" else []
         stage_events(db=db, events=events)
@@ -346,8 +409,8 @@ def launch_wave(
                     "delivery": delivery,
                     "launched_at": now,
                     "opens_at": clock.aware(wave.get("opens_at")) or now,
-                    "invited_buyers": buyers,
-                    "invited_sellers": len(invitations) - buyers,
+                    "invited_buyers": invited_buyers,
+                    "invited_sellers": invited_sellers,
                 },
                 "$unset": {"launching_at": ""},
             },
@@ -368,8 +431,9 @@ def launch_wave(
         "wave launched",
         extra={
             "wave_id": wave_id,
-            "invited_buyers": buyers,
-            "invited_sellers": len(invitations) - buyers,
+            "invited_buyers": invited_buyers,
+            "invited_sellers": invited_sellers,
+            "opted_out": opted_out,
             "delivery": delivery,
             "events_published": published,
             "events": len(events),
@@ -378,10 +442,11 @@ def launch_wave(
     return LaunchReport(
         wave_id=wave_id,
         status=OPEN,
-        invited_buyers=buyers,
-        invited_sellers=len(invitations) - buyers,
+        invited_buyers=invited_buyers,
+        invited_sellers=invited_sellers,
         events_published=published,
         events_pending=pending_count(db=db, event_ids=event_ids) if published < len(events) else 0,
+        opted_out=opted_out,
     )
 
 
