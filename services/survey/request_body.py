@@ -87,12 +87,11 @@ class _Numbers:
         self.odd = False
 
     def integer(self, text: str) -> int | float:
-        # int() refuses 4,300+ digits with a ValueError from inside the parser; such a number
-        # (like any beyond BSON's 64 bits) cannot be stored: infinity, reported with its field.
         if len(text) <= _LONGEST_INT64 and INT64_MIN <= (value := int(text)) <= INT64_MAX:
             return value
-        self.odd = True
-        return math.inf
+        # Beyond BSON's 64-bit integers: a double, as most JSON readers do (and int() would
+        # refuse 4,300+ digits with a ValueError from inside the parser); infinity beyond that.
+        return self.decimal(text)
 
     def decimal(self, text: str) -> float:
         value = float(text)
