@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from marshmallow import ValidationError
 
+from services.survey.admin.schemas import ProgramCreateSchema, flat_messages
 from services.survey.errors import ValidationFailed
 from services.survey.request_body import MAX_DETAILS, NotJson, parse_json_body
 
@@ -66,3 +68,19 @@ def test_what_is_not_json_is_refused_with_the_parsers_reason(data, reason):
         parse_json_body(data)
     assert refused.value.message == f"the body is not valid JSON: {reason}"
     assert refused.value.status == 400
+
+
+def test_a_number_field_refuses_an_integer_beyond_any_float_where_json_is_read_elsewhere():
+    # `rapport programs create --settings` reads its JSON with json.loads: 10**400 is a
+    # Python int there, and math.isfinite() of it raised OverflowError (a crash, not an error).
+    with pytest.raises(ValidationError) as refused:
+        ProgramCreateSchema().load(
+            {
+                "name": "P",
+                "settings": {"gap_threshold": 10**400, "role_weights": {"user": -(10**400)}},
+            }
+        )
+    assert flat_messages(refused.value.messages) == {
+        "settings.gap_threshold": ["Number too large."],
+        "settings.role_weights.user.value": ["Number too large."],
+    }
