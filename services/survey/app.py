@@ -14,6 +14,7 @@ from services.survey.openapi import init_api
 from services.survey.operations import bp as operations_bp
 from services.survey.operations import instrument
 from services.survey.organisations import bootstrap
+from services.survey.request_body import BoundedRequest
 from shared.store import ping
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ SECURITY_HEADERS = {
 def create_app(container: Container | None = None, test_config: dict | None = None) -> Flask:
     """Build the Flask application; nothing connects until first use."""
     app = Flask(__name__)
+    app.request_class = BoundedRequest  # the body limit holds for chunked bodies too
     container = container or build()
     settings = container.settings
     app.config.update(

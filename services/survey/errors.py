@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template_string, request
+from flask import Flask, Response, jsonify, make_response, render_template_string, request
+from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,11 @@ _CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "too_many_requests",
+    503: "unavailable",
 }
+
+# Seconds a client should wait after a 503: about one server selection timeout.
+RETRY_AFTER_S = 5
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title></head>
@@ -101,6 +106,23 @@ def register_error_handlers(app: Flask) -> None:
             message = exc.description if status != 400 or not details else "invalid input"
             return _json_error(status, _CODES.get(status, "error"), str(message), details)
         return render_template_string(_PAGE, title=exc.name, message=exc.description), status
+
+    @app.errorhandler(ConnectionFailure)
+    def _database_unreachable(exc: ConnectionFailure):
+        # pymongo's ServerSelectionTimeoutError, AutoReconnect, NetworkTimeout: MongoDB is
+        # down or unreachable, which the client can only wait out (as /readyz reports).
+        log.warning("MongoDB unreachable", extra={"endpoint": request.endpoint})
+        if _wants_json():
+            response = _json_error(
+                503, "unavailable", "the database is unreachable: try again in a moment"
+            )
+        else:
+            page = render_template_string(
+                _PAGE, title="Service unavailable", message="Please try again in a moment."
+            )
+            response = make_response(page, 503)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

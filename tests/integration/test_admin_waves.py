@@ -406,15 +406,19 @@ def test_closing_a_draft_is_a_409(admin, program, db):
     assert db.outbox.count_documents({}) == 0
 
 
-def test_closing_an_open_wave_is_accepted_once_and_again_without_a_second_event(admin, program, db):
+def test_closing_an_open_wave_is_accepted_once_and_a_closing_or_closed_wave_is_a_409(
+    admin, program, db
+):
+    # API.md 1.1: "Closing a wave that is closing or closed is a 409" (1.0 accepted it again).
     wave = admin.wave(program["id"])
     _launch(admin, wave["id"])
     first = admin.post(f"/api/v1/waves/{wave['id']}/close")
     assert first.status_code == 202
     assert first.get_json()["status"] == "closing"
     again = admin.post(f"/api/v1/waves/{wave['id']}/close")
-    assert again.status_code == 202
-    assert again.get_json()["status"] == "closing"
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "conflict"
+    assert "already closing" in again.get_json()["error"]["message"]
     (event,) = db.outbox.find({"type": WAVE_CLOSED})
     assert event["payload"] == {
         "org_id": admin.org_id,
@@ -422,8 +426,23 @@ def test_closing_an_open_wave_is_accepted_once_and_again_without_a_second_event(
         "program_id": program["id"],
     }
     db.waves.update_one({"_id": wave["id"]}, {"$set": {"status": "closed"}})
-    assert admin.post(f"/api/v1/waves/{wave['id']}/close").get_json()["status"] == "closed"
+    closed = admin.post(f"/api/v1/waves/{wave['id']}/close")
+    assert closed.status_code == 409
+    assert "already closed" in closed.get_json()["error"]["message"]
+    assert db.waves.find_one({"_id": wave["id"]})["status"] == "closed"
     assert db.outbox.count_documents({"type": WAVE_CLOSED}) == 1
+
+
+def test_a_close_that_died_before_its_event_gets_its_event_from_the_next_close(admin, program, db):
+    wave = admin.wave(program["id"])
+    _launch(admin, wave["id"])
+    # what a process that stopped between the status update and the outbox write leaves
+    db.waves.update_one(
+        {"_id": wave["id"]}, {"$set": {"status": "closing", "closed_by": waves.CLOSED_BY_API}}
+    )
+    assert admin.post(f"/api/v1/waves/{wave['id']}/close").status_code == 409
+    (event,) = db.outbox.find({"type": WAVE_CLOSED})
+    assert event["payload"]["wave_id"] == wave["id"]
 
 
 # --- events through the real broker ------------------------------------------------------------

@@ -120,11 +120,11 @@ def decode_roster(data: bytes) -> str:
         # Excel's "Unicode text" export.
         text = _decode(data, "utf-16")
     elif b"\x00" in data:
-        raise RosterFileError("the roster is a binary file, not CSV text: export it as CSV")
+        raise RosterFileError("the roster is not a CSV file (it is binary): export it as CSV")
     else:
         text = _decode(data, "utf-8-sig") if _is_utf8(data) else _decode(data, "cp1252")
     if _CONTROL.search(text):
-        raise RosterFileError("the roster is a binary file, not CSV text: export it as CSV")
+        raise RosterFileError("the roster is not a CSV file (it is binary): export it as CSV")
     if not text.strip():
         raise RosterFileError("the roster file is empty")
     return text.removeprefix("\ufeff")
@@ -143,7 +143,7 @@ def _decode(data: bytes, encoding: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError:
         raise RosterFileError(
-            "the roster is a binary file, not CSV text: export it as CSV (UTF-8)"
+            "the roster is not a CSV file (it is binary): export it as CSV (UTF-8)"
         ) from None
 
 

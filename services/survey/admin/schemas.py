@@ -53,12 +53,19 @@ def _known_language(value: str) -> None:
 class StrictNumber(fields.Float):
     """A JSON number: strings, booleans, NaN and infinities are refused; ints stay ints."""
 
-    default_error_messages = {"invalid": "Not a number: send a JSON number."}
+    default_error_messages = {
+        "invalid": "Not a number: send a JSON number.",
+        "too_large": "Number too large.",
+    }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float | int:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise self.make_error("invalid")
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int beyond any float, e.g. 10**400
+            raise self.make_error("too_large") from None
+        if not finite:
             raise self.make_error("special")
         return value
 

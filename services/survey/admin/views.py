@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from services.bootstrap import Container
@@ -28,6 +27,7 @@ from services.survey.admin.schemas import (
 )
 from services.survey.auth import require_org
 from services.survey.errors import ValidationFailed, error_body
+from services.survey.request_body import Blueprint, parse_json_body
 
 bp = Blueprint(
     "admin",
@@ -108,8 +108,6 @@ def _bad_input(exc: BadRequest) -> tuple[Response, int]:
                 details.update(flat_messages(location))
             elif isinstance(location, list):
                 details.setdefault("body", []).extend(str(m) for m in location)
-    if details.get("body") == ["Invalid JSON body."]:
-        return jsonify(error_body(400, "bad_request", "malformed JSON body", details)), 400
     message = invalid_input_message(details) if details else str(exc.description)
     return jsonify(error_body(400, "validation_error", message, details)), 400
 
@@ -169,7 +167,9 @@ class ProgramRoster(MethodView):
         )
         mimetype = request.mimetype
         if request.is_json:
-            upload = roster.RosterUpload(request.get_data(), is_json=True)
+            data = request.get_data()
+            parse_json_body(data)  # the 400s of every JSON body, before the rows are read
+            upload = roster.RosterUpload(data, is_json=True)
         elif mimetype == "multipart/form-data":
             file = request.files.get("file")
             if file is None:
@@ -257,7 +257,7 @@ class WaveClose(MethodView):
     @bp.doc(security=BEARER)
     @bp.response(202, WaveSchema)
     def post(self, wave_id: str) -> dict[str, Any]:
-        """Close the wave (409 for a draft; again on a closing wave is accepted, no new event)."""
+        """Close an open wave; any other status, closing and closed included, is a 409."""
         container = _container()
         return waves.close_wave(
             db=container.db, bus=container.bus, org_id=g.org_id, wave_id=wave_id

@@ -487,12 +487,11 @@ def closing_event(wave: Mapping[str, Any]) -> Event:
 def close_wave(*, db: Database, bus: Bus, org_id: str, wave_id: str) -> dict[str, Any]:
     """Move an open wave to closing and publish `wave.closed`; the scoring worker closes it.
 
-    Closing a draft is a 409. Closing a closing or closed wave again is accepted and changes
-    nothing (it only re-sends an API close event still waiting in the outbox).
+    Only an open wave can be closed: any other status, closing and closed included, is a
+    409 (API.md 1.1). An event the broker did not take stays in the outbox for the relay.
     """
     wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
-    if wave["status"] in (DRAFT, LAUNCHING):
-        raise Conflict(f"the wave is {wave['status']}: only an open wave can be closed")
+    claimed = None
     if wave["status"] == OPEN:
         claimed = db.waves.find_one_and_update(
             {"_id": wave_id, "org_id": org_id, "status": OPEN},
@@ -505,14 +504,24 @@ def close_wave(*, db: Database, bus: Bus, org_id: str, wave_id: str) -> dict[str
             },
             return_document=ReturnDocument.AFTER,
         )
-        # None: the scheduler closed it in between; that close stands.
-        wave = claimed or get_wave(db=db, org_id=org_id, wave_id=wave_id)
+    if claimed is not None:
+        _publish_closing(db=db, bus=bus, wave=claimed)
+        return claimed
+    # Not open, or closed in between by another request or the scheduler.
+    wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
     if wave["status"] == CLOSING and wave.get("closed_by") == CLOSED_BY_API:
-        event = closing_event(wave)
-        stage_events(db=db, events=[event])
-        published = publish_staged(db=db, bus=bus, event_ids=[event.event_id])
-        log.info(
-            "wave closing",
-            extra={"wave_id": wave_id, "event_id": event.event_id, "published": bool(published)},
-        )
-    return wave
+        # A close whose process died before its event was staged: the event goes out now.
+        _publish_closing(db=db, bus=bus, wave=wave)
+    if wave["status"] in (CLOSING, CLOSED):
+        raise Conflict(f"the wave is already {wave['status']}: a wave is closed once")
+    raise Conflict(f"the wave is {wave['status']}: only an open wave can be closed")
+
+
+def _publish_closing(*, db: Database, bus: Bus, wave: Mapping[str, Any]) -> None:
+    event = closing_event(wave)
+    stage_events(db=db, events=[event])  # an event already staged is left as it is
+    published = publish_staged(db=db, bus=bus, event_ids=[event.event_id])
+    log.info(
+        "wave closing",
+        extra={"wave_id": wave["_id"], "event_id": event.event_id, "published": bool(published)},
+    )

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields
 from werkzeug.exceptions import UnsupportedMediaType
 
 from services.bootstrap import Container
+from services.survey.request_body import Blueprint
 from services.survey.respond.service import (
     Respondent,
     load_respondent,
