@@ -20,6 +20,9 @@ from shared.settings import Settings
 from shared.store import ensure_indexes
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+# Every bus namespace of this test session starts with this, so the clean-up at the end
+# removes this session's queues and never those of another run on the same broker.
+SESSION_NAMESPACE = f"test-{uuid.uuid4().hex[:6]}"
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +69,7 @@ def amqp_url():
 
 def isolated_settings(**overrides) -> Settings:
     base = Settings(
-        bus_namespace=f"test-{uuid.uuid4().hex[:10]}",
+        bus_namespace=f"{SESSION_NAMESPACE}-{uuid.uuid4().hex[:8]}",
         bus_retry_delay_ms=200,
         bus_max_retries=2,
         bus_prefetch=8,
@@ -95,7 +98,7 @@ def rabbit_bus(amqp_url):
 
 @pytest.fixture(scope="session", autouse=True)
 def _remove_test_queues_at_the_end():
-    """Tests declare queues under `test-*` namespaces; leave the shared broker as it was."""
+    """Tests declare queues under this session's namespaces; leave the shared broker as it was."""
     yield
     if shutil.which("rabbitmqctl") is None:
         return
@@ -111,8 +114,8 @@ def _remove_test_queues_at_the_end():
         ).stdout.split()
     except (OSError, subprocess.SubprocessError):
         return
-    ours = [q for q in listed if q.startswith("test-")]
-    our_exchanges = [e for e in exchanges if e.startswith("test-")]
+    ours = [q for q in listed if q.startswith(f"{SESSION_NAMESPACE}-")]
+    our_exchanges = [e for e in exchanges if e.startswith(f"{SESSION_NAMESPACE}-")]
     if not ours and not our_exchanges:
         return
     connection = pika.BlockingConnection(
