@@ -19,8 +19,9 @@ from typing import Any
 from pymongo.database import Database
 
 from services.notify.delivery import Delivery, Outgoing, Tally
-from services.notify.invitations import organisation_name
+from services.notify.invitations import sent_for
 from services.notify.rendering import Renderer, email_language
+from shared.organisation import Branding, load_branding
 from shared.results import read_results
 from shared.settings import Settings
 
@@ -208,9 +209,11 @@ def send_seller_results(
     event_id: str,
     wave: dict,
     results_doc: dict,
-    org_name: str,
+    org_name: str | None,
+    branding: Branding | None = None,
 ) -> Tally:
-    """One results email per invited seller with at least one scored relationship."""
+    """One results email per invited seller with at least one scored relationship; a seller
+    none of whose buyers answered gets a short note saying so instead."""
     tally = Tally()
     accounts: dict[str, dict] = results_doc.get("accounts") or {}
     sellers = list(db.invitations.find({"wave_id": wave["_id"], "side": "seller"}))
@@ -223,6 +226,8 @@ def send_seller_results(
             {"_id": {"$in": contact_ids}}, {"email": 1, "account_external_id": 1}
         )
     }
+    answered = answered_contacts(db, wave["_id"])
+    sender = sent_for(branding or Branding(display_name=org_name))
 
     def emails() -> Iterator[Outgoing]:
         for invitation in sellers:
@@ -237,8 +242,9 @@ def send_seller_results(
                 if s.get("contact_id") in contacts
             ]
             relationships = seller_relationships(contact_emails=pairs, accounts=accounts)
-            if not relationships:
-                tally.skip("no_scored_relationships")
+            subjects = [s for s in invitation.get("subjects") or [] if s.get("contact_id")]
+            if not subjects:
+                tally.skip("no_buyers")
                 continue
             key = f"{event_id}:{email}:results"
             meta = {"event_id": event_id, "org_id": wave["org_id"], "wave_id": wave["_id"]}
@@ -252,6 +258,29 @@ def send_seller_results(
             )
             if to is None:
                 continue
+            if not any(c["responded"] for a in relationships for c in a["contacts"]):
+                # Nothing to compare: no chart of dashes, just how many buyers answered.
+                rendered = renderer.render(
+                    "seller_no_answers",
+                    language=language,
+                    subject=("no_answers_subject", {"wave": wave.get("name", "")}),
+                    seller_name=invitation.get("person_name") or "",
+                    wave_name=wave.get("name", ""),
+                    org_name=org_name,
+                    answered=sum(s["contact_id"] in answered for s in subjects),
+                    invited=len(subjects),
+                    contacts=[s.get("label") for s in subjects if s.get("label")],
+                )
+                yield Outgoing(
+                    key=key,
+                    kind="results",
+                    to=to,
+                    rendered=rendered,
+                    language=language,
+                    meta=meta,
+                    **sender,
+                )
+                continue
             rendered = renderer.render(
                 "seller_results",
                 language=language,
@@ -264,10 +293,27 @@ def send_seller_results(
                 plan=coaching_plan(seller_email=email, accounts=accounts, language=language),
             )
             yield Outgoing(
-                key=key, kind="results", to=to, rendered=rendered, language=language, meta=meta
+                key=key,
+                kind="results",
+                to=to,
+                rendered=rendered,
+                language=language,
+                meta=meta,
+                **sender,
             )
 
     return tally.count(delivery.send_all(emails()))
+
+
+def answered_contacts(db: Database, wave_id: str) -> set[str]:
+    """The contact ids of the buyers who completed the wave."""
+    return {
+        s.get("contact_id")
+        for inv in db.invitations.find(
+            {"wave_id": wave_id, "side": "buyer", "status": "completed"}, {"subjects": 1}
+        )
+        for s in inv.get("subjects") or []
+    }
 
 
 def _distribution(counts: dict[str, Any] | None, order: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -319,7 +365,8 @@ def send_manager_digest(
     wave: dict,
     program: dict,
     results_doc: dict,
-    org_name: str,
+    org_name: str | None,
+    branding: Branding | None = None,
 ) -> Tally:
     """The program manager's summary; skipped with a log line when no manager_email is set."""
     tally = Tally()
@@ -355,7 +402,15 @@ def send_manager_digest(
         segments=_distribution(results.get("segments"), SEGMENTS),
         priority_accounts=accounts[:PRIORITY_ACCOUNTS_SHOWN],
     )
-    email = Outgoing(key=key, kind="digest", to=to, rendered=rendered, language=language, meta=meta)
+    email = Outgoing(
+        key=key,
+        kind="digest",
+        to=to,
+        rendered=rendered,
+        language=language,
+        meta=meta,
+        **sent_for(branding or Branding(display_name=org_name)),
+    )
     return tally.count(delivery.send_all([email]))
 
 
@@ -376,7 +431,8 @@ def send_wave_results(
         return Tally()
     results_doc = load_final_results(db, wave_id)
     program = db.programs.find_one({"_id": wave.get("program_id"), "org_id": org_id}) or {}
-    org_name = organisation_name(db, org_id)
+    branding = load_branding(db, org_id)
+    org_name = branding.display_name
     tally = send_seller_results(
         db=db,
         delivery=delivery,
@@ -385,6 +441,7 @@ def send_wave_results(
         wave=wave,
         results_doc=results_doc,
         org_name=org_name,
+        branding=branding,
     )
     digest = send_manager_digest(
         db=db,
@@ -395,6 +452,7 @@ def send_wave_results(
         program=program,
         results_doc=results_doc,
         org_name=org_name,
+        branding=branding,
     )
     tally.merge(digest)
     log.info(

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from shared.questionnaire import load_bank
 from tests.conftest import isolated_settings
 from tests.support.survey_fixtures import (
     complete_answers,
@@ -54,7 +55,7 @@ def test_the_welcome_page_says_who_asks_why_how_long_and_what_happens(client, wo
     html = _text(response)
     assert '<html lang="en">' in html
     assert "Northwind Supplies asks you, Buyer 1" in html
-    assert "about 5 minutes" in html
+    assert f"about {load_bank().minutes} minutes" in html
     assert "What happens with your answers" in html
     assert f'href="/s/{person.token}/q/{person.subject_ids[0]}/trust"' in html
     assert db.invitations.find_one({"_id": person.invitation_id})["status"] == "opened"
