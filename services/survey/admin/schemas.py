@@ -178,7 +178,7 @@ class ProgramPatchSchema(StrictSchema):
 
 # --- organisation ------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]")
 
 
 def _no_control_characters(value: str) -> None:
