@@ -184,7 +184,7 @@ def test_a_seller_none_of_whose_buyers_answered_gets_a_short_note_with_the_respo
     mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
     tess = mails["tess@northwind.example"]
     text = " ".join(_plain(tess).split())
-    assert tess.subject == "Your relationship survey: Spring 2025"
+    assert tess.subject == "No results this time: Spring 2025"
     assert "Your buyer contact did not answer the survey Spring 2025" in text
     assert "- Cleo Cole, Globex" in _plain(tess)
     for part in (_plain(tess), tess.part("html")):
