@@ -24,12 +24,20 @@ from services.runner import start_consumers
 from services.scoring import worker as scoring_worker
 from services.scoring.demo import ensure_demo
 from services.survey.app import create_app
-from services.survey.organisations import bootstrap, create_api_key, ensure_organisation
+from services.survey.organisations import (
+    bootstrap,
+    create_api_key,
+    ensure_organisation,
+    update_branding,
+)
 from shared.logs import configure_logging
+from shared.organisation import load_branding
 from shared.settings import Settings
 
 log = logging.getLogger("rapport.dev")
 VAR = Path(os.environ.get("RAPPORT_VAR_DIR", "var"))
+# What respondents and sellers of the demo read instead of the internal name `default`.
+DEMO_ORGANISATION = "Meridian Supply Co."
 
 
 def _dev_api_key(db, settings: Settings) -> str:
@@ -55,6 +63,17 @@ def _dev_secret_key() -> str:
         with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
             f.write(secrets.token_urlsafe(48) + "\n")
     return key_file.read_text().strip()
+
+
+def _name_demo_organisation(db) -> str:
+    """Give organisation `default` a real-sounding name unless it has one (a name set with
+    `rapport org set-name` or the API stays)."""
+    org_id = ensure_organisation(db=db, name="default")
+    shown = load_branding(db, org_id).display_name
+    if shown is None:
+        update_branding(db=db, org_id=org_id, changes={"display_name": DEMO_ORGANISATION})
+        shown = DEMO_ORGANISATION
+    return shown
 
 
 def main() -> None:
@@ -93,6 +112,7 @@ def main() -> None:
     container = build(settings)
     db = container.db
     api_key = _dev_api_key(db, settings)
+    organisation = _name_demo_organisation(db)
     notifier = Notifier(container)
     specs = [*scoring_worker.consumer_specs(container), *consumer_specs(container, notifier)]
     consumers = start_consumers(container.bus, specs)
@@ -117,6 +137,7 @@ def main() -> None:
         f"  survey service  http://127.0.0.1:{port}/   (health /healthz, ready /readyz, metrics /metrics)\n"
         f"  admin API       http://127.0.0.1:{port}/api/v1/   OpenAPI /api/v1/openapi.json\n"
         f"  API key         {api_key}\n"
+        f"  organisation    {organisation}   (rapport org set-name, or PATCH /api/v1/organisation)\n"
         f"  MongoDB         {mongo_note}\n"
         f"  broker          {broker}\n"
         f"  mail            {settings.smtp_url}"

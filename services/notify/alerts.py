@@ -8,8 +8,9 @@ from typing import Any
 from pymongo.database import Database
 
 from services.notify.delivery import Delivery, Outgoing, Tally
-from services.notify.invitations import organisation_name
+from services.notify.invitations import sent_for
 from services.notify.rendering import Renderer, Words, email_language, wording
+from shared.organisation import load_branding
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def send_alert(
     )
     if to is None:
         return tally
+    branding = load_branding(db, org_id)
     rendered = renderer.render(
         "relationship_alert",
         language=language,
@@ -102,13 +104,24 @@ def send_alert(
         owner_name=owner_person.get("name") or "",
         account_name=account_name,
         wave_name=wave.get("name", ""),
-        org_name=organisation_name(db, org_id),
+        org_name=branding.display_name,
         change_key=change_key,
         kind=kind.replace("_", " "),
         who=contact.get("name") or contact_email or "",
-        previous=describe(detail.get("previous"), value_kind, words),
+        # a missing previous value picks the sentence written without it
+        previous=None
+        if detail.get("previous") is None
+        else describe(detail.get("previous"), value_kind, words),
         current=describe(detail.get("current"), value_kind, words),
         details=details,
     )
-    email = Outgoing(key=key, kind="alert", to=to, rendered=rendered, language=language, meta=meta)
+    email = Outgoing(
+        key=key,
+        kind="alert",
+        to=to,
+        rendered=rendered,
+        language=language,
+        meta=meta,
+        **sent_for(branding),
+    )
     return tally.count(delivery.send_all([email]))

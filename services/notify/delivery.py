@@ -85,6 +85,8 @@ class Outgoing:
     language: str = "en"
     unsubscribe_url: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    sender_name: str | None = None  # the From display name (the organisation's sender name)
+    reply_to: str | None = None  # the organisation's Reply-To address
 
 
 class Delivery:
@@ -114,14 +116,33 @@ class Delivery:
 
     # --- recording -------------------------------------------------------------------
 
+    def _from(self, email: Outgoing) -> Address:
+        # The organisation's name on the configured address: the relay only sends for it.
+        if not email.sender_name:
+            return self.sender
+        try:
+            return mailbox(self.sender.addr_spec, email.sender_name)
+        except InvalidAddress:
+            return self.sender
+
+    def _reply_to(self, email: Outgoing) -> Address | None:
+        if not email.reply_to:
+            return None
+        try:
+            return mailbox(email.reply_to)
+        except InvalidAddress as exc:
+            log.warning("reply-to left out", extra={"error": str(exc), **_log_meta(email.meta)})
+            return None
+
     def _document(self, email: Outgoing, now: datetime) -> dict:
         message = compose(
-            sender=self.sender,
+            sender=self._from(email),
             to=email.to,
             rendered=email.rendered,
             idempotency_key=email.key,
             language=email.language,
             unsubscribe_url=email.unsubscribe_url,
+            reply_to=self._reply_to(email),
             now=now,
         )
         return {

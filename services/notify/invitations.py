@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo.database import Database
 
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.rendering import Renderer, Words, email_language
 from services.survey.optout import optout_url
+from shared.organisation import Branding, load_branding
+from shared.questionnaire import load_bank
 from shared.settings import Settings
 from shared.tokens import survey_url
 
@@ -34,13 +34,9 @@ def as_datetime(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def organisation_name(db: Database, org_id: str) -> str:
-    """The organisation's name, the "who is asking" of every email."""
-    try:
-        org = db.organisations.find_one({"_id": ObjectId(org_id)}, {"name": 1})
-    except (InvalidId, TypeError):
-        org = db.organisations.find_one({"_id": org_id}, {"name": 1})
-    return (org or {}).get("name") or ""
+def sent_for(branding: Branding) -> dict[str, str | None]:
+    """The Outgoing fields that send an email in the organisation's name."""
+    return {"sender_name": branding.from_name, "reply_to": branding.reply_to}
 
 
 def opted_out_emails(db: Database, org_id: str, emails: list[str]) -> set[str]:
@@ -59,7 +55,8 @@ class WaveContext:
         self.db = db
         self.wave = wave
         self.program = db.programs.find_one({"_id": wave.get("program_id")}) or {}
-        self.org_name = organisation_name(db, wave["org_id"])
+        self.branding = load_branding(db, wave["org_id"])
+        self.org_name = self.branding.display_name  # None: the wording says "your account team"
         self._askers: dict[str, str | None] = {}
 
     def load_askers(self, invitations: list[dict]) -> None:
@@ -133,6 +130,7 @@ def render_invitation(
         program_name=context.program.get("name", ""),
         wave_name=context.wave.get("name", ""),
         asker=context.asker(invitation) if side == "buyer" else None,
+        facts=load_bank().what_it_takes(),
         subjects=[s.get("label", "") for s in invitation.get("subjects") or [] if s.get("label")],
         closes_at=closes_at,
         url=survey_url(invitation["_id"], settings),
@@ -202,6 +200,7 @@ def send_invitation_emails(
                 language=language,
                 unsubscribe_url=unsubscribe,
                 meta=email_meta,
+                **sent_for(context.branding),
             )
 
     return tally.count(delivery.send_all(emails()))

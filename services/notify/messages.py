@@ -90,12 +90,15 @@ def compose(
     idempotency_key: str,
     language: str = "en",
     unsubscribe_url: str | None = None,
+    reply_to: Address | None = None,
     now: datetime | None = None,
 ) -> EmailMessage:
     """A multipart/alternative message (text, then HTML) with header-safe values only."""
     message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = to
+    if reply_to is not None:
+        message["Reply-To"] = reply_to
     message["Subject"] = one_line(rendered.subject, limit=250)
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = message_id(idempotency_key, sender)

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from services.notify.messages import RenderedEmail, one_line
+from shared.wording import missing_names, variant_key
 
 TEMPLATES = Path(__file__).parent / "templates"
 MISSING = "–"
@@ -53,9 +54,22 @@ class Words:
         self.html = html
         self._catalogue = wording()
 
-    def __call__(self, key: str, **values: Any) -> str:
+    def _template(self, key: str) -> str:
         entry = self._catalogue["words"][key]
-        template = entry.get(self.language) or entry[self._catalogue["default"]]
+        return entry.get(self.language) or entry[self._catalogue["default"]]
+
+    def __call__(self, key: str, **values: Any) -> str:
+        """The sentence `key` with its values. A missing value (None or blank) picks the
+        sentence written without it, `<key>_no_<name>`; a value no variant can do without
+        shows as a dash rather than leaving a hole."""
+        template = self._template(key)
+        missing = missing_names(template, values)
+        if missing:
+            variant = variant_key(key, missing)
+            if variant in self._catalogue["words"]:
+                template = self._template(variant)
+            else:
+                values = {**values, **dict.fromkeys(missing, MISSING)}
         if self.html:
             return Markup(escape(template)).format(**values)
         return template.format(**values)

@@ -19,9 +19,10 @@ from typing import Any
 from pymongo.database import Database
 
 from services.notify.delivery import Delivery, Outgoing, Tally
-from services.notify.invitations import organisation_name
+from services.notify.invitations import sent_for
 from services.notify.rendering import Renderer, email_language
 from shared import comments
+from shared.organisation import Branding, load_branding
 from shared.questionnaire import load_bank
 from shared.results import read_results
 from shared.settings import Settings
@@ -281,9 +282,11 @@ def send_seller_results(
     event_id: str,
     wave: dict,
     results_doc: dict,
-    org_name: str,
+    org_name: str | None,
+    branding: Branding | None = None,
 ) -> Tally:
-    """One results email per invited seller with at least one scored relationship."""
+    """One results email per invited seller with at least one scored relationship; a seller
+    none of whose buyers answered gets a short note saying so instead."""
     tally = Tally()
     accounts: dict[str, dict] = results_doc.get("accounts") or {}
     sellers = list(db.invitations.find({"wave_id": wave["_id"], "side": "seller"}))
@@ -296,6 +299,8 @@ def send_seller_results(
             {"_id": {"$in": contact_ids}}, {"email": 1, "account_external_id": 1}
         )
     }
+    answered = answered_contacts(db, wave["_id"])
+    sender = sent_for(branding or Branding(display_name=org_name))
 
     def emails() -> Iterator[Outgoing]:
         for invitation in sellers:
@@ -310,8 +315,9 @@ def send_seller_results(
                 if s.get("contact_id") in contacts
             ]
             relationships = seller_relationships(contact_emails=pairs, accounts=accounts)
-            if not relationships:
-                tally.skip("no_scored_relationships")
+            subjects = [s for s in invitation.get("subjects") or [] if s.get("contact_id")]
+            if not subjects:
+                tally.skip("no_buyers")
                 continue
             said = buyer_words(
                 db=db,
@@ -335,6 +341,29 @@ def send_seller_results(
             )
             if to is None:
                 continue
+            if not any(c["responded"] for a in relationships for c in a["contacts"]):
+                # Nothing to compare: no chart of dashes, just how many buyers answered.
+                rendered = renderer.render(
+                    "seller_no_answers",
+                    language=language,
+                    subject=("no_answers_subject", {"wave": wave.get("name", "")}),
+                    seller_name=invitation.get("person_name") or "",
+                    wave_name=wave.get("name", ""),
+                    org_name=org_name,
+                    answered=sum(s["contact_id"] in answered for s in subjects),
+                    invited=len(subjects),
+                    contacts=[s.get("label") for s in subjects if s.get("label")],
+                )
+                yield Outgoing(
+                    key=key,
+                    kind="results",
+                    to=to,
+                    rendered=rendered,
+                    language=language,
+                    meta=meta,
+                    **sender,
+                )
+                continue
             rendered = renderer.render(
                 "seller_results",
                 language=language,
@@ -348,10 +377,27 @@ def send_seller_results(
                 buyer_words=said,
             )
             yield Outgoing(
-                key=key, kind="results", to=to, rendered=rendered, language=language, meta=meta
+                key=key,
+                kind="results",
+                to=to,
+                rendered=rendered,
+                language=language,
+                meta=meta,
+                **sender,
             )
 
     return tally.count(delivery.send_all(emails()))
+
+
+def answered_contacts(db: Database, wave_id: str) -> set[str]:
+    """The contact ids of the buyers who completed the wave."""
+    return {
+        s.get("contact_id")
+        for inv in db.invitations.find(
+            {"wave_id": wave_id, "side": "buyer", "status": "completed"}, {"subjects": 1}
+        )
+        for s in inv.get("subjects") or []
+    }
 
 
 def _distribution(counts: dict[str, Any] | None, order: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -417,7 +463,8 @@ def send_manager_digest(
     wave: dict,
     program: dict,
     results_doc: dict,
-    org_name: str,
+    org_name: str | None,
+    branding: Branding | None = None,
 ) -> Tally:
     """The program manager's summary; skipped with a log line when no manager_email is set."""
     tally = Tally()
@@ -454,7 +501,15 @@ def send_manager_digest(
         priority_accounts=accounts[:PRIORITY_ACCOUNTS_SHOWN],
         buyer_words=digest_words(db=db, wave=wave, language=language),
     )
-    email = Outgoing(key=key, kind="digest", to=to, rendered=rendered, language=language, meta=meta)
+    email = Outgoing(
+        key=key,
+        kind="digest",
+        to=to,
+        rendered=rendered,
+        language=language,
+        meta=meta,
+        **sent_for(branding or Branding(display_name=org_name)),
+    )
     return tally.count(delivery.send_all([email]))
 
 
@@ -475,7 +530,8 @@ def send_wave_results(
         return Tally()
     results_doc = load_final_results(db, wave_id)
     program = db.programs.find_one({"_id": wave.get("program_id"), "org_id": org_id}) or {}
-    org_name = organisation_name(db, org_id)
+    branding = load_branding(db, org_id)
+    org_name = branding.display_name
     tally = send_seller_results(
         db=db,
         delivery=delivery,
@@ -484,6 +540,7 @@ def send_wave_results(
         wave=wave,
         results_doc=results_doc,
         org_name=org_name,
+        branding=branding,
     )
     digest = send_manager_digest(
         db=db,
@@ -494,6 +551,7 @@ def send_wave_results(
         program=program,
         results_doc=results_doc,
         org_name=org_name,
+        branding=branding,
     )
     tally.merge(digest)
     log.info(

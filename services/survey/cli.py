@@ -1,6 +1,8 @@
 """The `rapport` command: the admin API's service functions from a shell.
 
     rapport keys create --org NAME
+    rapport org set-name DISPLAY_NAME [--sender-name NAME] [--org NAME]
+    rapport org show [--org NAME]
     rapport programs create --org NAME --name NAME [--settings JSON]
     rapport programs show PROGRAM_ID
     rapport roster import FILE --program PROGRAM_ID
@@ -31,6 +33,8 @@ from services.survey.admin import programs, roster, waves
 from services.survey.admin.schemas import (
     LaunchReportSchema,
     LinkListSchema,
+    OrganisationPatchSchema,
+    OrganisationSchema,
     ProgramCreateSchema,
     ProgramSchema,
     RosterReportSchema,
@@ -40,7 +44,12 @@ from services.survey.admin.schemas import (
     invalid_input_message,
 )
 from services.survey.errors import ApiError, NotFound, ValidationFailed
-from services.survey.organisations import create_api_key, ensure_organisation
+from services.survey.organisations import (
+    create_api_key,
+    ensure_organisation,
+    get_organisation,
+    update_branding,
+)
 from shared.bus import InProcessBus
 from shared.outbox import relay_outbox
 from shared.settings import Settings, SettingsError
@@ -78,6 +87,29 @@ def _org_of(db: Database, collection: str, item_id: str, org_name: str | None) -
 def keys_create(container: Container, args: argparse.Namespace) -> int:
     org_id = ensure_organisation(db=container.db, name=args.org)
     print(create_api_key(db=container.db, org_id=org_id, label=args.label))
+    return 0
+
+
+def _org_id(db: Database, org_name: str) -> str:
+    org = db.organisations.find_one({"name": org_name}, {"_id": 1})
+    if org is None:
+        raise NotFound(f"no organisation called {org_name!r}")
+    return str(org["_id"])
+
+
+def org_set_name(container: Container, args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"display_name": args.display_name}
+    if args.sender_name is not None:
+        body["sender_name"] = args.sender_name
+    body = _load(OrganisationPatchSchema(), body)
+    org_id = _org_id(container.db, args.org)
+    _print(OrganisationSchema(), update_branding(db=container.db, org_id=org_id, changes=body))
+    return 0
+
+
+def org_show(container: Container, args: argparse.Namespace) -> int:
+    org_id = _org_id(container.db, args.org)
+    _print(OrganisationSchema(), get_organisation(db=container.db, org_id=org_id))
     return 0
 
 
@@ -197,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
         prog="rapport", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     groups = top.add_subparsers(
-        dest="group", required=True, metavar="{keys,programs,roster,waves,outbox}"
+        dest="group", required=True, metavar="{keys,org,programs,roster,waves,outbox}"
     )
 
     def command(group: Any, name: str, run: Callable, help_text: str) -> argparse.ArgumentParser:
@@ -209,6 +241,21 @@ def parser() -> argparse.ArgumentParser:
     sub = command(keys, "create", keys_create, "create an API key (printed once)")
     sub.add_argument("--org", required=True, help="organisation name (created when missing)")
     sub.add_argument("--label", default="cli")
+
+    org = groups.add_parser("org", help="the organisation's name as people read it").add_subparsers(
+        dest="command", required=True
+    )
+    sub = command(
+        org,
+        "set-name",
+        org_set_name,
+        "set the name respondents and sellers read (pages, emails) instead of the internal one",
+    )
+    sub.add_argument("display_name", help='e.g. "Northwind Supplies"')
+    sub.add_argument("--sender-name", help="the emails' From name (default: the display name)")
+    sub.add_argument("--org", default="default", help="organisation (default: default)")
+    sub = command(org, "show", org_show, "show the organisation's name and branding")
+    sub.add_argument("--org", default="default", help="organisation (default: default)")
 
     progs = groups.add_parser("programs", help="programs").add_subparsers(
         dest="command", required=True

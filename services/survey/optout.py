@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, Flask, current_app, render_template_string
 from pymongo.database import Database
 
+from shared.organisation import load_branding
 from shared.settings import Settings
 from shared.tokens import invitation_id_from_token, sign_invitation
+from shared.wording import missing_names, variant_key
 
 PREFIX = "optout:"
 
@@ -26,6 +28,7 @@ _WORDS = {
         "question": "Stop receiving emails about this survey at {email}?",
         "button": "Unsubscribe",
         "done": "Done: {email} will receive no more survey emails from {org}.",
+        "done_no_org": "Done: {email} will receive no more emails about this survey.",
         "invalid": "This link is not valid.",
     },
     "de": {
@@ -33,6 +36,7 @@ _WORDS = {
         "question": "Keine E-Mails mehr zu dieser Umfrage an {email} erhalten?",
         "button": "Abmelden",
         "done": "Erledigt: {email} erhält keine Umfrage-E-Mails mehr von {org}.",
+        "done_no_org": "Erledigt: {email} erhält keine E-Mails mehr zu dieser Umfrage.",
         "invalid": "Dieser Link ist nicht gültig.",
     },
 }
@@ -100,11 +104,12 @@ def _language(invitation: dict | None) -> str:
 
 def _page(language: str, key: str, *, form: bool = False, status: int = 200, **values):
     words = _WORDS[language]
+    missing = missing_names(words[key], values)
     html = render_template_string(
         _PAGE,
         lang=language,
         title=words["title"],
-        message=words[key].format(**values),
+        message=words[variant_key(key, missing) if missing else key].format(**values),
         button=words["button"],
         form=form,
     )
@@ -118,17 +123,6 @@ def _invitation(token: str) -> tuple[Database, dict | None]:
     if invitation_id is None:
         return db, None
     return db, db.invitations.find_one({"_id": invitation_id})
-
-
-def _organisation_name(db: Database, org_id: str) -> str:
-    from bson import ObjectId
-    from bson.errors import InvalidId
-
-    try:
-        org = db.organisations.find_one({"_id": ObjectId(org_id)}, {"name": 1})
-    except (InvalidId, TypeError):
-        org = None
-    return (org or {}).get("name") or "Rapport"
 
 
 @bp.get("/optout/<token>")
@@ -149,7 +143,7 @@ def opt_out(token: str):
         _language(invitation),
         "done",
         email=invitation["person_email"],
-        org=_organisation_name(db, invitation["org_id"]),
+        org=load_branding(db, invitation["org_id"]).display_name,
     )
 
 

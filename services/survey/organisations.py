@@ -1,14 +1,28 @@
-"""Organisations and their API keys. Keys are random, shown once, stored as SHA-256."""
+"""Organisations, their branding and their API keys. Keys are random, shown once, stored as SHA-256."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
+
+from services.survey.errors import NotFound
+from shared.organisation import (
+    BRANDING_FIELDS,
+    Branding,
+    branding_of,
+    find_organisation,
+    load_branding,
+)
 
 KEY_PREFIX = "rk_"
 
@@ -56,6 +70,80 @@ def bootstrap(*, db: Database, api_key: str) -> str:
     org_id = ensure_organisation(db=db, name="default")
     create_api_key(db=db, org_id=org_id, api_key=api_key, label="bootstrap")
     return org_id
+
+
+def organisation_view(organisation: Mapping[str, Any]) -> dict[str, Any]:
+    """`GET /api/v1/organisation`: its id, internal name and every branding field (null when unset).
+
+    `display_name` is the stored one, not the stand-in that respondents read without it.
+    """
+    view: dict[str, Any] = {"id": str(organisation["_id"]), "name": organisation.get("name")}
+    view.update({name: organisation.get(name) for name in BRANDING_FIELDS})
+    view["shown_name"] = branding_of(organisation).display_name
+    return view
+
+
+def get_organisation(*, db: Database, org_id: str) -> dict[str, Any]:
+    """The organisation's view; NotFound if it is gone."""
+    organisation = find_organisation(db, org_id)
+    if organisation is None:
+        raise NotFound("organisation not found")
+    return organisation_view(organisation)
+
+
+def update_branding(*, db: Database, org_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Set the given (already validated) branding fields; a null or empty value clears one."""
+    unknown = set(changes) - set(BRANDING_FIELDS)
+    if unknown:
+        raise ValueError(f"not branding fields: {', '.join(sorted(unknown))}")
+    cleaned = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}
+    update: dict[str, Any] = {"$set": {"updated_at": datetime.now(UTC)}}
+    cleared = {k: "" for k, v in cleaned.items() if v in (None, "")}
+    update["$set"].update({k: v for k, v in cleaned.items() if k not in cleared})
+    if cleared:
+        update["$unset"] = cleared
+    organisation = db.organisations.find_one_and_update(
+        {"_id": ObjectId(org_id)}, update, return_document=ReturnDocument.AFTER
+    )
+    if organisation is None:
+        raise NotFound("organisation not found")
+    _branding_cache.forget(db, org_id)
+    return organisation_view(organisation)
+
+
+class _BrandingCache:
+    """Each organisation's branding, kept briefly: every survey page shows it. A change made
+    in another process shows within `ttl_s`."""
+
+    def __init__(self, ttl_s: float = 30.0) -> None:
+        self._ttl = ttl_s
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, Branding]] = {}
+
+    def get(self, db: Database, org_id: str) -> Branding:
+        key = (db.name, org_id)
+        with self._lock:
+            cached = self._entries.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        branding = load_branding(db, org_id)
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self._ttl, branding)
+        return branding
+
+    def forget(self, db: Database, org_id: str) -> None:
+        with self._lock:
+            self._entries.pop((db.name, org_id), None)
+
+
+_branding_cache = _BrandingCache()
+
+
+def cached_branding(db: Database, org_id: str) -> Branding:
+    """The organisation's branding for a survey page (cached for a few seconds)."""
+    return _branding_cache.get(db, org_id)
 
 
 def is_object_id(value: str) -> bool:

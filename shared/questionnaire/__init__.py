@@ -17,6 +17,7 @@ from shared.questionnaire.model import (
     Questionnaire,
     Scale,
     Section,
+    SubmitRule,
     load_bank,
     parse_bank,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Questionnaire",
     "Scale",
     "Section",
+    "SubmitRule",
     "answered_dimensions",
     "load_bank",
     "merge_answers",

@@ -87,6 +87,18 @@ class Section:
 
 
 @dataclass(frozen=True)
+class SubmitRule:
+    """What submitting needs (API.md): the required items, and `min_dimensions` of the
+    `dimensions` topics each with `answered_per_dimension` of its `items_per_dimension`."""
+
+    required: tuple[str, ...]
+    min_dimensions: int
+    dimensions: int
+    items_per_dimension: int
+    answered_per_dimension: int
+
+
+@dataclass(frozen=True)
 class Questionnaire:
     """The item bank: every item in page order, grouped into sections."""
 
@@ -100,6 +112,7 @@ class Questionnaire:
     dont_know: Mapping[str, str]
     placeholder_defaults: Mapping[str, Mapping[str, str]]
     min_dimensions: int
+    minutes: int = 10  # what the pages and emails say one questionnaire takes
     items: tuple[Item, ...] = field(init=False)
     dimensions: tuple[str, ...] = field(init=False)
     _by_id: Mapping[str, Item] = field(init=False, repr=False)
@@ -129,6 +142,31 @@ class Questionnaire:
     def dimension_threshold(self, dimension: str) -> int:
         """How many items of a dimension must be answered for it to count: ceil(k/2)."""
         return math.ceil(len(self._dimension_items[dimension]) / 2)
+
+    def submit_rule(self) -> SubmitRule:
+        """The completion rule in numbers, for every sentence that states it."""
+        sizes = sorted(len(ids) for ids in self._dimension_items.values())
+        k = sizes[len(sizes) // 2] if sizes else 0  # the bank's usual topic size
+        return SubmitRule(
+            required=tuple(item.id for item in self.items if item.required),
+            min_dimensions=self.min_dimensions,
+            dimensions=len(self.dimensions),
+            items_per_dimension=k,
+            answered_per_dimension=math.ceil(k / 2),
+        )
+
+    def what_it_takes(self) -> dict[str, int]:
+        """What the welcome page and the invitation and reminder emails state: the minutes
+        it takes, and the submit rule (`answered` of the `items` statements on `needed` of
+        the `topics` topics, with the required items)."""
+        rule = self.submit_rule()
+        return {
+            "minutes": self.minutes,
+            "answered": rule.answered_per_dimension,
+            "items": rule.items_per_dimension,
+            "needed": rule.min_dimensions,
+            "topics": rule.dimensions,
+        }
 
     def language_for(self, language: str | None) -> str:
         """The bank language to use for a requested one ("de-AT" gives "de"); else the default."""
@@ -363,6 +401,7 @@ def parse_bank(data: object) -> Questionnaire:
             _mapping(data.get("submit", {}), "submit").get("min_dimensions", 4),
             "submit.min_dimensions",
         ),
+        minutes=_positive_int(data.get("minutes", 10), "minutes"),
     )
     for item in bank.items:
         if item.compares and item.compares not in bank.dimensions:

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from deploy.local.dev import DEMO_ORGANISATION
 from deploy.local.mongo_server import free_port
 from tests.support.waiting import wait_for
 
@@ -77,6 +78,14 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
         assert {f"{base}/", f"{base}/api/v1/", f"{base}/dev/mail"} <= printed
         for url in printed:
             assert _get(url)[0] == 200, url
+        # the demo organisation has a name people can read, never the internal `default`
+        request = urllib.request.Request(
+            f"{base}/api/v1/organisation", headers={"Authorization": f"Bearer {api_key}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            organisation = json.load(response)
+        assert organisation["name"] == "default"
+        assert organisation["display_name"] == DEMO_ORGANISATION
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
@@ -84,3 +93,4 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
     output = log_path.read_text()
     assert process.returncode == 0, output
     assert "API key" in output and "/dev/mail" in output
+    assert f"organisation    {DEMO_ORGANISATION}" in output

@@ -125,6 +125,30 @@ def test_cli_errors_are_one_clear_line_and_a_nonzero_status(container, capsys, t
     assert status == 1 and "nobody" in err
 
 
+def test_org_set_name_gives_the_default_organisation_the_name_people_read(container, capsys, db):
+    from services.survey.organisations import ensure_organisation
+    from shared.organisation import load_branding
+
+    org_id = ensure_organisation(db=container.db, name="default")
+    assert load_branding(container.db, org_id).display_name is None
+    status, out, _ = run(container, capsys, "org", "set-name", "Northwind Supplies")
+    assert status == 0
+    assert json.loads(out)["display_name"] == "Northwind Supplies"
+    branding = load_branding(container.db, org_id)
+    assert (branding.display_name, branding.from_name) == ("Northwind Supplies",) * 2
+    status, out, _ = run(
+        container, capsys, "org", "set-name", "Northwind", "--sender-name", "Northwind Sales"
+    )
+    assert status == 0 and load_branding(container.db, org_id).from_name == "Northwind Sales"
+    status, out, _ = run(container, capsys, "org", "show")
+    assert json.loads(out)["display_name"] == "Northwind"
+    status, _, err = run(container, capsys, "org", "set-name", "X", "--org", "nobody")
+    assert status == 1 and "no organisation called 'nobody'" in err
+    status, _, err = run(container, capsys, "org", "set-name", "Bad\nName")
+    assert status == 1 and "display_name" in err
+    assert load_branding(container.db, org_id).display_name == "Northwind"
+
+
 def test_the_rapport_command_reads_mongo_url_from_the_environment(mongo_uri, db):
     env = {
         **os.environ,

@@ -104,3 +104,64 @@ def test_an_empty_program_has_no_accounts(admin):
     response = admin.get(f"/api/v1/programs/{program['id']}/accounts")
     assert response.status_code == 200
     assert response.get_json() == {"items": []}
+
+
+def _patch(admin, program_id, body):
+    return admin.client.patch(f"/api/v1/programs/{program_id}", json=body, headers=admin.headers)
+
+
+def test_the_manager_email_can_be_set_changed_and_removed_after_creation(admin, db):
+    program = admin.program(settings={"gap_threshold": 12.5, "role_weights": {"user": 0.5}})
+    response = _patch(admin, program["id"], {"settings": {"manager_email": "pm@vendor.example"}})
+    assert response.status_code == 200, response.get_json()
+    changed = response.get_json()
+    # merged: what was not given stays as it was
+    assert changed["settings"] == {**program["settings"], "manager_email": "pm@vendor.example"}
+    assert db.programs.find_one({"_id": program["id"]})["settings"] == changed["settings"]
+    assert admin.get(f"/api/v1/programs/{program['id']}").get_json() == changed
+    response = _patch(
+        admin,
+        program["id"],
+        {
+            "name": "Key accounts 2027",
+            "settings": {"manager_email": None, "role_weights": {"other": 2}},
+        },
+    )
+    assert response.status_code == 200
+    renamed = response.get_json()
+    assert renamed["name"] == "Key accounts 2027"
+    assert "manager_email" not in renamed["settings"]
+    assert renamed["settings"]["role_weights"] == {
+        "decision_maker": 3,
+        "influencer": 2,
+        "user": 0.5,
+        "other": 2,
+    }
+    assert renamed["settings"]["gap_threshold"] == 12.5
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"settings": {"manager_email": "nobody"}}, "settings.manager_email"),
+        ({"settings": {"cut_points": [60, 40, 80]}}, "settings.cut_points"),
+        ({"settings": {"colour": "blue"}}, "settings.colour"),
+        ({"name": ""}, "name"),
+        ({"id": "other"}, "id"),
+    ],
+)
+def test_a_bad_change_is_a_400_naming_the_setting_and_changes_nothing(admin, db, body, field):
+    program = admin.program(settings={"manager_email": "pm@vendor.example"})
+    before = db.programs.find_one({"_id": program["id"]})
+    response = _patch(admin, program["id"], body)
+    assert response.status_code == 400
+    assert field in response.get_json()["error"]["details"]
+    assert db.programs.find_one({"_id": program["id"]}) == before
+
+
+def test_another_organisations_program_cannot_be_changed(admin, db):
+    program = admin.program()
+    rival = admin.as_organisation("rival")
+    response = _patch(rival, program["id"], {"settings": {"manager_email": "x@rival.example"}})
+    assert response.status_code == 404
+    assert "manager_email" not in db.programs.find_one({"_id": program["id"]})["settings"]

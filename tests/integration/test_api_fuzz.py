@@ -24,6 +24,9 @@ ADMIN_OPERATIONS = (
     ("GET", "/api/v1/programs"),
     ("POST", "/api/v1/programs"),
     ("GET", "/api/v1/programs/{program_id}"),
+    ("PATCH", "/api/v1/programs/{program_id}"),
+    ("GET", "/api/v1/organisation"),
+    ("PATCH", "/api/v1/organisation"),
     ("GET", "/api/v1/programs/{program_id}/accounts"),
     ("POST", "/api/v1/programs/{program_id}/roster"),
     ("POST", "/api/v1/programs/{program_id}/waves"),
@@ -56,6 +59,8 @@ def test_the_document_covers_every_admin_operation(world):
 
 WITH_BODY = {
     "/api/v1/programs",
+    "/api/v1/programs/{program_id}",
+    "/api/v1/organisation",
     "/api/v1/programs/{program_id}/roster",
     "/api/v1/programs/{program_id}/waves",
     "/api/v1/waves/{wave_id}/launch",
@@ -65,7 +70,7 @@ WITH_BODY = {
 CASES = [(method, path, GenerationMode.POSITIVE) for method, path in ADMIN_OPERATIONS] + [
     (method, path, GenerationMode.NEGATIVE)
     for method, path in ADMIN_OPERATIONS
-    if method == "POST" and path in WITH_BODY
+    if method in ("POST", "PATCH") and path in WITH_BODY
 ]
 
 

@@ -195,3 +195,66 @@ def test_settings_public_url_is_the_base_of_every_link(db, smtp):
     body = smtp.handler.snapshot()[0].part("plain")
     assert "https://rapport.example.com/s/" in body
     assert "https://rapport.example.com/optout/" in body
+
+
+def test_without_a_display_name_no_email_names_the_internal_default(db, smtp):
+    world = make_world(db, org_name="default")
+    make_notifier(db, smtp.url).handle(_invitations_event(world))
+    mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
+    assert len(mails) == 5
+    for mail in mails.values():
+        for part in (mail.subject, mail.part("plain"), mail.part("html")):
+            assert "default" not in part
+        assert mail.message["From"].addresses[0].display_name == "Rapport"
+        assert mail.message["Reply-To"] is None
+    ann = mails["ann@acme.example"]
+    assert ann.subject == "Your account team would like your view of working together"
+    assert "Sam Seller and your account team would like to know" in ann.part("plain")
+    assert "Thank you.\n" in ann.part("plain").replace("\r\n", "\n")
+
+
+def test_emails_come_from_the_sender_name_and_answer_to_reply_to(db, smtp):
+    from services.survey.organisations import update_branding
+
+    world = make_world(db, org_name="default")
+    update_branding(
+        db=db,
+        org_id=world.org_id,
+        changes={
+            "display_name": "Northwind Supplies",
+            "sender_name": "Northwind Account Team",
+            "reply_to": "accounts@northwind.example",
+        },
+    )
+    notifier = make_notifier(db, smtp.url, mail_from="Rapport <survey@rapport.example>")
+    notifier.handle(_invitations_event(world))
+    mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
+    ann = mails["ann@acme.example"]
+    assert ann.subject == "Northwind Supplies would like your view of working together"
+    sender = ann.message["From"].addresses[0]
+    # the organisation's name on the configured address (the relay sends only for it)
+    assert (sender.display_name, sender.addr_spec) == (
+        "Northwind Account Team",
+        "survey@rapport.example",
+    )
+    assert ann.message["Reply-To"].addresses[0].addr_spec == "accounts@northwind.example"
+    assert ann.mail_from == "survey@rapport.example"
+    assert "Thank you, Northwind Supplies" in ann.part("plain")
+
+
+def test_the_invitation_states_the_questionnaires_time_and_submit_rule(db, smtp):
+    from shared.questionnaire import load_bank
+
+    world = make_world(db)
+    make_notifier(db, smtp.url).handle(_invitations_event(world))
+    mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
+    bank = load_bank()
+    rule = bank.submit_rule()
+    text = " ".join(mails["ann@acme.example"].part("plain").split())
+    assert f"The survey takes about {bank.minutes} minutes." in text
+    assert (
+        f"at least {rule.answered_per_dimension} of the {rule.items_per_dimension} statements "
+        f"on {rule.min_dimensions} of the {rule.dimensions} topics"
+    ) in text
+    seller = " ".join(mails["sam@northwind.example"].part("plain").split())
+    assert f"It takes about {bank.minutes} minutes per buyer." in seller

@@ -172,6 +172,42 @@ def test_the_program_manager_gets_rates_distributions_revenue_at_risk_and_priori
     assert f"Priority {first['priority']:,.0f}" in text
 
 
+def test_a_seller_none_of_whose_buyers_answered_gets_a_short_note_with_the_response_count(db, smtp):
+    # Cleo (Globex) did not answer: Tess, whose only buyer she is, has nothing to compare;
+    # Sam still has Ann's answers.
+    world = make_world(db)
+    write_results(db, world, unanswered=("cleo@globex.example",))
+    db.invitations.update_one(
+        {"_id": world.invitation("ann@acme.example")["_id"]}, {"$set": {"status": "completed"}}
+    )
+    make_notifier(db, smtp.url).handle(_scored(world))
+    mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
+    tess = mails["tess@northwind.example"]
+    text = " ".join(_plain(tess).split())
+    assert tess.subject == "No results this time: Spring 2025"
+    assert "Your buyer contact did not answer the survey Spring 2025" in text
+    assert "- Cleo Cole, Globex" in _plain(tess)
+    for part in (_plain(tess), tess.part("html")):
+        assert "No coaching plan" not in part and "–" not in part and "[---" not in part
+    sam = _plain(mails["sam@northwind.example"])
+    assert "== Your coaching plan ==" in sam and "Ann Archer" in sam
+
+
+def test_the_note_counts_how_many_of_the_sellers_buyers_answered(db, smtp):
+    # Nobody answered at all: every seller gets the note, with their own count.
+    world = make_world(db)
+    write_results(
+        db, world, unanswered=("ann@acme.example", "bob@acme.example", "cleo@globex.example")
+    )
+    make_notifier(db, smtp.url).handle(_scored(world))
+    mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
+    sam = " ".join(_plain(mails["sam@northwind.example"]).split())
+    assert "0 of your 3 buyer contacts answered the survey Spring 2025" in sam
+    assert "No coaching plan" not in sam and "== How your buyers see you" not in sam
+    stored = db.emails.find_one({"to": "sam@northwind.example"})
+    assert stored["kind"] == "results" and stored["status"] == "sent"
+
+
 def test_without_a_manager_email_the_digest_is_skipped_with_a_log_line(db, smtp, caplog):
     world = make_world(db, manager_email=None)
     write_results(db, world)

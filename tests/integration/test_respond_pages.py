@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from shared.questionnaire import load_bank
 from tests.conftest import isolated_settings
 from tests.support.survey_fixtures import (
     complete_answers,
@@ -54,7 +55,7 @@ def test_the_welcome_page_says_who_asks_why_how_long_and_what_happens(client, wo
     html = _text(response)
     assert '<html lang="en">' in html
     assert "Northwind Supplies asks you, Buyer 1" in html
-    assert "about 5 minutes" in html
+    assert f"about {load_bank().minutes} minutes" in html
     assert "What happens with your answers" in html
     assert f'href="/s/{person.token}/q/{person.subject_ids[0]}/trust"' in html
     assert db.invitations.find_one({"_id": person.invitation_id})["status"] == "opened"
@@ -169,6 +170,65 @@ def test_texts_and_critical_moments_are_saved_and_an_incomplete_moment_is_flagge
     ]
     assert saved["comment.start"] == "Visit us"
     assert saved["comment.stop"] is None
+
+
+def test_the_moments_page_has_as_many_slots_as_its_wording_states(client, world, db):
+    limit = load_bank().item("moments").max_items
+    html = _text(client.get(_page(client, world, "moments")))
+    assert f"You can describe up to {limit} moments" in html
+    assert html.count('<fieldset class="moment') == limit
+    assert len(re.findall(r'name="moments-\d+-(touchpoint|tag|text)"', html)) == 3 * limit
+    assert set(re.findall(r"up to (\d+)", html)) == {str(limit)}  # no other number is stated
+    # the last slot is a real one: what is written there is saved
+    saved = post_form(
+        client,
+        _page(client, world, "moments"),
+        {
+            "moments-present": "1",
+            f"moments-{limit}-touchpoint": "billing",
+            f"moments-{limit}-tag": "angry",
+            f"moments-{limit}-text": "Invoice sent twice",
+            "action": "next",
+        },
+    )
+    assert saved.status_code == 303
+    assert _saved(db, world.buyers[0])["moments"] == [
+        {"touchpoint": "billing", "tag": "angry", "text": "Invoice sent twice"}
+    ]
+
+
+def test_the_welcome_page_states_the_submit_rule_that_submitting_applies(client, world, db):
+    bank = load_bank()
+    rule = bank.submit_rule()
+    html = " ".join(_text(client.get(f"/s/{world.buyers[0].token}")).split())
+    assert "Only the 0–10 recommendation question is required" not in html
+    assert (
+        f"answer the 0–10 recommendation question and at least {rule.answered_per_dimension} "
+        f"of the {rule.items_per_dimension} statements on {rule.min_dimensions} of the "
+        f"{rule.dimensions} topics"
+    ) in html
+    assert rule.required == ("recommend",)
+
+    # exactly what the page states is enough; one topic fewer is not
+    def stated(topics: int) -> dict:
+        answers = {"recommend": 8}
+        for dimension in bank.dimensions[:topics]:
+            ids = bank.dimension_items()[dimension][: rule.answered_per_dimension]
+            answers.update(dict.fromkeys(ids, 5))
+        return answers
+
+    short, person = world.buyers[1], world.buyers[0]
+    url = "/api/v1/respond/{}/subjects/{}/submit"
+    refused = client.post(
+        url.format(short.token, short.subject_ids[0]),
+        json={"answers": stated(rule.min_dimensions - 1)},
+    )
+    assert refused.status_code == 400
+    accepted = client.post(
+        url.format(person.token, person.subject_ids[0]),
+        json={"answers": stated(rule.min_dimensions)},
+    )
+    assert accepted.status_code == 200, accepted.get_json()
 
 
 def test_review_names_what_is_missing_and_submit_thanks_the_respondent(client, world, db):

@@ -260,8 +260,8 @@ CONTACT_SCORES: dict[str, tuple[list[float], list[float]] | None] = {
 }
 
 
-def contact_json(contact: dict) -> dict[str, Any]:
-    scores = CONTACT_SCORES.get(contact["email"])
+def contact_json(contact: dict, *, answered: bool = True) -> dict[str, Any]:
+    scores = CONTACT_SCORES.get(contact["email"]) if answered else None
     if scores is None:
         dims = {
             d: {"buyer": None, "seller": None, "gap": None, "gap_class": None} for d in DIMENSIONS
@@ -290,21 +290,24 @@ def contact_json(contact: dict) -> dict[str, Any]:
     }
 
 
-def results_document(world: NotifyWorld) -> dict[str, Any]:
-    """`{wave_id, final, results, accounts}` as the scoring worker writes it."""
+def results_document(world: NotifyWorld, unanswered: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`{wave_id, final, results, accounts}` as the scoring worker writes it; the contacts
+    in `unanswered` (emails) did not answer, on top of Bob."""
     by_account: dict[str, list[dict]] = {}
     for c in world.contacts.values():
-        by_account.setdefault(c["account_external_id"], []).append(contact_json(c))
+        by_account.setdefault(c["account_external_id"], []).append(
+            contact_json(c, answered=c["email"] not in unanswered)
+        )
     accounts_json: dict[str, dict] = {}
     summaries = []
     for a in ACCOUNTS:
         ext = a["external_id"]
         contacts = by_account[ext]
         answered = [c for c in contacts if c["relationship_index"] is not None]
-        ri = sum(c["relationship_index"] for c in answered) / len(answered)
-        gap = sum(c["gap"] for c in answered) / len(answered)
+        ri = sum(c["relationship_index"] for c in answered) / len(answered) if answered else None
+        gap = sum(c["gap"] for c in answered) / len(answered) if answered else None
         level = _level(ri)
-        nps = 100.0 if ri >= 60 else -100.0
+        nps = None if ri is None else 100.0 if ri >= 60 else -100.0
         coaching = [
             {
                 "seller_email": "sam@northwind.example",
@@ -347,7 +350,9 @@ def results_document(world: NotifyWorld) -> dict[str, Any]:
                 ),
             }
         ]
-        if ext == "G-7":
+        if not answered:  # nothing to compare: no plan in this account
+            coaching = []
+        if ext == "G-7" and answered:
             coaching.append(
                 {
                     "seller_email": "tess@northwind.example",
@@ -373,9 +378,9 @@ def results_document(world: NotifyWorld) -> dict[str, Any]:
             "nps": nps,
             "nps_unweighted": nps,
             "gap": gap,
-            "segment": "stalker" if ri < 60 else "ambassador",
+            "segment": None if ri is None else "stalker" if ri < 60 else "ambassador",
             "n_buyers": len(answered),
-            "priority": a["annual_revenue"] * (100 - ri) / 100,
+            "priority": None if ri is None else a["annual_revenue"] * (100 - ri) / 100,
         }
         summaries.append(summary)
         accounts_json[ext] = {
@@ -387,7 +392,7 @@ def results_document(world: NotifyWorld) -> dict[str, Any]:
             "moments": [],
             "coaching": coaching,
         }
-    summaries.sort(key=lambda s: -s["priority"])
+    summaries.sort(key=lambda s: -(s["priority"] or 0))
     results = {
         "wave_id": world.wave_id,
         "status": "closed",
@@ -428,9 +433,11 @@ def results_document(world: NotifyWorld) -> dict[str, Any]:
     }
 
 
-def write_results(db: Database, world: NotifyWorld) -> dict[str, Any]:
+def write_results(
+    db: Database, world: NotifyWorld, unanswered: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Store results as the scoring worker does: the wave's document, one `scores` row per account."""
-    doc = results_document(world)
+    doc = results_document(world, unanswered)
     doc["_id"] = db.results.insert_one(
         {k: v for k, v in doc.items() if k != "accounts"}
     ).inserted_id

@@ -18,7 +18,7 @@ from services.notify.messages import (
     one_line,
     sender_address,
 )
-from services.notify.rendering import Renderer, Words, bar_width, email_language, text_bar, wording
+from services.notify.rendering import Words, bar_width, email_language, text_bar, wording
 
 # --- SMTP_URL ----------------------------------------------------------------------------
 
@@ -201,43 +201,3 @@ def test_html_sentences_escape_their_values():
 def test_bars_are_as_wide_as_the_score():
     assert [bar_width(v) for v in (None, 0, 0.2, 44.4, 100, 130)] == [0, 0, 1, 44, 100, 100]
     assert text_bar(50, width=10) == "[#####-----]" and text_bar(None, width=4) == "[----]"
-
-
-@pytest.mark.parametrize("language", ["en", "de"])
-def test_every_template_renders_in_every_language(language):
-    renderer = Renderer()
-    closes = datetime(2030, 3, 14, tzinfo=UTC)
-    invitation = renderer.render(
-        "invitation",
-        language=language,
-        subject=("invitation_subject_seller", {"wave": "W", "org": "O", "closes": "x"}),
-        side="seller",
-        reminder=True,
-        started=True,
-        name="N",
-        org_name="O",
-        program_name="P",
-        wave_name="W",
-        asker=None,
-        subjects=["B, A"],
-        closes_at=closes,
-        url="http://x/s/t",
-        unsubscribe_url="http://x/optout/t",
-    )
-    assert "http://x/s/t" in invitation.text and 'href="http://x/s/t"' in invitation.html
-    alert = renderer.render(
-        "relationship_alert",
-        language=language,
-        subject=("alert_subject", {"account": "A"}),
-        owner_name="",
-        account_name="A",
-        wave_name="W",
-        org_name="O",
-        change_key="alert_ri_drop",
-        kind="ri drop",
-        who="",
-        previous="70.0",
-        current="55.0",
-        details=[],
-    )
-    assert "70.0" in alert.text and "55.0" in alert.html

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from services.survey.errors import NotFound
@@ -40,12 +41,17 @@ def default_settings() -> dict[str, Any]:
     }
 
 
-def program_settings(given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The defaults overlaid with validated `given` settings (role weights merge by role)."""
-    settings = default_settings()
+def program_settings(
+    given: Mapping[str, Any] | None, *, base: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """`base` (by default the defaults) overlaid with validated `given` settings: role weights
+    merge by role, and a null `manager_email` removes it."""
+    settings = {**default_settings(), **(base or {})}
     for key, value in (given or {}).items():
         if key == "role_weights":
             settings["role_weights"] = {**settings["role_weights"], **value}
+        elif key == "manager_email" and value is None:
+            settings.pop(key, None)
         else:
             settings[key] = value
     return settings
@@ -72,6 +78,34 @@ def get_program(*, db: Database, org_id: str, program_id: str) -> dict[str, Any]
     if program is None:
         raise NotFound("program not found")
     return program
+
+
+def update_program(
+    *,
+    db: Database,
+    org_id: str,
+    program_id: str,
+    name: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Rename a program and merge (already validated) settings into its own; the program after."""
+    program = get_program(db=db, org_id=org_id, program_id=program_id)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name.strip()
+    if settings:
+        changes["settings"] = program_settings(settings, base=program.get("settings"))
+    if not changes:
+        return program
+    changes["updated_at"] = clock.stored_now()
+    updated = db.programs.find_one_and_update(
+        {"_id": program_id, "org_id": org_id},
+        {"$set": changes},
+        return_document=ReturnDocument.AFTER,
+    )
+    if updated is None:
+        raise NotFound("program not found")
+    return updated
 
 
 def list_programs(*, db: Database, org_id: str) -> list[dict[str, Any]]:

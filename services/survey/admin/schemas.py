@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from datetime import UTC
 from typing import Any
 
@@ -173,6 +174,81 @@ class AccountSummarySchema(Schema):
 
 class AccountListSchema(Schema):
     items = fields.List(fields.Nested(AccountSummarySchema))
+
+
+class ProgramPatchSchema(StrictSchema):
+    """`PATCH /api/v1/programs/{id}`: settings given are merged into the stored ones."""
+
+    name = _name()
+    settings = fields.Nested(ProgramSettingsSchema)
+
+
+# --- organisation ------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]")
+
+
+def _no_control_characters(value: str) -> None:
+    if _CONTROL.search(value):
+        raise ValidationError("must be one line without control characters")
+
+
+def _branding_text(max_length: int, description: str) -> fields.String:
+    return fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=max_length), _no_control_characters],
+        metadata={"description": description + "; null or empty clears it"},
+    )
+
+
+class OrganisationPatchSchema(StrictSchema):
+    """The organisation's branding; fields left out stay as they are."""
+
+    display_name = _branding_text(NAME_MAX, "the name respondents and sellers read (pages, emails)")
+    sender_name = _branding_text(
+        120, "the display name of the emails' From header (default: display_name)"
+    )
+    reply_to = fields.Email(
+        allow_none=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "Reply-To of every email; null clears it"},
+    )
+    accent_color = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$", error="must be a colour like #1d4ed8"),
+        metadata={"description": "#rrggbb; null clears it"},
+    )
+    privacy_url = fields.Url(
+        allow_none=True,
+        schemes={"http", "https"},
+        validate=validate.Length(max=2000),
+        metadata={"description": "the privacy notice respondents can read; null clears it"},
+    )
+    contact_name = _branding_text(NAME_MAX, "who respondents can ask about the survey")
+    contact_email = fields.Email(
+        allow_none=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "where respondents can ask; null clears it"},
+    )
+
+
+class OrganisationSchema(Schema):
+    id = fields.String()
+    name = fields.String(metadata={"description": "the internal name (API keys, CLI --org)"})
+    display_name = fields.String(allow_none=True)
+    sender_name = fields.String(allow_none=True)
+    reply_to = fields.String(allow_none=True)
+    accent_color = fields.String(allow_none=True)
+    privacy_url = fields.String(allow_none=True)
+    contact_name = fields.String(allow_none=True)
+    contact_email = fields.String(allow_none=True)
+    shown_name = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the name respondents read: display_name, else the organisation's "
+            "own name unless it is the internal `default` (then none: a neutral phrase)"
+        },
+    )
 
 
 # --- roster ------------------------------------------------------------------------------

@@ -15,8 +15,11 @@ from services.survey.admin.schemas import (
     LaunchReportSchema,
     LaunchSchema,
     LinkListSchema,
+    OrganisationPatchSchema,
+    OrganisationSchema,
     ProgramCreateSchema,
     ProgramListSchema,
+    ProgramPatchSchema,
     ProgramSchema,
     RosterBodySchema,
     RosterReportSchema,
@@ -27,6 +30,7 @@ from services.survey.admin.schemas import (
 )
 from services.survey.auth import require_org
 from services.survey.errors import ValidationFailed, error_body
+from services.survey.organisations import get_organisation, update_branding
 from services.survey.request_body import Blueprint, parse_json_body
 
 bp = Blueprint(
@@ -85,7 +89,12 @@ def _authenticate_and_check_body() -> None:
     if "wave_id" in path:
         waves.get_wave(db=db, org_id=g.org_id, wave_id=path["wave_id"])
     roster_upload = request.url_rule is not None and request.url_rule.rule.endswith("/roster")
-    if request.method == "POST" and not roster_upload and _has_body() and not request.is_json:
+    if (
+        request.method in ("POST", "PATCH")
+        and not roster_upload
+        and _has_body()
+        and not request.is_json
+    ):
         raise UnsupportedMediaType("send the body as application/json")
 
 
@@ -110,6 +119,25 @@ def _bad_input(exc: BadRequest) -> tuple[Response, int]:
                 details.setdefault("body", []).extend(str(m) for m in location)
     message = invalid_input_message(details) if details else str(exc.description)
     return jsonify(error_body(400, "validation_error", message, details)), 400
+
+
+# --- organisation --------------------------------------------------------------------------
+
+
+@bp.route("/organisation")
+class Organisation(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(200, OrganisationSchema)
+    def get(self) -> dict[str, Any]:
+        """The organisation's branding: the name respondents read, who emails come from."""
+        return get_organisation(db=_container().db, org_id=g.org_id)
+
+    @bp.doc(security=BEARER)
+    @bp.arguments(OrganisationPatchSchema, error_status_code=400)
+    @bp.response(200, OrganisationSchema)
+    def patch(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Change the branding; fields left out stay, a null clears one."""
+        return update_branding(db=_container().db, org_id=g.org_id, changes=body)
 
 
 # --- programs ------------------------------------------------------------------------------
@@ -140,6 +168,19 @@ class Program(MethodView):
     def get(self, program_id: str) -> dict[str, Any]:
         """One program with its settings."""
         return programs.get_program(db=_container().db, org_id=g.org_id, program_id=program_id)
+
+    @bp.doc(security=BEARER)
+    @bp.arguments(ProgramPatchSchema, error_status_code=400)
+    @bp.response(200, ProgramSchema)
+    def patch(self, body: dict[str, Any], program_id: str) -> dict[str, Any]:
+        """Rename the program or change settings (merged into its own, validated as on create)."""
+        return programs.update_program(
+            db=_container().db,
+            org_id=g.org_id,
+            program_id=program_id,
+            name=body.get("name"),
+            settings=body.get("settings"),
+        )
 
 
 @bp.route("/programs/<program_id>/accounts")

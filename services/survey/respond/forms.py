@@ -122,13 +122,17 @@ def values_from_form(form: Mapping[str, str], section: Section) -> dict[str, Any
     return values
 
 
-def moment_rows(saved: list[dict[str, str]] | None, max_items: int) -> list[dict[str, str]]:
-    """The rows a moments question shows: those given, then blank ones (at least three)."""
-    rows = [dict(m) for m in saved or []]
-    wanted = min(max_items, max(len(rows) + 1, _MIN_MOMENT_ROWS))
-    while len(rows) < wanted:
+def moment_rows(
+    saved: list[dict[str, str]] | None, max_items: int
+) -> tuple[list[dict[str, str]], int]:
+    """Every row a moments question has (`max_items`, the number its wording states): those
+    given, then blank ones; and how many show open (the given ones and a blank, at least
+    three), the rest folded away until asked for."""
+    rows = [dict(m) for m in saved or []][:max_items]
+    shown = min(max_items, max(len(rows) + 1, _MIN_MOMENT_ROWS))
+    while len(rows) < max_items:
         rows.append({"touchpoint": "", "tag": "", "text": ""})
-    return rows
+    return rows, shown
 
 
 def page_errors(

@@ -32,7 +32,7 @@ from services.survey.respond.service import (
     save_answers,
     submit_answers,
 )
-from services.survey.respond.wording import words
+from services.survey.respond.wording import phrase, words
 from shared.questionnaire import load_bank, missing_for_submit
 
 bp = Blueprint("respond_pages", __name__)
@@ -68,7 +68,9 @@ def _render(template: str, respondent: Respondent | None, status: int = 200, **c
             lang=language,
             w=words(language),
             respondent=respondent,
-            sender=screens.sender_name(respondent) if respondent else None,
+            sender=respondent.sender if respondent else None,
+            branding=respondent.branding if respondent else None,
+            phrase=phrase,
             field_id=field_id,
             **context,
         ),
@@ -123,7 +125,13 @@ def _welcome(token: str, respondent: Respondent):
         subject = respondent.subjects[0]
         start_url = _step_url(token, respondent, subject, screens.resume_step(subject))
     started = any(s.status != "not_started" for s in respondent.subjects)
-    return _render("welcome.html", respondent, start_url=start_url, started=started)
+    return _render(
+        "welcome.html",
+        respondent,
+        start_url=start_url,
+        started=started,
+        facts=screens.welcome_facts(),
+    )
 
 
 @bp.get("/s/<token>/buyers")
@@ -236,10 +244,12 @@ def _section_page(
     sections = screens.sections_for(respondent, subject)
     worded = next(s for s in sections if s["id"] == section_id)
     _, forward = screens.neighbours(section_id)
-    rows = {}
+    rows, shown = {}, {}
     for item in worded["items"]:
         if item["kind"] == "moments":
-            rows[item["id"]] = moment_rows(values.get(item["id"]), item["max_items"])
+            rows[item["id"]], shown[item["id"]] = moment_rows(
+                values.get(item["id"]), item["max_items"]
+            )
     return _render(
         "section.html",
         respondent,
@@ -250,6 +260,7 @@ def _section_page(
         values=values,
         errors=errors,
         rows=rows,
+        shown=shown,
         moments_present=MOMENTS_PRESENT,
         progress=screens.progress(section_id),
         next_is_review=forward == screens.REVIEW,

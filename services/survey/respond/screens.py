@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.survey.respond.service import Respondent, SubjectState
-from services.survey.respond.wording import FALLBACK_SENDER, words
+from services.survey.respond.wording import words
 from shared.questionnaire import Questionnaire, answered_dimensions, load_bank
 
 REVIEW = "review"
@@ -53,9 +53,10 @@ def progress(step_id: str, bank: Questionnaire | None = None) -> dict[str, int]:
     return {"step": order.index(step_id) + 1, "total": len(order)}
 
 
-def sender_name(respondent: Respondent) -> str:
-    """Who asks: the company's name, or a neutral phrase in the respondent's language."""
-    return respondent.sender or FALLBACK_SENDER.get(respondent.language, FALLBACK_SENDER["en"])
+def welcome_facts(bank: Questionnaire | None = None) -> dict[str, int]:
+    """The numbers the welcome page states: how long it takes and what submitting needs
+    (the bank's own rule, the one `missing_for_submit` checks)."""
+    return (bank or load_bank()).what_it_takes()
 
 
 def resume_step(subject: SubjectState, bank: Questionnaire | None = None) -> str:
@@ -131,8 +132,13 @@ def missing_messages(
         if field == "dimensions":
             counted = answered_dimensions(answers, questionnaire=bank)
             page = next(d for d in bank.dimensions if d not in counted)
+            facts = welcome_facts(bank)
             text = lang_words["missing_dimensions"].format(
-                needed=bank.min_dimensions, counted=len(counted)
+                answered=facts["answered"],
+                items=facts["items"],
+                needed=facts["needed"],
+                topics=facts["topics"],
+                counted=len(counted),
             )
         else:
             item = bank.get(field)

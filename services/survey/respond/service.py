@@ -10,24 +10,22 @@ whatever is still pending a few seconds later.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.survey.errors import Conflict, Gone, NotFound, ValidationFailed
+from services.survey.organisations import cached_branding
 from shared import clock
 from shared.bus import Bus
 from shared.events import RESPONSE_COMPLETED, Event
 from shared.ids import new_id
+from shared.organisation import Branding
 from shared.outbox import PUBLISH_LEASE, outbox_entry, publish_response_event
 from shared.questionnaire import (
     AnswerError,
@@ -131,9 +129,14 @@ class Respondent:
     invitation: Mapping[str, Any]
     wave: Mapping[str, Any]
     language: str  # the item bank language used for this respondent
-    sender: str | None  # the company asking, when known
+    branding: Branding  # the organisation asking, as respondents see it
     subjects: tuple[SubjectState, ...]
     closed: bool = False
+
+    @property
+    def sender(self) -> str | None:
+        """The name of the company asking, when it has one respondents may read."""
+        return self.branding.display_name
 
     @property
     def invitation_id(self) -> str:
@@ -178,37 +181,6 @@ def wave_is_closed(wave: Mapping[str, Any], *, now: datetime | None = None) -> b
         return True
     closes_at = clock.aware(wave.get("closes_at"))
     return closes_at is not None and closes_at <= (now or clock.now())
-
-
-class _SenderNames:
-    """The asking company's name per organisation, cached briefly: it is on every page."""
-
-    def __init__(self, ttl_s: float = 60.0) -> None:
-        self._ttl = ttl_s
-        self._lock = threading.Lock()
-        self._names: dict[tuple[str, str], tuple[float, str | None]] = {}
-
-    def get(self, db: Database, org_id: str) -> str | None:
-        key = (db.name, org_id)
-        with self._lock:
-            cached = self._names.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        name = None
-        try:
-            organisation = db.organisations.find_one({"_id": ObjectId(org_id)}, {"name": 1})
-        except InvalidId:
-            organisation = None
-        if organisation and organisation.get("name") not in (None, "", "default"):
-            name = organisation["name"]
-        with self._lock:
-            if len(self._names) > 10_000:
-                self._names.clear()
-            self._names[key] = (time.monotonic() + self._ttl, name)
-        return name
-
-
-_sender_names = _SenderNames()
 
 
 def load_respondent(
@@ -277,7 +249,7 @@ def load_respondent(
         invitation=invitation,
         wave=wave,
         language=bank.language_for(invitation.get("language")),
-        sender=_sender_names.get(db, invitation["org_id"]),
+        branding=cached_branding(db, invitation["org_id"]),
         subjects=tuple(subjects),
         closed=closed,
     )

@@ -8,16 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
+
+from shared.wording import missing_names, variant_key
 
 _EN: dict[str, str] = {
     "site": "Rapport survey",
     "skip": "Skip to the questions",
     "welcome_title": "Your view of working with {sender}",
+    "welcome_title_no_sender": "Your view of working together",
     "welcome_title_seller": "How do your clients see working with us?",
     "who_asks": "{sender} asks you, {name}, how working together goes from your side.",
+    "who_asks_no_name": "{sender} asks you how working together goes from your side.",
+    "who_asks_no_sender": (
+        "Your account team asks you, {name}, how working together goes from your side."
+    ),
+    "who_asks_no_name_no_sender": (
+        "Your account team asks you how working together goes from your side."
+    ),
     "who_asks_seller": (
         "{sender} asks you, {name}, to answer the client questionnaire the way each of "
         "your buyer contacts would answer it."
+    ),
+    "who_asks_seller_no_name": (
+        "{sender} asks you to answer the client questionnaire the way each of your buyer "
+        "contacts would answer it."
+    ),
+    "who_asks_seller_no_sender": (
+        "Please answer, {name}, the client questionnaire the way each of your buyer "
+        "contacts would answer it."
+    ),
+    "who_asks_seller_no_name_no_sender": (
+        "Please answer the client questionnaire the way each of your buyer contacts would "
+        "answer it."
     ),
     "why_label": "Why",
     "how_long_label": "How long",
@@ -30,15 +53,27 @@ _EN: dict[str, str] = {
         "Your predictions are compared with your buyers' own answers. The difference shows "
         "where the relationship is better or worse than it looks from our side."
     ),
-    "how_long": "It takes about 5 minutes. Only the 0–10 recommendation question is required.",
+    "how_long": "It takes about {minutes} minutes.",
     "how_long_seller": (
-        "It takes about 5 minutes per buyer. You answer for {count} buyer contacts, "
+        "It takes about {minutes} minutes per buyer. You answer for {count} buyer contacts, "
         "one after the other."
+    ),
+    "how_long_seller_one": ("It takes about {minutes} minutes. You answer for one buyer contact."),
+    "what_is_needed": (
+        "To submit, answer the 0–10 recommendation question and at least {answered} of the "
+        "{items} statements on {needed} of the {topics} topics. Everything else is optional."
     ),
     "what_happens": (
         "Your answers go to the account team at {sender} with your name and company, so "
         "they can act on them. They are not shared outside {sender}."
     ),
+    "what_happens_no_sender": (
+        "Your answers go to your account team with your name and company, so they can act "
+        "on them. They are not passed on to anyone else."
+    ),
+    "privacy": "Privacy notice",
+    "questions": "Questions about this survey? Write to {contact} at {email}.",
+    "questions_no_contact": "Questions about this survey? Write to {email}.",
     "what_happens_seller": (
         "After the survey closes you receive your results and a short coaching plan by "
         "email. Your predictions are not shown to your buyers."
@@ -68,9 +103,9 @@ _EN: dict[str, str] = {
     "missing_title": "Before you can submit",
     "missing_recommend": "Answer the recommendation question (0–10).",
     "missing_dimensions": (
-        "Answer at least 2 of the 3 statements on at least {needed} of the 6 topics "
-        "(trust, competence, recognition, proactivity, responsiveness, commitment). "
-        "So far: {counted}."
+        "Answer at least {answered} of the {items} statements on at least {needed} of the "
+        "{topics} topics (trust, competence, recognition, proactivity, responsiveness, "
+        "commitment). So far: {counted}."
     ),
     "missing_item": "Answer this question.",
     "go_to": "Go to {title}",
@@ -79,6 +114,8 @@ _EN: dict[str, str] = {
     "error_too_long": "Too long: at most {n} characters.",
     "error_moment": "Choose where it happened and how it felt, and describe what happened.",
     "error_required": "An answer is needed before you can submit.",
+    "moments_hint": "You can describe up to {n} moments; leave the rest empty.",
+    "more_moments": "More moments (up to {n} in all)",
     "moment": "Moment {n}",
     "moment_touchpoint": "Where it happened",
     "moment_tag": "How it felt",
@@ -119,11 +156,31 @@ _DE: dict[str, str] = {
     "site": "Rapport-Umfrage",
     "skip": "Zu den Fragen springen",
     "welcome_title": "Ihre Sicht auf die Zusammenarbeit mit {sender}",
+    "welcome_title_no_sender": "Ihre Sicht auf die Zusammenarbeit",
     "welcome_title_seller": "Wie sehen Ihre Kunden die Zusammenarbeit mit uns?",
     "who_asks": "{sender} fragt Sie, {name}, wie die Zusammenarbeit aus Ihrer Sicht läuft.",
+    "who_asks_no_name": "{sender} fragt Sie, wie die Zusammenarbeit aus Ihrer Sicht läuft.",
+    "who_asks_no_sender": (
+        "Ihr Account-Team fragt Sie, {name}, wie die Zusammenarbeit aus Ihrer Sicht läuft."
+    ),
+    "who_asks_no_name_no_sender": (
+        "Ihr Account-Team fragt Sie, wie die Zusammenarbeit aus Ihrer Sicht läuft."
+    ),
     "who_asks_seller": (
         "{sender} bittet Sie, {name}, den Kundenfragebogen so zu beantworten, wie es jeder "
         "Ihrer Ansprechpartner beim Kunden tun würde."
+    ),
+    "who_asks_seller_no_name": (
+        "{sender} bittet Sie, den Kundenfragebogen so zu beantworten, wie es jeder Ihrer "
+        "Ansprechpartner beim Kunden tun würde."
+    ),
+    "who_asks_seller_no_sender": (
+        "Bitte beantworten Sie, {name}, den Kundenfragebogen so, wie es jeder Ihrer "
+        "Ansprechpartner beim Kunden tun würde."
+    ),
+    "who_asks_seller_no_name_no_sender": (
+        "Bitte beantworten Sie den Kundenfragebogen so, wie es jeder Ihrer Ansprechpartner "
+        "beim Kunden tun würde."
     ),
     "why_label": "Warum",
     "how_long_label": "Wie lange",
@@ -137,15 +194,29 @@ _DE: dict[str, str] = {
         "Ihre Einschätzungen werden mit den Antworten Ihrer Kunden verglichen. Der Unterschied "
         "zeigt, wo die Beziehung besser oder schlechter ist, als sie von uns aus aussieht."
     ),
-    "how_long": "Das dauert etwa 5 Minuten. Nur die Empfehlungsfrage (0–10) ist Pflicht.",
+    "how_long": "Das dauert etwa {minutes} Minuten.",
     "how_long_seller": (
-        "Das dauert etwa 5 Minuten je Kunde. Sie antworten für {count} Ansprechpartner, "
-        "einen nach dem anderen."
+        "Das dauert etwa {minutes} Minuten je Kunde. Sie antworten für {count} "
+        "Ansprechpartner, einen nach dem anderen."
+    ),
+    "how_long_seller_one": (
+        "Das dauert etwa {minutes} Minuten. Sie antworten für einen Ansprechpartner."
+    ),
+    "what_is_needed": (
+        "Zum Absenden nötig sind die Empfehlungsfrage (0–10) und mindestens {answered} der "
+        "{items} Aussagen zu {needed} der {topics} Themen. Alles andere ist freiwillig."
     ),
     "what_happens": (
         "Ihre Antworten gehen mit Ihrem Namen und Unternehmen an das Account-Team von "
         "{sender}, damit es handeln kann. Sie werden nicht außerhalb von {sender} geteilt."
     ),
+    "what_happens_no_sender": (
+        "Ihre Antworten gehen mit Ihrem Namen und Unternehmen an Ihr Account-Team, damit es "
+        "handeln kann. Sie werden nicht an Dritte weitergegeben."
+    ),
+    "privacy": "Datenschutzhinweis",
+    "questions": "Fragen zu dieser Umfrage? Schreiben Sie an {contact}, {email}.",
+    "questions_no_contact": "Fragen zu dieser Umfrage? Schreiben Sie an {email}.",
     "what_happens_seller": (
         "Nach dem Ende der Umfrage erhalten Sie Ihre Ergebnisse und einen kurzen "
         "Coaching-Plan per E-Mail. Ihre Einschätzungen sehen Ihre Kunden nicht."
@@ -175,9 +246,9 @@ _DE: dict[str, str] = {
     "missing_title": "Bevor Sie absenden können",
     "missing_recommend": "Beantworten Sie die Empfehlungsfrage (0–10).",
     "missing_dimensions": (
-        "Beantworten Sie mindestens 2 der 3 Aussagen zu mindestens {needed} der 6 Themen "
-        "(Vertrauen, Kompetenz, Wertschätzung, Proaktivität, Reaktionsfähigkeit, Bindung). "
-        "Bisher: {counted}."
+        "Beantworten Sie mindestens {answered} der {items} Aussagen zu mindestens {needed} "
+        "der {topics} Themen (Vertrauen, Kompetenz, Wertschätzung, Proaktivität, "
+        "Reaktionsfähigkeit, Bindung). Bisher: {counted}."
     ),
     "missing_item": "Beantworten Sie diese Frage.",
     "go_to": "Zu {title}",
@@ -186,6 +257,8 @@ _DE: dict[str, str] = {
     "error_too_long": "Zu lang: höchstens {n} Zeichen.",
     "error_moment": "Wählen Sie Bereich und Gefühl und beschreiben Sie, was passiert ist.",
     "error_required": "Diese Antwort ist zum Absenden nötig.",
+    "moments_hint": "Sie können bis zu {n} Momente beschreiben; lassen Sie den Rest leer.",
+    "more_moments": "Weitere Momente (insgesamt bis zu {n})",
     "moment": "Moment {n}",
     "moment_touchpoint": "Bereich",
     "moment_tag": "Wie es sich angefühlt hat",
@@ -225,9 +298,17 @@ _DE: dict[str, str] = {
 }
 
 _WORDS = {"en": MappingProxyType(_EN), "de": MappingProxyType({**_EN, **_DE})}
-FALLBACK_SENDER = {"en": "your account team", "de": "Ihr Account-Team"}
+LANGUAGES: tuple[str, ...] = tuple(_WORDS)
 
 
 def words(language: str) -> Mapping[str, str]:
     """The page wording for a language, English where a language has none."""
     return _WORDS.get(language, _WORDS["en"])
+
+
+def phrase(lang_words: Mapping[str, str], key: str, /, **values: Any) -> str:
+    """The sentence `key` with its values; when a value is missing, the variant of the
+    sentence written without it (`<key>_no_<name>`), so no sentence has a hole or a
+    stand-in that reads wrongly ("the account team at your account team")."""
+    missing = missing_names(lang_words[key], values)
+    return lang_words[variant_key(key, missing) if missing else key].format(**values)

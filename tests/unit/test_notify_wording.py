@@ -1,0 +1,227 @@
+"""Every email reads correctly in every language, whichever optional value is missing.
+
+Each template is rendered with everything set, then with each optional value missing in
+turn, then with all of them missing; the subject, the text and the HTML are proof-read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.notify.rendering import TEMPLATES, Renderer, Words, wording
+from shared.questionnaire import load_bank
+from tests.support.reading import reading_problems, text_lines, visible_lines
+
+CLOSES = datetime(2030, 3, 14, tzinfo=UTC)
+FACTS = load_bank().what_it_takes()
+
+
+def _contact(name: str, responded: bool) -> dict[str, Any]:
+    dims = [{"name": "trust", "gap": 12.0}] if responded else []
+    return {
+        "name": name,
+        "email": "ann@acme.example",
+        "responded": responded,
+        "level": "transactional" if responded else "insufficient",
+        "relationship_index": 55.0 if responded else None,
+        "gap": 12.0 if responded else None,
+        "gap_class": "blind_spot" if responded else None,
+        "blind_spots": dims,
+        "undervalued": [],
+    }
+
+
+# Per email: its subject, a context with every value set, and the values that may be missing
+# (each entry: the context key and what "missing" looks like for it).
+EMAILS: dict[str, dict[str, Any]] = {
+    "invitation (buyer)": {
+        "template": "invitation",
+        "subject": ("invitation_subject_buyer", ("org", "wave", "closes")),
+        "context": dict(
+            side="buyer", reminder=False, started=False, name="Ann Archer",
+            org_name="Northwind Supplies", program_name="Key accounts", wave_name="Spring",
+            asker="Sam Seller", subjects=["Ann Archer, Acme"], closes_at=CLOSES,
+            url="https://survey.example/s/t", unsubscribe_url="https://survey.example/optout/t",
+            facts=FACTS,
+        ),
+        "optional": {"name": "", "org_name": None, "asker": None, "unsubscribe_url": None},
+    },
+    "reminder (buyer, started)": {
+        "template": "invitation",
+        "subject": ("reminder_subject_buyer", ("org", "wave", "closes")),
+        "context": dict(
+            side="buyer", reminder=True, started=True, name="Ann Archer",
+            org_name="Northwind Supplies", program_name="Key accounts", wave_name="Spring",
+            asker="Sam Seller", subjects=["Ann Archer, Acme"], closes_at=CLOSES,
+            url="https://survey.example/s/t", unsubscribe_url="https://survey.example/optout/t",
+            facts=FACTS,
+        ),
+        "optional": {"name": "", "org_name": None, "asker": None, "unsubscribe_url": None},
+    },
+    "invitation (seller)": {
+        "template": "invitation",
+        "subject": ("invitation_subject_seller", ("org", "wave", "closes")),
+        "context": dict(
+            side="seller", reminder=False, started=False, name="Sam Seller",
+            org_name="Northwind Supplies", program_name="Key accounts", wave_name="Spring",
+            asker=None, subjects=["Ann Archer, Acme", "Cleo Cole, Globex"], closes_at=CLOSES,
+            url="https://survey.example/s/t", unsubscribe_url="https://survey.example/optout/t",
+            facts=FACTS,
+        ),
+        "optional": {"name": "", "org_name": None, "subjects": [], "unsubscribe_url": None},
+    },
+    "reminder (seller)": {
+        "template": "invitation",
+        "subject": ("reminder_subject_seller", ("org", "wave", "closes")),
+        "context": dict(
+            side="seller", reminder=True, started=False, name="Sam Seller",
+            org_name="Northwind Supplies", program_name="Key accounts", wave_name="Spring",
+            asker=None, subjects=["Ann Archer, Acme"], closes_at=CLOSES,
+            url="https://survey.example/s/t", unsubscribe_url="https://survey.example/optout/t",
+            facts=FACTS,
+        ),
+        "optional": {"name": "", "org_name": None, "subjects": [], "unsubscribe_url": None},
+    },
+    "seller results": {
+        "template": "seller_results",
+        "subject": ("results_subject", ("wave",)),
+        "context": dict(
+            seller_name="Sam Seller", wave_name="Spring", org_name="Northwind Supplies",
+            accounts=[{"name": "Acme", "level": "transactional", "relationship_index": 55.0,
+                       "contacts": [_contact("Ann Archer", True), _contact("Bob Baker", False)]}],
+            overview=[{"name": "trust", "buyer": 50.0, "seller": 62.0, "gap": 12.0, "n": 1}],
+            plan={"dimensions": [{"dimension": "trust", "gap_class": "blind_spot", "gap": 12.0,
+                                  "behaviours": ["Confirm every promise in writing."]}],
+                  "actions": [{"contact": "Ann Archer", "account": "Acme", "text": None,
+                               "behaviours": []}]},
+        ),
+        "optional": {"seller_name": "", "org_name": None, "plan": None},
+    },
+    "seller whose buyers did not answer": {
+        "template": "seller_no_answers",
+        "subject": ("no_answers_subject", ("wave",)),
+        "context": dict(
+            seller_name="Sam Seller", wave_name="Spring", org_name="Northwind Supplies",
+            answered=0, invited=5, contacts=["Ann Archer, Acme", "Bob Baker, Acme"],
+        ),
+        "optional": {"seller_name": "", "org_name": None, "contacts": []},
+    },
+    "seller whose one buyer did not answer": {
+        "template": "seller_no_answers",
+        "subject": ("no_answers_subject", ("wave",)),
+        "context": dict(
+            seller_name="Sam Seller", wave_name="Spring", org_name="Northwind Supplies",
+            answered=0, invited=1, contacts=["Ann Archer, Acme"],
+        ),
+        "optional": {"seller_name": "", "org_name": None, "contacts": []},
+    },
+    "manager digest": {
+        "template": "manager_digest",
+        "subject": ("digest_subject", ("wave",)),
+        "context": dict(
+            wave_name="Spring", program_name="Key accounts", org_name="Northwind Supplies",
+            rates=[{"side": "buyers", "invited": 5, "completed": 3, "share": 0.6},
+                   {"side": "sellers", "invited": 2, "completed": 0, "share": 0.0}],
+            relationship_index=63.1, nps=10.0, revenue_at_risk=2_000_000.0,
+            levels=[{"name": "transactional", "count": 1, "share": 1.0}],
+            segments=[{"name": "stalker", "count": 1, "share": 1.0}],
+            priority_accounts=[{"name": "Acme", "level": "transactional",
+                                "relationship_index": 55.0, "annual_revenue": 2e6,
+                                "priority": 9e5}],
+        ),
+        "optional": {"org_name": None, "priority_accounts": [], "relationship_index": None},
+    },
+    "relationship alert": {
+        "template": "relationship_alert",
+        "subject": ("alert_subject", ("account",)),
+        "context": dict(
+            owner_name="Sam Seller", account_name="Acme", wave_name="Spring",
+            org_name="Northwind Supplies", change_key="alert_ri_drop", kind="ri drop",
+            who="Ann Archer", previous="70.0", current="55.0", details=[("threshold", "10")],
+        ),
+        "optional": {
+            "owner_name": "", "org_name": None, "who": "", "previous": None,
+            "wave_name": "", "details": [],
+        },
+    },
+}  # fmt: skip
+# Every kind of alert sentence, with and without who it is about.
+for _kind in ("level_drop", "became_detractor", "antagonistic", "other"):
+    EMAILS[f"relationship alert ({_kind})"] = {
+        **EMAILS["relationship alert"],
+        "context": {**EMAILS["relationship alert"]["context"], "change_key": f"alert_{_kind}"},
+        "optional": {**EMAILS["relationship alert"]["optional"], "kind": ""},
+    }
+
+SUBJECT_VALUES = {
+    "org": "Northwind Supplies",
+    "wave": "Spring",
+    "closes": "14 March 2030",
+    "account": "Acme",
+}
+
+
+def _variants(email: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Everything set; each optional value missing in turn; all of them missing."""
+    context, optional = email["context"], email["optional"]
+    variants = [("everything set", dict(context))]
+    variants += [(f"no {key}", {**context, key: value}) for key, value in optional.items()]
+    variants.append(("nothing optional", {**context, **optional}))
+    return variants
+
+
+def _problems(renderer: Renderer, email: dict[str, Any], language: str) -> list[str]:
+    problems = []
+    subject_key, subject_names = email["subject"]
+    for label, context in _variants(email):
+        values = {name: SUBJECT_VALUES[name] for name in subject_names}
+        if context.get("org_name") is None:
+            values["org"] = None
+        rendered = renderer.render(
+            email["template"], language=language, subject=(subject_key, values), **context
+        )
+        for part, lines in (
+            ("subject", [rendered.subject]),
+            ("text", text_lines(rendered.text)),
+            ("html", visible_lines(rendered.html)),
+        ):
+            problems += [f"{label}, {part}: {p}" for p in reading_problems(lines)]
+        if language != "en":  # nothing falls back to the English sentence
+            english = renderer.render(
+                email["template"], language="en", subject=(subject_key, values), **context
+            )
+            assert rendered.text != english.text
+    return problems
+
+
+@pytest.mark.parametrize("language", wording()["languages"])
+@pytest.mark.parametrize("name", list(EMAILS))
+def test_every_email_reads_correctly_with_any_optional_value_missing(name, language):
+    problems = _problems(Renderer(), EMAILS[name], language)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_email_template_is_proof_read():
+    # every email (partials, named _*, are proof-read inside the emails that include them)
+    templates = {p.stem for p in Path(TEMPLATES).glob("*.txt") if not p.name.startswith("_")}
+    assert templates == {email["template"] for email in EMAILS.values()}
+
+
+def test_a_missing_name_picks_the_sentence_written_without_it():
+    en, de = Words("en", html=False), Words("de", html=False)
+    assert en("signature", org="Northwind") == "Thank you, Northwind"
+    assert en("signature", org=None) == "Thank you."
+    assert de("asking_buyer", asker=None, org=None) == (
+        "Ihr Account-Team möchte wissen, wie Sie die Zusammenarbeit mit uns erleben."
+    )
+    assert en("asking_buyer", asker="Sam", org=" ") == (
+        "Sam and your account team would like to know how you see working with us."
+    )
+    # a value no sentence can do without shows as a dash, never as a hole or "None"
+    assert en("digest_intro", wave=None, program="Key accounts") == (
+        "The wave – of Key accounts is scored. The full results are in Rapport."
+    )
