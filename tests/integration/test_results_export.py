@@ -78,4 +78,6 @@ def test_export_writes_booleans_as_true_false_numbers_as_numbers_and_both_names(
     # the columns API.md names, old ones first and in their old order
     assert tuple(exported[0]) == EXPORT_COLUMNS
     assert EXPORT_COLUMNS[:2] == ("response_id", "side")
-    assert EXPORT_COLUMNS[-2:] == ("contact_name", "account_name")
+    names_at = EXPORT_COLUMNS.index("contact_name")
+    assert EXPORT_COLUMNS[names_at : names_at + 2] == ("contact_name", "account_name")
+    assert names_at > EXPORT_COLUMNS.index("touchpoint.billing")  # added after the old ones
