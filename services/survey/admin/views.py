@@ -12,6 +12,8 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from services.bootstrap import Container
 from services.survey.admin import programs, roster, waves
 from services.survey.admin.schemas import (
+    ROSTER_EXAMPLE_CSV,
+    ROSTER_EXAMPLE_ROWS,
     AccountListSchema,
     LaunchReportSchema,
     LaunchSchema,
@@ -54,7 +56,14 @@ ROSTER_BODY = {
         "`file` (UTF-8 with or without BOM, `,` or `;` separated), or JSON rows."
     ),
     "content": {
-        "text/csv": {"schema": {"type": "string"}},
+        "text/csv": {
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "description": "a header line naming the columns, then at least one valid row",
+            },
+            "example": ROSTER_EXAMPLE_CSV,
+        },
         "multipart/form-data": {
             "schema": {
                 "type": "object",
@@ -62,7 +71,10 @@ ROSTER_BODY = {
                 "required": ["file"],
             }
         },
-        "application/json": {"schema": RosterBodySchema},
+        "application/json": {
+            "schema": RosterBodySchema,
+            "example": {"rows": list(ROSTER_EXAMPLE_ROWS)},
+        },
     },
 }
 
