@@ -67,7 +67,7 @@ ROSTER_BODY = {
         "multipart/form-data": {
             "schema": {
                 "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
+                "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
                 "required": ["file"],
             }
         },
