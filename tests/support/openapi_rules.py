@@ -36,6 +36,7 @@ SAID_IN_WORDS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("", "the roster has a header but no rows", "at least one valid row"),
         ("", "no row could be imported", "at least one valid row"),
         ("", "the roster is a binary file", "CSV"),
+        ("", "the roster is not a CSV file", "CSV"),  # the same rule in main's newer wording
     ),
     "GET /api/v1/respond/{token}": (CLOSED,),
     "PUT /api/v1/respond/{token}/subjects/{subject_id}": (CLOSED,),
