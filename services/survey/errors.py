@@ -80,6 +80,11 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _exception_headers(exc: HTTPException) -> list[tuple[str, str]]:
+    """The headers werkzeug gives the exception beside its Content-Type: a 405's Allow (RFC 9110)."""
+    return [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+
+
 def register_error_handlers(app: Flask) -> None:
     """JSON errors under /api/, plain pages elsewhere; never a stack trace."""
 
@@ -104,8 +109,10 @@ def register_error_handlers(app: Flask) -> None:
                     if isinstance(location_messages, dict):
                         details.update(location_messages)
             message = exc.description if status != 400 or not details else "invalid input"
-            return _json_error(status, _CODES.get(status, "error"), str(message), details)
-        return render_template_string(_PAGE, title=exc.name, message=exc.description), status
+            response = _json_error(status, _CODES.get(status, "error"), str(message), details)
+            return response, _exception_headers(exc)
+        page = render_template_string(_PAGE, title=exc.name, message=exc.description)
+        return page, status, _exception_headers(exc)
 
     @app.errorhandler(ConnectionFailure)
     def _database_unreachable(exc: ConnectionFailure):

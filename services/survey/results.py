@@ -25,6 +25,13 @@ from shared.store import composite_id
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
 
+
+def _answer(description: str, media_type: str = "application/json") -> dict[str, Any]:
+    """The documented 200 of a view that renders its own answer (API.md gives its shape)."""
+    schema = {"type": "string"} if media_type == "text/csv" else {"type": "object"}
+    return {"200": {"description": description, "content": {media_type: {"schema": schema}}}}
+
+
 EXPORT_COLUMNS = (
     "response_id",
     "side",
@@ -211,7 +218,7 @@ class _InOrder:
 
 @bp.route("/<wave_id>/results")
 class WaveResults(MethodView):
-    @bp.doc(security=[{"bearer": []}])
+    @bp.doc(security=[{"bearer": []}], responses=_answer("the wave's results (API.md)"))
     def get(self, wave_id: str):
         """Wave results: RI, NPS with intervals, levels, segments, dimensions, touchpoints, accounts."""
         return wave_results(
@@ -221,7 +228,7 @@ class WaveResults(MethodView):
 
 @bp.route("/<wave_id>/accounts/<external_id>")
 class AccountResults(MethodView):
-    @bp.doc(security=[{"bearer": []}])
+    @bp.doc(security=[{"bearer": []}], responses=_answer("one account's results (API.md)"))
     def get(self, wave_id: str, external_id: str):
         """One account: its contacts with gaps and classes, critical moments and coaching."""
         return account_results(
@@ -330,7 +337,7 @@ class WaveComments(MethodView):
 
 @bp.route("/<wave_id>/export.csv")
 class ResultsExport(MethodView):
-    @bp.doc(security=[{"bearer": []}])
+    @bp.doc(security=[{"bearer": []}], responses=_answer("one row per response", "text/csv"))
     def get(self, wave_id: str):
         """One CSV row per completed response with its scores."""
         org_id = require_org()

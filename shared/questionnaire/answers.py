@@ -57,6 +57,41 @@ def validate_answers(
     return {item.id: cleaned[item.id] for item in bank.items if item.id in cleaned}
 
 
+def answers_json_schema(*, questionnaire: Questionnaire | None = None) -> dict[str, Any]:
+    """The JSON Schema (OpenAPI 3.0) of what `validate_answers` accepts: item ids and values."""
+    bank = questionnaire or load_bank()
+    properties: dict[str, Any] = {}
+    for item in bank.items:
+        if item.rated:
+            value = {"type": "integer", "minimum": item.scale_min, "maximum": item.scale_max}
+        elif item.kind == "text":
+            value = {"type": "string", "maxLength": item.max_length or 0}
+        else:
+            moment = {
+                "type": "object",
+                "properties": {
+                    "touchpoint": {"type": "string", "enum": list(bank.touchpoints)},
+                    "tag": {"type": "string", "enum": list(bank.moment_tags)},
+                    "text": {"type": "string", "maxLength": item.max_length or 0},
+                },
+                "required": list(MOMENT_KEYS),
+                "additionalProperties": False,
+            }
+            value = {"type": "array", "maxItems": item.max_items or 0, "items": moment}
+        properties[item.id] = {**value, "nullable": True}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def complete_answers_example(*, questionnaire: Questionnaire | None = None) -> dict[str, int]:
+    """Answers that can be submitted: every rated item at the middle of its scale."""
+    bank = questionnaire or load_bank()
+    return {
+        item.id: (item.scale_min + item.scale_max) // 2  # type: ignore[operator]
+        for item in bank.items
+        if item.rated
+    }
+
+
 def answered_dimensions(
     answers: Mapping[str, Any], *, questionnaire: Questionnaire | None = None
 ) -> list[str]:

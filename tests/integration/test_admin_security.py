@@ -244,6 +244,25 @@ def test_a_wrong_method_is_a_json_405(admin):
     assert _error(response)["code"] == "method_not_allowed"
 
 
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("DELETE", "/api/v1/programs", {"GET", "POST"}),
+        ("TRACE", "/api/v1/programs/p1/roster", {"POST"}),
+        ("PUT", "/api/v1/waves/w1/close", {"POST"}),
+        ("PATCH", "/api/v1/waves/w1/results", {"GET"}),
+        ("DELETE", "/api/v1/respond/t1/subjects/s1", {"PUT"}),
+        ("DELETE", "/s/t1/done", {"GET"}),  # an HTML page: RFC 9110 holds there too
+    ],
+)
+def test_a_405_lists_the_allowed_methods_in_allow(admin, method, path, allowed):
+    response = admin.client.open(path, method=method, headers=admin.headers)
+    assert response.status_code == 405
+    listed = {m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()}
+    assert allowed <= listed, response.headers
+    assert listed - allowed <= {"HEAD", "OPTIONS"}
+
+
 def test_an_unknown_id_is_a_json_404(admin):
     for path in ("/api/v1/programs/nope", "/api/v1/waves/nope", "/api/v1/programs/$gt"):
         response = admin.get(path)

@@ -106,7 +106,7 @@ class ProgramSettingsSchema(StrictSchema):
             validate=validate.Range(min=0, max=100, min_inclusive=False, max_inclusive=False)
         ),
         validate=validate.Length(equal=3),
-        metadata={"description": "level boundaries on the 0-100 scale, increasing"},
+        metadata={"description": "level boundaries on the 0-100 scale, strictly increasing"},
     )
     gap_threshold = StrictNumber(
         validate=validate.Range(min=0, max=100, min_inclusive=False),
@@ -120,12 +120,22 @@ class ProgramSettingsSchema(StrictSchema):
     reminder_days = fields.List(
         StrictInteger(validate=validate.Range(min=1, max=365)),
         validate=validate.Length(max=10),
-        metadata={"description": "days after launch on which non-responders are reminded"},
+        metadata={
+            "description": "days after launch on which non-responders are reminded, "
+            "strictly increasing",
+            "uniqueItems": True,
+        },
     )
     languages = fields.List(
-        fields.String(validate=[validate.Regexp(LANGUAGE_PATTERN), _known_language]),
+        fields.String(
+            validate=[validate.Regexp(LANGUAGE_PATTERN), _known_language],
+            metadata={"enum": default_languages()},
+        ),
         validate=validate.Length(min=1, max=20),
-        metadata={"description": "survey languages; the first is the default for contacts"},
+        metadata={
+            "description": "survey languages, each once; the first is the default for contacts",
+            "uniqueItems": True,
+        },
     )
     manager_email = fields.Email(
         allow_none=True,
@@ -188,6 +198,11 @@ class ProgramPatchSchema(StrictSchema):
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]")
 
 
+# A web address as the survey pages link it: http(s), a host, no spaces or control characters
+# (explicit ranges: `\s` differs between Python and JSON Schema's ECMA regexes).
+_WEB_ADDRESS = r"^https?://[^\u0000-\u0020\u007f-\u009f/?#]+[^\u0000-\u0020\u007f-\u009f]*$"
+
+
 def _no_control_characters(value: str) -> None:
     if _CONTROL.search(value):
         raise ValidationError("must be one line without control characters")
@@ -197,7 +212,10 @@ def _branding_text(max_length: int, description: str) -> fields.String:
     return fields.String(
         allow_none=True,
         validate=[validate.Length(max=max_length), _no_control_characters],
-        metadata={"description": description + "; null or empty clears it"},
+        metadata={
+            "description": description + "; one line; null or empty clears it",
+            "pattern": r"^[^\u0000-\u001f\u007f\u2028\u2029]*$",
+        },
     )
 
 
@@ -218,11 +236,16 @@ class OrganisationPatchSchema(StrictSchema):
         validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$", error="must be a colour like #1d4ed8"),
         metadata={"description": "#rrggbb; null clears it"},
     )
-    privacy_url = fields.Url(
+    privacy_url = fields.String(
         allow_none=True,
-        schemes={"http", "https"},
-        validate=validate.Length(max=2000),
-        metadata={"description": "the privacy notice respondents can read; null clears it"},
+        validate=[
+            validate.Length(max=2000),
+            validate.Regexp(_WEB_ADDRESS, error="Not a valid URL."),
+        ],
+        metadata={
+            "description": "the privacy notice respondents can read (http or https); null clears it",
+            "pattern": _WEB_ADDRESS,
+        },
     )
     contact_name = _branding_text(NAME_MAX, "who respondents can ask about the survey")
     contact_email = fields.Email(
@@ -269,9 +292,45 @@ class RosterRowSchema(StrictSchema):
     segment = fields.String(allow_none=True, validate=validate.Length(max=1000))
 
 
+# The example roster of the OpenAPI document: one account, two buyer contacts, one seller.
+ROSTER_EXAMPLE_ROWS = (
+    {
+        "account_id": "A-1",
+        "account_name": "Acme",
+        "annual_revenue": 1_000_000,
+        "contact_email": "joe@acme.example",
+        "contact_name": "Joe Buyer",
+        "contact_role": "decision_maker",
+        "seller_email": "sue@vendor.example",
+        "seller_name": "Sue Seller",
+    },
+    {
+        "account_id": "A-1",
+        "account_name": "Acme",
+        "annual_revenue": 1_000_000,
+        "contact_email": "amy@acme.example",
+        "contact_name": "Amy Buyer",
+        "contact_role": "user",
+        "seller_email": "sue@vendor.example",
+        "seller_name": "Sue Seller",
+    },
+)
+ROSTER_EXAMPLE_CSV = "\r\n".join(
+    [",".join(ROSTER_EXAMPLE_ROWS[0])]
+    + [",".join(str(value) for value in row.values()) for row in ROSTER_EXAMPLE_ROWS]
+)
+
+
 class RosterBodySchema(StrictSchema):
     rows = fields.List(
-        fields.Nested(RosterRowSchema), required=True, validate=validate.Length(max=200_000)
+        fields.Nested(RosterRowSchema),
+        required=True,
+        validate=validate.Length(max=200_000),
+        # an empty roster is refused with its own message ("the roster has no rows")
+        metadata={
+            "minItems": 1,
+            "description": "at least one row must be valid: bad rows are reported, not imported",
+        },
     )
 
 
@@ -304,11 +363,16 @@ class RosterReportSchema(Schema):
 
 class WaveCreateSchema(StrictSchema):
     name = _name(required=True)
-    closes_at = fields.AwareDateTime(required=True, default_timezone=UTC)
-    opens_at = fields.AwareDateTime(default_timezone=UTC, allow_none=True)
+    closes_at = fields.AwareDateTime(
+        required=True, default_timezone=UTC, metadata={"description": "must be in the future"}
+    )
+    opens_at = fields.AwareDateTime(
+        default_timezone=UTC, allow_none=True, metadata={"description": "must be before closes_at"}
+    )
     reminder_days = fields.List(
         StrictInteger(validate=validate.Range(min=1, max=365)),
         validate=validate.Length(max=10),
+        metadata={"description": "strictly increasing", "uniqueItems": True},
     )
 
     @validates_schema
@@ -385,8 +449,9 @@ class LinkSchema(Schema):
     email = fields.String()
     name = fields.String()
     side = fields.String()
-    language = fields.String()
+    language = fields.String(allow_none=True)
     url = fields.String()
+    token = fields.String(metadata={"description": "the link's token, for the respondent API"})
 
 
 class LinkListSchema(Schema):

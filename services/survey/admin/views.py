@@ -11,6 +11,8 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from services.bootstrap import Container
 from services.survey.admin import programs, roster, waves
 from services.survey.admin.schemas import (
+    ROSTER_EXAMPLE_CSV,
+    ROSTER_EXAMPLE_ROWS,
     AccountListSchema,
     LaunchReportSchema,
     LaunchSchema,
@@ -57,15 +59,25 @@ ROSTER_BODY = {
         "`file` (UTF-8 with or without BOM, `,` or `;` separated), or JSON rows."
     ),
     "content": {
-        "text/csv": {"schema": {"type": "string"}},
+        "text/csv": {
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "description": "a header line naming the columns, then at least one valid row",
+            },
+            "example": ROSTER_EXAMPLE_CSV,
+        },
         "multipart/form-data": {
             "schema": {
                 "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
+                "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
                 "required": ["file"],
             }
         },
-        "application/json": {"schema": RosterBodySchema},
+        "application/json": {
+            "schema": RosterBodySchema,
+            "example": {"rows": list(ROSTER_EXAMPLE_ROWS)},
+        },
     },
 }
 
@@ -88,6 +100,11 @@ def _authenticate_and_check_body() -> None:
         programs.get_program(db=db, org_id=g.org_id, program_id=path["program_id"])
     if "wave_id" in path:
         waves.get_wave(db=db, org_id=g.org_id, wave_id=path["wave_id"])
+    if request.method == "PATCH" and not _has_body():
+        raise ValidationFailed(
+            "the body is missing: send a JSON object with the fields to change",
+            details={"body": ["is required"]},
+        )
     roster_upload = request.url_rule is not None and request.url_rule.rule.endswith("/roster")
     if (
         request.method in ("POST", "PATCH")

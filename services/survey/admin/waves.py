@@ -27,7 +27,7 @@ from shared.events import INVITATIONS_CREATED, WAVE_CLOSED, Event
 from shared.ids import new_id
 from shared.outbox import pending_count, publish_staged, stage_events
 from shared.settings import Settings
-from shared.tokens import survey_url
+from shared.tokens import sign_invitation, survey_url
 
 log = logging.getLogger(__name__)
 
@@ -469,6 +469,7 @@ def wave_links(
             "side": inv["side"],
             "language": inv.get("language"),
             "url": survey_url(inv["_id"], settings),
+            "token": sign_invitation(inv["_id"], settings),  # for the respondent JSON API
         }
         for inv in invitations
     ]

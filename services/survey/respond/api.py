@@ -18,6 +18,7 @@ from services.survey.respond.service import (
     submit_answers,
 )
 from shared.questionnaire import load_bank
+from shared.questionnaire.answers import answers_json_schema, complete_answers_example
 
 bp = Blueprint(
     "respond",
@@ -27,6 +28,10 @@ bp = Blueprint(
 )
 
 
+ANSWERS_SCHEMA = {key: value for key, value in answers_json_schema().items() if key != "type"}
+ANSWERS_EXAMPLE = {"answers": complete_answers_example()}
+
+
 class AnswersIn(Schema):
     class Meta:
         unknown = RAISE
@@ -34,7 +39,8 @@ class AnswersIn(Schema):
     answers = fields.Dict(
         keys=fields.String(),
         required=True,
-        metadata={"description": "item id -> answer; null for don't know"},
+        # the document names every item of the bank with the values it takes
+        metadata={"description": "item id -> answer; null for don't know", **ANSWERS_SCHEMA},
     )
 
 
@@ -42,7 +48,15 @@ class SubmitIn(Schema):
     class Meta:
         unknown = RAISE
 
-    answers = fields.Dict(keys=fields.String(), load_default=None)
+    answers = fields.Dict(
+        keys=fields.String(),
+        load_default=None,
+        metadata={
+            "description": "last answers to save first; the saved and these together need "
+            "every required item and enough answered dimensions (API.md)",
+            **ANSWERS_SCHEMA,
+        },
+    )
 
 
 class WaveOut(Schema):
@@ -154,16 +168,22 @@ def respondent_document(respondent: Respondent) -> dict[str, Any]:
 class RespondentView(MethodView):
     @bp.response(200, RespondentOut)
     def get(self, token: str):
-        """The questionnaire, the subjects and what is saved; marks the invitation opened."""
+        """The questionnaire, the subjects and what is saved; marks the invitation opened.
+
+        410 once the wave is closed.
+        """
         return respondent_document(_respondent(token, opened=True))
 
 
 @bp.route("/<token>/subjects/<subject_id>")
 class SubjectAnswers(MethodView):
-    @bp.arguments(AnswersIn)
+    @bp.arguments(AnswersIn, example=ANSWERS_EXAMPLE)
     @bp.response(200, StatusOut)
     def put(self, body: dict[str, Any], token: str, subject_id: str):
-        """Save the answers given (each value validated); others stay as saved."""
+        """Save the answers given (each value validated); others stay as saved.
+
+        410 once the wave is closed.
+        """
         saved = save_answers(
             db=_container().db,
             respondent=_respondent(token),
@@ -175,7 +195,7 @@ class SubjectAnswers(MethodView):
 
 @bp.route("/<token>/subjects/<subject_id>/submit")
 class SubjectSubmit(MethodView):
-    @bp.arguments(SubmitIn, required=False)
+    @bp.arguments(SubmitIn, required=False, example=ANSWERS_EXAMPLE)
     @bp.response(200, StatusOut)
     def post(self, body: dict[str, Any] | None, token: str, subject_id: str):
         """Complete the subject: 400 names missing items, 409 if done, 410 if closed."""
