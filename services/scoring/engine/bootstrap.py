@@ -14,7 +14,7 @@ import numpy as np
 
 from services.scoring.engine.settings import ScoringSettings
 
-_PIPELINE_MIN_N = 20_000  # from this many buyers the bootstrap runs in helper threads
+PIPELINE_MIN_N = 20_000  # from this many buyers the bootstrap runs in helper threads
 _CHUNK_ELEMENTS = 2**18  # bootstrap indices (or counts) drawn at a time
 # The bootstrap draws multinomial counts over the distinct values (equal within this much)
 # when there are at least this many responses per distinct value, else it resamples indices.
@@ -39,7 +39,7 @@ def _resample_sums(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray
     def draw(count: int) -> np.ndarray:
         return rng.integers(0, n, (count, n), dtype=index_type)
 
-    if n < _PIPELINE_MIN_N:
+    if n < PIPELINE_MIN_N:
         for start, count in chunks:
             sums[start : start + count] = values.take(draw(count)).sum(axis=1)
         return sums
@@ -105,7 +105,7 @@ def _percentile_interval(means: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _bootstrap_intervals(
+def bootstrap_intervals(
     ri: np.ndarray, nps_scores: np.ndarray, settings: ScoringSettings
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """Percentile 95% intervals of the mean RI and the NPS, each over its own answered buyers

@@ -8,8 +8,8 @@ import numpy as np
 
 from services.scoring.engine.inputs import WaveInput
 from services.scoring.engine.settings import ScoringSettings
-from services.scoring.engine.structure import _grouped_mean_columns, _Structure, gap_class_codes
-from services.scoring.engine.vocabulary import _UNDERVALUED, DIMENSIONS, TOLERANCE
+from services.scoring.engine.structure import Structure, gap_class_codes, grouped_mean_columns
+from services.scoring.engine.vocabulary import DIMENSIONS, TOLERANCE, UNDERVALUED
 
 _EXPAND_RI = 60.0  # an undervalued contact at or above this RI is ripe for more business
 _PRIORITY_STEPS = 1e9  # coaching priorities are compared in steps of 1e-9
@@ -27,9 +27,11 @@ class SellerCoaching:
     pair_expand: np.ndarray  # per pair: undervalued contact with buyer RI >= 60
 
 
-def _seller_coaching(
-    wave: WaveInput, structure: _Structure, settings: ScoringSettings
+def seller_coaching(
+    wave: WaveInput, structure: Structure, settings: ScoringSettings
 ) -> SellerCoaching:
+    """Each seller's priority per dimension over the pairs they answered, their top three
+    dimensions, their role-weighted gaps and which pairs call for an expand action."""
     pairs, buyers, contacts = structure.pairs, structure.buyers, structure.contacts
     n_sellers = len(wave.seller_email)
     weight = contacts.weight[pairs.contact]
@@ -47,8 +49,8 @@ def _seller_coaching(
     steps = np.rint(priority * _PRIORITY_STEPS)
     order = np.argsort(np.where(has_score, -steps, np.inf), axis=1, kind="stable")[:, :3]
     top = np.where(np.take_along_axis(has_score, order, axis=1), order, -1)
-    seller_gaps = _grouped_mean_columns(pairs.seller, pairs.dimension_gaps, n_sellers, weight)
-    expand = (contacts.gap_class[pairs.contact] == _UNDERVALUED) & (
+    seller_gaps = grouped_mean_columns(pairs.seller, pairs.dimension_gaps, n_sellers, weight)
+    expand = (contacts.gap_class[pairs.contact] == UNDERVALUED) & (
         buyers.relationship_index[pairs.buyer_row] >= _EXPAND_RI - TOLERANCE
     )
     return SellerCoaching(

@@ -12,7 +12,7 @@ import numpy as np
 from services.scoring.engine.inputs import answers_to_matrix
 from services.scoring.engine.responses import ResponseScores, score_responses
 from services.scoring.engine.settings import DEFAULT_SETTINGS, ScoringSettings
-from services.scoring.engine.summaries import Estimate
+from services.scoring.engine.summaries import Distribution, Estimate
 from services.scoring.engine.vocabulary import (
     DIMENSION_ITEMS,
     DIMENSIONS,
@@ -213,16 +213,10 @@ def _alerts_json(result: WaveResult) -> list[dict[str, Any]]:
     ]
 
 
-def wave_result_to_json(
-    result: WaveResult,
-    *,
-    wave_id: str | None = None,
-    status: str | None = None,
-    final: bool | None = None,
-) -> dict[str, Any]:
-    """The API.md `/results` document of a scored wave (accounts ranked by priority)."""
+def _dimensions_json(result: WaveResult) -> dict[str, dict[str, Any]]:
+    """Section 5 per dimension: buyer and seller means, gap, class shares, alpha and their n."""
     settings = result.settings
-    dimensions = {
+    return {
         name: {
             "buyer": _number(s.buyer),
             "seller": _number(s.seller),
@@ -237,7 +231,12 @@ def wave_result_to_json(
         }
         for name, s in result.dimensions.items()
     }
-    touchpoints = {
+
+
+def _touchpoints_json(result: WaveResult) -> dict[str, dict[str, Any]]:
+    """Section 5 per touchpoint: performance, impact on RI, quadrant and their n."""
+    settings = result.settings
+    return {
         name: {
             "performance": _number(t.performance),
             "impact": _number(t.impact),
@@ -248,6 +247,25 @@ def wave_result_to_json(
         }
         for name, t in result.touchpoints.items()
     }
+
+
+def _distribution_json(distribution: Distribution) -> dict[str, dict[str, Any]]:
+    return {
+        "contacts": dict(distribution.contacts),
+        "accounts": dict(distribution.accounts),
+        "revenue": dict(distribution.revenue),
+    }
+
+
+def wave_result_to_json(
+    result: WaveResult,
+    *,
+    wave_id: str | None = None,
+    status: str | None = None,
+    final: bool | None = None,
+) -> dict[str, Any]:
+    """The API.md `/results` document of a scored wave (accounts ranked by priority)."""
+    settings = result.settings
     accounts = _account_summaries_json(result, result.account_ranking)
     trends = result.trends
     return {
@@ -267,19 +285,11 @@ def wave_result_to_json(
         "levels": dict(result.levels.contacts),
         "segments": dict(result.segments.contacts),
         "distributions": {
-            "levels": {
-                "contacts": dict(result.levels.contacts),
-                "accounts": dict(result.levels.accounts),
-                "revenue": dict(result.levels.revenue),
-            },
-            "segments": {
-                "contacts": dict(result.segments.contacts),
-                "accounts": dict(result.segments.accounts),
-                "revenue": dict(result.segments.revenue),
-            },
+            "levels": _distribution_json(result.levels),
+            "segments": _distribution_json(result.segments),
         },
-        "dimensions": dimensions,
-        "touchpoints": touchpoints,
+        "dimensions": _dimensions_json(result),
+        "touchpoints": _touchpoints_json(result),
         "moments": {tp: dict(tags) for tp, tags in result.moment_counts.items()},
         "competitors": [{"name": k, "count": v} for k, v in result.competitors.items()],
         "revenue_at_risk": result.revenue_at_risk,

@@ -117,6 +117,13 @@ class WaveInput:
     buyer_competitor: Sequence[str | None] | None = None  # named leader per buyer response
 
     def __post_init__(self) -> None:
+        self._check_roster()
+        self._check_buyers()
+        self._check_sellers()
+        self._check_moments()
+
+    def _check_roster(self) -> None:
+        """Accounts, contacts and sellers: text columns as object arrays, roles as codes."""
         put = object.__setattr__
         for name in (
             "account_external_id",
@@ -145,12 +152,20 @@ class WaveInput:
         if self.contact_role.shape != (n_contacts,) or self.contact_account.shape != (n_contacts,):
             raise InvalidWaveInput("every contact needs a role and an account")
         _check_index(self.contact_account, n_accounts, "contact_account")
+
+    def _check_buyers(self) -> None:
+        """Buyer responses: one per contact at most, each row of answers for a roster contact."""
+        put = object.__setattr__
         put(self, "buyer_contact", _int_array(self.buyer_contact))
         n_buyers = self.buyer_contact.shape[0]
         put(self, "buyer_answers", _matrix(self.buyer_answers, n_buyers, "buyer_answers"))
-        _check_index(self.buyer_contact, n_contacts, "buyer_contact")
+        _check_index(self.buyer_contact, len(self.contact_key), "buyer_contact")
         if n_buyers and np.bincount(self.buyer_contact).max() > 1:
             raise InvalidWaveInput("a contact has more than one buyer response")
+
+    def _check_sellers(self) -> None:
+        """Seller responses: each by a roster seller about a roster contact."""
+        put = object.__setattr__
         put(self, "seller_id", _int_array(self.seller_id))
         put(self, "seller_contact", _int_array(self.seller_contact))
         n_seller_responses = self.seller_id.shape[0]
@@ -161,8 +176,13 @@ class WaveInput:
             "seller_answers",
             _matrix(self.seller_answers, n_seller_responses, "seller_answers"),
         )
-        _check_index(self.seller_id, n_sellers, "seller_id")
-        _check_index(self.seller_contact, n_contacts, "seller_contact")
+        _check_index(self.seller_id, len(self.seller_email), "seller_id")
+        _check_index(self.seller_contact, len(self.contact_key), "seller_contact")
+
+    def _check_moments(self) -> None:
+        """Moments (one row each) and the competitor each buyer response names."""
+        put = object.__setattr__
+        n_buyers = self.buyer_contact.shape[0]
         put(self, "moment_buyer", _int_array(self.moment_buyer))
         put(self, "moment_touchpoint", _codes(self.moment_touchpoint, TOUCHPOINTS, "touchpoint"))
         put(self, "moment_tag", _codes(self.moment_tag, MOMENT_TAGS, "moment tag"))
@@ -200,48 +220,19 @@ def build_wave_input(
 ) -> WaveInput:
     """A WaveInput from API-shaped records: roster rows (API.md roster columns), buyer responses
     `{contact_email, answers}` and seller responses `{seller_email, contact_email, answers}`."""
-    accounts: dict[str, int] = {}
-    account_rows: list[Mapping[str, Any]] = []
-    contacts: dict[str, int] = {}
-    contact_rows: list[Mapping[str, Any]] = []
-    sellers: dict[str, int] = {}
-    seller_rows: list[Mapping[str, Any]] = []
-    for row in roster:  # input conversion: first appearance fixes each position
-        if row["account_id"] not in accounts:
-            accounts[row["account_id"]] = len(account_rows)
-            account_rows.append(row)
-        if row["contact_email"] not in contacts:
-            contacts[row["contact_email"]] = len(contact_rows)
-            contact_rows.append(row)
-        seller = row.get("seller_email")
-        if seller and seller not in sellers:
-            sellers[seller] = len(seller_rows)
-            seller_rows.append(row)
+    accounts, account_rows = _first_rows(roster, "account_id")
+    contacts, contact_rows = _first_rows(roster, "contact_email")
+    sellers, seller_rows = _first_rows(roster, "seller_email", optional=True)
     try:
         buyer_contact = [contacts[r["contact_email"]] for r in buyer_responses]
         seller_contact = [contacts[r["contact_email"]] for r in seller_responses]
         seller_id = [sellers[r["seller_email"]] for r in seller_responses]
     except KeyError as exc:
         raise InvalidWaveInput(f"a response names {exc.args[0]!r}, not on the roster") from exc
-    moment_buyer, moment_touchpoint, moment_tag, moment_text = [], [], [], []
-    competitors: list[str | None] = []
-    for i, response in enumerate(buyer_responses):
-        answers = response["answers"]
-        for moment in answers.get("moments") or ():
-            moment_buyer.append(i)
-            moment_touchpoint.append(moment["touchpoint"])
-            moment_tag.append(moment["tag"])
-            moment_text.append(moment.get("text") or "")
-        competitors.append(answers.get("competitor.name"))
-
-    def revenue(row: Mapping[str, Any]) -> float:
-        value = row.get("annual_revenue")
-        return math.nan if value in (None, "") else float(value)
-
     return WaveInput(
         account_external_id=[r["account_id"] for r in account_rows],
         account_name=[r.get("account_name") or r["account_id"] for r in account_rows],
-        account_revenue=np.array([revenue(r) for r in account_rows], dtype=np.float64),
+        account_revenue=np.array([_revenue(r) for r in account_rows], dtype=np.float64),
         contact_key=[r["contact_email"] for r in contact_rows],
         contact_email=[r["contact_email"] for r in contact_rows],
         contact_name=[r.get("contact_name") or "" for r in contact_rows],
@@ -254,11 +245,48 @@ def build_wave_input(
         seller_answers=answers_to_matrix([r["answers"] for r in seller_responses], reverse_items),
         seller_id=np.array(seller_id, dtype=np.intp),
         seller_contact=np.array(seller_contact, dtype=np.intp),
-        moment_buyer=np.array(moment_buyer, dtype=np.intp),
-        moment_touchpoint=np.array(
+        **_moments_and_competitors(buyer_responses),
+    )
+
+
+def _first_rows(
+    roster: Sequence[Mapping[str, Any]], column: str, *, optional: bool = False
+) -> tuple[dict[str, int], list[Mapping[str, Any]]]:
+    """The position of each distinct value of `column` (its first row fixes it) and those first
+    rows; an `optional` column's empty values are skipped."""
+    positions: dict[str, int] = {}
+    rows: list[Mapping[str, Any]] = []
+    for row in roster:  # input conversion from records
+        value = row.get(column) if optional else row[column]
+        if (value or not optional) and value not in positions:
+            positions[value] = len(rows)
+            rows.append(row)
+    return positions, rows
+
+
+def _revenue(row: Mapping[str, Any]) -> float:
+    value = row.get("annual_revenue")
+    return math.nan if value in (None, "") else float(value)
+
+
+def _moments_and_competitors(buyer_responses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The WaveInput moment columns (one row per moment) and the competitor each buyer names."""
+    moment_buyer, moment_touchpoint, moment_tag, moment_text = [], [], [], []
+    competitors: list[str | None] = []
+    for i, response in enumerate(buyer_responses):  # input conversion from records
+        answers = response["answers"]
+        for moment in answers.get("moments") or ():
+            moment_buyer.append(i)
+            moment_touchpoint.append(moment["touchpoint"])
+            moment_tag.append(moment["tag"])
+            moment_text.append(moment.get("text") or "")
+        competitors.append(answers.get("competitor.name"))
+    return {
+        "moment_buyer": np.array(moment_buyer, dtype=np.intp),
+        "moment_touchpoint": np.array(
             [TOUCHPOINTS.index(t) for t in moment_touchpoint], dtype=np.intp
         ),
-        moment_tag=np.array([MOMENT_TAGS.index(t) for t in moment_tag], dtype=np.intp),
-        moment_text=moment_text,
-        buyer_competitor=competitors,
-    )
+        "moment_tag": np.array([MOMENT_TAGS.index(t) for t in moment_tag], dtype=np.intp),
+        "moment_text": moment_text,
+        "buyer_competitor": competitors,
+    }

@@ -11,11 +11,9 @@ import numpy as np
 from services.scoring.engine.inputs import InvalidWaveInput
 from services.scoring.engine.settings import DEFAULT_SETTINGS, ScoringSettings
 from services.scoring.engine.vocabulary import (
-    _DETRACTOR,
-    _PASSIVE,
-    _PROMOTER,
     COLUMN,
     COMPETITOR_ITEMS,
+    DETRACTOR,
     DIMENSION_ITEMS,
     DIMENSIONS,
     INSUFFICIENT_CODE,
@@ -23,6 +21,8 @@ from services.scoring.engine.vocabulary import (
     LEVELS,
     MIN_DIMENSIONS,
     MISSING,
+    PASSIVE,
+    PROMOTER,
     RATED_ITEMS,
     SEGMENTS,
     TOLERANCE,
@@ -106,7 +106,7 @@ def level_codes(relationship_index: np.ndarray, cut_points: Sequence[float]) -> 
 
 def nps_category_codes(recommend: np.ndarray) -> np.ndarray:
     """NPS_CATEGORIES codes of 0..10 answers: 9-10 promoter, 7-8 passive, 0-6 detractor."""
-    category = np.where(recommend >= 9, _PROMOTER, np.where(recommend >= 7, _PASSIVE, _DETRACTOR))
+    category = np.where(recommend >= 9, PROMOTER, np.where(recommend >= 7, PASSIVE, DETRACTOR))
     return np.where(np.isnan(recommend), MISSING, category).astype(np.int8)
 
 

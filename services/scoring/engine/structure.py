@@ -17,16 +17,16 @@ from services.scoring.engine.responses import (
 )
 from services.scoring.engine.settings import ScoringSettings
 from services.scoring.engine.vocabulary import (
-    _ALIGNED,
-    _ANTAGONISTIC,
-    _BLIND_SPOT,
-    _DETRACTOR,
-    _PASSIVE,
-    _PROMOTER,
-    _TRANSACTIONAL,
-    _UNDERVALUED,
+    ALIGNED,
+    ANTAGONISTIC,
+    BLIND_SPOT,
+    DETRACTOR,
     MISSING,
+    PASSIVE,
+    PROMOTER,
     TOLERANCE,
+    TRANSACTIONAL,
+    UNDERVALUED,
 )
 
 _ACCOUNT_PROMOTER_NPS = 50.0  # account segment: NPS >= 50 counts as promoter
@@ -37,8 +37,8 @@ def account_nps_category_codes(nps: np.ndarray) -> np.ndarray:
     """NPS_CATEGORIES codes of account NPS values: >= 50 promoter, 0..50 passive, < 0 detractor."""
     category = np.where(
         nps >= _ACCOUNT_PROMOTER_NPS - TOLERANCE,
-        _PROMOTER,
-        np.where(nps >= _ACCOUNT_PASSIVE_NPS - TOLERANCE, _PASSIVE, _DETRACTOR),
+        PROMOTER,
+        np.where(nps >= _ACCOUNT_PASSIVE_NPS - TOLERANCE, PASSIVE, DETRACTOR),
     )
     return np.where(np.isnan(nps), MISSING, category).astype(np.int8)
 
@@ -47,8 +47,8 @@ def gap_class_codes(gap: np.ndarray, threshold: float) -> np.ndarray:
     """GAP_CLASSES codes: G >= T blind_spot, G <= -T undervalued, else aligned; MISSING for NaN."""
     gap_class = np.where(
         gap >= threshold - TOLERANCE,
-        _BLIND_SPOT,
-        np.where(gap <= -threshold + TOLERANCE, _UNDERVALUED, _ALIGNED),
+        BLIND_SPOT,
+        np.where(gap <= -threshold + TOLERANCE, UNDERVALUED, ALIGNED),
     )
     return np.where(np.isnan(gap), MISSING, gap_class).astype(np.int8)
 
@@ -116,7 +116,9 @@ class AccountScores:
 
 
 @dataclass(frozen=True, eq=False)
-class _Structure:
+class Structure:
+    """Sections 2 to 4 of one wave: its responses' scores, the pairs, contacts and accounts."""
+
     buyers: ResponseScores
     sellers: ResponseScores
     pairs: PairScores
@@ -154,38 +156,54 @@ def _grouped_mean(
     return mean, count
 
 
-def _grouped_mean_columns(
+def grouped_mean_columns(
     groups: np.ndarray, values: np.ndarray, size: int, weights: np.ndarray | None = None
 ) -> np.ndarray:
+    """The (weighted) mean of the non-NaN values per group, each column on its own."""
     return _grouped_mean(groups, values, size, weights)[0]
 
 
-def _score_structure(
+def score_structure(
     wave: WaveInput,
     settings: ScoringSettings,
     *,
     with_sellers: bool = True,
     buyers: ResponseScores | None = None,
-) -> _Structure:
+) -> Structure:
     """Sections 2 to 4 for every response, pair, contact and account; without sellers (enough
     for a previous wave's trends) the gaps are NaN."""
-    n_contacts, n_accounts = len(wave.contact_key), len(wave.account_external_id)
-    threshold = settings.gap_threshold
     seller_rows = slice(None) if with_sellers else slice(0, 0)
     seller_contact, seller_id = wave.seller_contact[seller_rows], wave.seller_id[seller_rows]
     if buyers is None:
         buyers = score_responses(wave.buyer_answers, settings)
     sellers = score_responses(wave.seller_answers[seller_rows], settings)
-
-    # pairs: each seller response about a contact that has a buyer response
-    buyer_row_of_contact = np.full(n_contacts, -1, dtype=np.intp)
+    buyer_row_of_contact = np.full(len(wave.contact_key), -1, dtype=np.intp)
     buyer_row_of_contact[wave.buyer_contact] = np.arange(wave.n_buyers)
-    matched = buyer_row_of_contact[seller_contact]
+    pairs = _pair_scores(
+        buyers, sellers, buyer_row_of_contact[seller_contact], seller_contact, seller_id, settings
+    )
+    contacts = _contact_scores(
+        wave, settings, buyers, sellers, pairs, buyer_row_of_contact, seller_contact
+    )
+    return Structure(buyers, sellers, pairs, contacts, _account_scores(wave, settings, contacts))
+
+
+def _pair_scores(
+    buyers: ResponseScores,
+    sellers: ResponseScores,
+    matched: np.ndarray,
+    seller_contact: np.ndarray,
+    seller_id: np.ndarray,
+    settings: ScoringSettings,
+) -> PairScores:
+    """Section 3: each seller response about a contact that has a buyer response (`matched`,
+    the buyer row of each seller response's contact, -1 without one) is a pair."""
+    threshold = settings.gap_threshold
     seller_row = np.flatnonzero(matched >= 0)
     buyer_row = matched[seller_row]
     dimension_gaps = sellers.dimensions[seller_row] - buyers.dimensions[buyer_row]
     gap = sellers.relationship_index[seller_row] - buyers.relationship_index[buyer_row]
-    pairs = PairScores(
+    return PairScores(
         buyer_row=buyer_row,
         seller_row=seller_row,
         contact=seller_contact[seller_row],
@@ -198,31 +216,39 @@ def _score_structure(
         dimension_gap_classes=gap_class_codes(dimension_gaps, threshold),
     )
 
-    # contacts: the buyer's own scores, the sellers' view and the mean over pairs
+
+def _contact_scores(
+    wave: WaveInput,
+    settings: ScoringSettings,
+    buyers: ResponseScores,
+    sellers: ResponseScores,
+    pairs: PairScores,
+    buyer_row_of_contact: np.ndarray,
+    seller_contact: np.ndarray,
+) -> ContactScores:
+    """Every roster contact: the buyer's own scores, the sellers' view and the mean over pairs."""
+    n_contacts, threshold = len(wave.contact_key), settings.gap_threshold
+
     def per_contact(values: np.ndarray, fill: Any) -> np.ndarray:
         out = np.full((n_contacts, *values.shape[1:]), fill, dtype=values.dtype)
         out[wave.buyer_contact] = values
         return out
 
-    contact_gap, n_pairs = _grouped_mean(pairs.contact, gap, n_contacts)
-    contact_dimension_gaps = _grouped_mean_columns(pairs.contact, dimension_gaps, n_contacts)
+    contact_gap, n_pairs = _grouped_mean(pairs.contact, pairs.gap, n_contacts)
+    contact_dimension_gaps = grouped_mean_columns(pairs.contact, pairs.dimension_gaps, n_contacts)
     seller_ri, _ = _grouped_mean(seller_contact, sellers.relationship_index, n_contacts)
-    weight = settings.role_weight_vector()[wave.contact_role]
-    contact_ri = per_contact(buyers.relationship_index, np.nan)
-    contact_dimensions = per_contact(buyers.dimensions, np.nan)
-    contact_category = per_contact(buyers.nps_category, MISSING)
-    contacts = ContactScores(
+    return ContactScores(
         buyer_row=buyer_row_of_contact,
-        weight=weight,
-        relationship_index=contact_ri,
-        dimensions=contact_dimensions,
+        weight=settings.role_weight_vector()[wave.contact_role],
+        relationship_index=per_contact(buyers.relationship_index, np.nan),
+        dimensions=per_contact(buyers.dimensions, np.nan),
         level=per_contact(buyers.level, MISSING),
-        nps_category=contact_category,
+        nps_category=per_contact(buyers.nps_category, MISSING),
         segment=per_contact(buyers.segment, MISSING),
         satisfaction_trap=per_contact(buyers.satisfaction_trap, False),
         competitive_index=per_contact(buyers.competitive_index, np.nan),
         recommend=per_contact(buyers.recommend, np.nan),
-        seller_dimensions=_grouped_mean_columns(seller_contact, sellers.dimensions, n_contacts),
+        seller_dimensions=grouped_mean_columns(seller_contact, sellers.dimensions, n_contacts),
         seller_relationship_index=seller_ri,
         n_seller_responses=np.bincount(seller_contact, minlength=n_contacts),
         gap=contact_gap,
@@ -233,13 +259,14 @@ def _score_structure(
         n_pairs=n_pairs,
     )
 
-    # accounts: role-weighted means over buyers whose value is not NaN
-    account = wave.contact_account
-    account_ri = _grouped_mean(account, contact_ri, n_accounts, weight)[0]
-    account_gap = _grouped_mean(account, contact_gap, n_accounts, weight)[0]
-    answered = contact_category >= 0
-    promoter = contact_category == _PROMOTER
-    detractor = contact_category == _DETRACTOR
+
+def _account_nps(
+    account: np.ndarray, category: np.ndarray, weight: np.ndarray, n_accounts: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each account's influence-weighted NPS, its unweighted NPS and how many buyers answered."""
+    answered = category >= 0
+    promoter = category == PROMOTER
+    detractor = category == DETRACTOR
 
     def account_sum(values: np.ndarray) -> np.ndarray:
         return np.bincount(account, weights=values, minlength=n_accounts)
@@ -251,17 +278,32 @@ def _score_structure(
         nps_unweighted = 100.0 * (account_sum(promoter) - account_sum(detractor)) / n_nps
     nps[n_nps == 0] = np.nan
     nps_unweighted[n_nps == 0] = np.nan
+    return nps, nps_unweighted, n_nps
+
+
+def _account_scores(
+    wave: WaveInput, settings: ScoringSettings, contacts: ContactScores
+) -> AccountScores:
+    """Section 4: role-weighted means over each account's buyers whose value is not NaN."""
+    account, n_accounts, weight = (
+        wave.contact_account,
+        len(wave.account_external_id),
+        contacts.weight,
+    )
+    account_ri = _grouped_mean(account, contacts.relationship_index, n_accounts, weight)[0]
+    account_gap = _grouped_mean(account, contacts.gap, n_accounts, weight)[0]
+    nps, nps_unweighted, n_nps = _account_nps(account, contacts.nps_category, weight, n_accounts)
     account_level = level_codes(account_ri, settings.cut_points)
     account_category = account_nps_category_codes(nps)
     revenue = wave.account_revenue
-    at_risk = (account_level == _ANTAGONISTIC) | (account_level == _TRANSACTIONAL)
-    accounts = AccountScores(
+    at_risk = (account_level == ANTAGONISTIC) | (account_level == TRANSACTIONAL)
+    return AccountScores(
         relationship_index=account_ri,
-        dimensions=_grouped_mean_columns(account, contact_dimensions, n_accounts, weight),
+        dimensions=grouped_mean_columns(account, contacts.dimensions, n_accounts, weight),
         level=account_level,
         gap=account_gap,
-        dimension_gaps=_grouped_mean_columns(account, contact_dimension_gaps, n_accounts, weight),
-        gap_class=gap_class_codes(account_gap, threshold),
+        dimension_gaps=grouped_mean_columns(account, contacts.dimension_gaps, n_accounts, weight),
+        gap_class=gap_class_codes(account_gap, settings.gap_threshold),
         nps=nps,
         nps_unweighted=nps_unweighted,
         nps_category=account_category,
@@ -272,4 +314,3 @@ def _score_structure(
         n_buyers=np.bincount(account[wave.buyer_contact], minlength=n_accounts),
         n_contacts=np.bincount(account, minlength=n_accounts),
     )
-    return _Structure(buyers, sellers, pairs, contacts, accounts)

@@ -12,14 +12,14 @@ import numpy as np
 
 from services.scoring.engine.responses import ResponseScores
 from services.scoring.engine.settings import ScoringSettings
-from services.scoring.engine.structure import _Structure
+from services.scoring.engine.structure import Structure
 from services.scoring.engine.vocabulary import (
-    _DETRACTOR,
-    _PASSIVE,
-    _PROMOTER,
+    DETRACTOR,
     DIMENSIONS,
     GAP_CLASSES,
     ITEMS_PER_DIMENSION,
+    PASSIVE,
+    PROMOTER,
     TOLERANCE,
     TOUCHPOINTS,
 )
@@ -70,21 +70,23 @@ class TouchpointSummary:
     quadrant: str | None
 
 
-def _nps_scores(category: np.ndarray) -> np.ndarray:
+def nps_points(category: np.ndarray) -> np.ndarray:
     """Per response: 100 promoter, 0 passive, -100 detractor, NaN unanswered; the NPS is their mean."""
     return np.select(
-        [category == _PROMOTER, category == _PASSIVE, category == _DETRACTOR],
+        [category == PROMOTER, category == PASSIVE, category == DETRACTOR],
         [100.0, 0.0, -100.0],
         np.nan,
     )
 
 
-def _mean(values: np.ndarray) -> tuple[float, int]:
+def mean_and_count(values: np.ndarray) -> tuple[float, int]:
+    """The mean of the non-NaN values (NaN without any) and how many there are."""
     valid = values[~np.isnan(values)]
     return (float(valid.mean()) if valid.size else math.nan), int(valid.size)
 
 
-def _revenue_weighted(values: np.ndarray, revenue: np.ndarray) -> Estimate:
+def revenue_weighted(values: np.ndarray, revenue: np.ndarray) -> Estimate:
+    """The revenue-weighted mean over the accounts with a value and a revenue (no interval)."""
     valid = ~np.isnan(values) & ~np.isnan(revenue)
     total = revenue[valid].sum()
     value = float((revenue[valid] * values[valid]).sum() / total) if total > 0 else math.nan
@@ -96,12 +98,13 @@ def _counts(codes: np.ndarray, names: tuple[str, ...]) -> dict[str, int]:
     return dict(zip(names, counts.tolist(), strict=True))
 
 
-def _distribution(
+def distribution(
     contact_codes: np.ndarray,
     account_codes: np.ndarray,
     revenue: np.ndarray,
     names: tuple[str, ...],
 ) -> Distribution:
+    """How many contacts and accounts fall in each class of `names`, and the accounts' revenue."""
     known = account_codes >= 0
     money = np.bincount(
         account_codes[known], weights=np.nan_to_num(revenue[known]), minlength=len(names)
@@ -143,15 +146,16 @@ def pearson(x: np.ndarray, y: np.ndarray, minimum: int = 10) -> tuple[float, int
     return (float((dx * dy).sum()) / denominator if denominator > 0 else math.nan), n
 
 
-def _dimension_summaries(
-    structure: _Structure, settings: ScoringSettings
+def dimension_summaries(
+    structure: Structure, settings: ScoringSettings
 ) -> dict[str, DimensionSummary]:
+    """Section 5 per dimension: buyer and seller means, mean gap, gap class shares and alpha."""
     buyers, sellers, pairs = structure.buyers, structure.sellers, structure.pairs
     summaries = {}
     for d, dimension in enumerate(DIMENSIONS):
-        buyer, n_buyer = _mean(buyers.dimensions[:, d])
-        seller, n_seller = _mean(sellers.dimensions[:, d])
-        gap, n_pairs = _mean(pairs.dimension_gaps[:, d])
+        buyer, n_buyer = mean_and_count(buyers.dimensions[:, d])
+        seller, n_seller = mean_and_count(sellers.dimensions[:, d])
+        gap, n_pairs = mean_and_count(pairs.dimension_gaps[:, d])
         classes = pairs.dimension_gap_classes[:, d]
         counts = np.bincount(classes[classes >= 0], minlength=len(GAP_CLASSES))
         shares = (counts / n_pairs).tolist() if n_pairs else [math.nan] * len(GAP_CLASSES)
@@ -171,13 +175,14 @@ def _dimension_summaries(
     return summaries
 
 
-def _touchpoint_summaries(
+def touchpoint_summaries(
     buyers: ResponseScores, settings: ScoringSettings
 ) -> dict[str, TouchpointSummary]:
+    """Section 5 per touchpoint: performance, impact (Pearson r with RI) and quadrant."""
     performance, n, impact, n_impact = [], [], [], []
     for t in range(len(TOUCHPOINTS)):
         scores = buyers.touchpoint_scores[:, t]
-        mean, count = _mean(scores)
+        mean, count = mean_and_count(scores)
         r, count_both = pearson(scores, buyers.relationship_index, settings.min_impact_n)
         performance.append(mean)
         n.append(count)
@@ -210,7 +215,8 @@ def normalise_competitor(name: str | None) -> str | None:
     return normal or None
 
 
-def _competitor_counts(names: Sequence[str | None]) -> dict[str, int]:
+def competitor_counts(names: Sequence[str | None]) -> dict[str, int]:
+    """How many buyers name each competitor (normalised names), most named first."""
     counts: Counter[str] = Counter()
     for raw, count in Counter(names).items():  # over distinct raw names, not responses
         normal = normalise_competitor(raw)

@@ -8,15 +8,17 @@ from itertools import repeat
 import numpy as np
 
 from services.scoring.engine.inputs import WaveInput
-from services.scoring.engine.structure import _Structure
+from services.scoring.engine.structure import Structure
 from services.scoring.engine.vocabulary import (
-    _ANTAGONISTIC,
-    _DETRACTOR,
-    _PASSIVE,
-    _PROMOTER,
     ALERT_REASONS,
+    ANTAGONISTIC,
+    DETRACTOR,
     INSUFFICIENT_CODE,
+    LEVEL_NAMES,
     MISSING,
+    NPS_CATEGORIES,
+    PASSIVE,
+    PROMOTER,
     TOLERANCE,
 )
 
@@ -117,9 +119,10 @@ def _level_change(level: np.ndarray, before: np.ndarray) -> np.ndarray:
     return np.where(real, level.astype(np.float64) - before, np.nan)
 
 
-def _trends(
-    wave: WaveInput, now: _Structure, previous_wave: WaveInput, before: _Structure
+def score_trends(
+    wave: WaveInput, now: Structure, previous_wave: WaveInput, before: Structure
 ) -> Trends:
+    """Section 6: each contact and account of this wave against its previous wave's scores."""
     contact_previous = _match_keys(wave.contact_key, previous_wave.contact_key)
     account_previous = _match_keys(wave.account_external_id, previous_wave.account_external_id)
     contact_ri, contact_level, contact_category = _previous_values(
@@ -153,7 +156,7 @@ def _trends(
     )
 
 
-def _alert_table(wave: WaveInput, now: _Structure, trends: Trends | None) -> AlertTable:
+def find_alerts(wave: WaveInput, now: Structure, trends: Trends | None) -> AlertTable:
     """Section 6 triggers, ordered by account, account-level first, then contact and reason."""
     contacts, accounts = now.contacts, now.accounts
     parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -175,7 +178,7 @@ def _alert_table(wave: WaveInput, now: _Structure, trends: Trends | None) -> Ale
         )
 
     nothing = np.full(len(wave.contact_key), np.nan)
-    antagonistic = np.flatnonzero(contacts.level == _ANTAGONISTIC)
+    antagonistic = np.flatnonzero(contacts.level == ANTAGONISTIC)
     add("antagonistic", antagonistic, True, nothing, contacts.relationship_index)
     if trends is not None:
         sides = (
@@ -201,9 +204,7 @@ def _alert_table(wave: WaveInput, now: _Structure, trends: Trends | None) -> Ale
             fell = np.flatnonzero(delta <= _ALERT_RI_DROP + TOLERANCE)
             add("ri_drop", fell, on_contacts, before_ri, scores.relationship_index)
         before = trends.contact_previous_nps_category
-        became = (contacts.nps_category == _DETRACTOR) & (
-            (before == _PROMOTER) | (before == _PASSIVE)
-        )
+        became = (contacts.nps_category == DETRACTOR) & ((before == PROMOTER) | (before == PASSIVE))
         add("became_detractor", np.flatnonzero(became), True, before, contacts.nps_category)
     reason, account, contact, previous, current = (
         np.concatenate(column) for column in zip(*parts, strict=True)
@@ -211,4 +212,34 @@ def _alert_table(wave: WaveInput, now: _Structure, trends: Trends | None) -> Ale
     order = np.lexsort((reason, contact, account))
     return AlertTable(
         reason[order], account[order], contact[order], previous[order], current[order]
+    )
+
+
+def alert_table_columns(table: AlertTable, wave: WaveInput) -> AlertColumns:
+    """The triggers of `table` as plain Python columns, in table order: names for codes, contact
+    keys, account external ids (an RI that is NaN, e.g. no previous RI, is None)."""
+    reason = table.reason
+    previous = np.array(table.previous, dtype=object)
+    current = np.array(table.current, dtype=object)
+    for name, labels in (("level_drop", LEVEL_NAMES), ("became_detractor", NPS_CATEGORIES)):
+        rows = reason == ALERT_REASONS.index(name)
+        label = np.array(labels, dtype=object)
+        previous[rows] = label[table.previous[rows].astype(np.intp)]
+        current[rows] = label[table.current[rows].astype(np.intp)]
+    valued = ~np.isin(
+        reason, [ALERT_REASONS.index("level_drop"), ALERT_REASONS.index("became_detractor")]
+    )
+    previous[valued & ~np.isfinite(table.previous)] = None
+    current[valued & ~np.isfinite(table.current)] = None
+    contact = table.contact
+    keys = np.array(wave.contact_key, dtype=object)[np.maximum(contact, 0)]
+    keys[contact < 0] = None
+    return AlertColumns(
+        reason=np.array(ALERT_REASONS, dtype=object)[reason].tolist(),
+        account_external_id=np.array(wave.account_external_id, dtype=object)[
+            table.account
+        ].tolist(),
+        contact_key=keys.tolist(),
+        previous=previous.tolist(),
+        current=current.tolist(),
     )

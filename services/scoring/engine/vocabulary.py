@@ -52,9 +52,10 @@ RATED_ITEMS: tuple[str, ...] = (
 AGREEMENT_ITEMS: frozenset[str] = frozenset((*DIMENSION_ITEMS, "satisfaction", *TOUCHPOINT_ITEMS))
 COLUMN: Mapping[str, int] = MappingProxyType({item: i for i, item in enumerate(RATED_ITEMS)})
 
-_PROMOTER, _PASSIVE, _DETRACTOR = range(3)
-_BLIND_SPOT, _ALIGNED, _UNDERVALUED = range(3)
-_ANTAGONISTIC, _TRANSACTIONAL = 0, 1
+# codes the score arrays hold: positions in NPS_CATEGORIES, GAP_CLASSES and LEVELS
+PROMOTER, PASSIVE, DETRACTOR = range(3)
+BLIND_SPOT, ALIGNED, UNDERVALUED = range(3)
+ANTAGONISTIC, TRANSACTIONAL = 0, 1
 
 # Scores are sums of sixths of 100, so a value that is exactly on a cut point in real numbers
 # can land a few ulps off it in floats; comparisons with cut points allow this much.

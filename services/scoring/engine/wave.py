@@ -8,8 +8,8 @@ from functools import cached_property
 
 import numpy as np
 
-from services.scoring.engine.bootstrap import _PIPELINE_MIN_N, _bootstrap_intervals
-from services.scoring.engine.coaching import SellerCoaching, _seller_coaching
+from services.scoring.engine.bootstrap import PIPELINE_MIN_N, bootstrap_intervals
+from services.scoring.engine.coaching import SellerCoaching, seller_coaching
 from services.scoring.engine.inputs import WaveInput
 from services.scoring.engine.responses import ResponseScores, score_responses
 from services.scoring.engine.settings import DEFAULT_SETTINGS, ScoringSettings
@@ -17,34 +17,33 @@ from services.scoring.engine.structure import (
     AccountScores,
     ContactScores,
     PairScores,
-    _score_structure,
+    score_structure,
 )
 from services.scoring.engine.summaries import (
     DimensionSummary,
     Distribution,
     Estimate,
     TouchpointSummary,
-    _competitor_counts,
-    _dimension_summaries,
-    _distribution,
-    _mean,
-    _nps_scores,
-    _revenue_weighted,
-    _touchpoint_summaries,
+    competitor_counts,
+    dimension_summaries,
+    distribution,
+    mean_and_count,
+    nps_points,
+    revenue_weighted,
+    touchpoint_summaries,
 )
 from services.scoring.engine.trends import (
     Alert,
     AlertColumns,
     AlertTable,
     Trends,
-    _alert_table,
-    _trends,
+    alert_table_columns,
+    find_alerts,
+    score_trends,
 )
 from services.scoring.engine.vocabulary import (
-    ALERT_REASONS,
     LEVEL_NAMES,
     MOMENT_TAGS,
-    NPS_CATEGORIES,
     SEGMENTS,
     TOUCHPOINTS,
 )
@@ -94,32 +93,7 @@ class WaveResult:
     def alert_columns(self) -> AlertColumns:
         """The section 6 triggers as plain Python columns, in alert_table order (an RI that
         is NaN, e.g. no previous RI, is None)."""
-        table, wave = self.alert_table, self.wave
-        reason = table.reason
-        previous = np.array(table.previous, dtype=object)
-        current = np.array(table.current, dtype=object)
-        for name, labels in (("level_drop", LEVEL_NAMES), ("became_detractor", NPS_CATEGORIES)):
-            rows = reason == ALERT_REASONS.index(name)
-            label = np.array(labels, dtype=object)
-            previous[rows] = label[table.previous[rows].astype(np.intp)]
-            current[rows] = label[table.current[rows].astype(np.intp)]
-        valued = ~np.isin(
-            reason, [ALERT_REASONS.index("level_drop"), ALERT_REASONS.index("became_detractor")]
-        )
-        previous[valued & ~np.isfinite(table.previous)] = None
-        current[valued & ~np.isfinite(table.current)] = None
-        contact = table.contact
-        keys = np.array(wave.contact_key, dtype=object)[np.maximum(contact, 0)]
-        keys[contact < 0] = None
-        return AlertColumns(
-            reason=np.array(ALERT_REASONS, dtype=object)[reason].tolist(),
-            account_external_id=np.array(wave.account_external_id, dtype=object)[
-                table.account
-            ].tolist(),
-            contact_key=keys.tolist(),
-            previous=previous.tolist(),
-            current=current.tolist(),
-        )
+        return alert_table_columns(self.alert_table, self.wave)
 
     @cached_property
     def alerts(self) -> tuple[Alert, ...]:
@@ -196,15 +170,15 @@ def score_wave(
 ) -> WaveResult:
     """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also trends."""
     buyers = score_responses(wave.buyer_answers, settings)
-    nps_scores = _nps_scores(buyers.nps_category)
+    nps_scores = nps_points(buyers.nps_category)
     arguments = (buyers.relationship_index, nps_scores, settings)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the bootstrap needs only the buyers' scores: on a big wave it runs beside the rest
-        if wave.n_buyers >= _PIPELINE_MIN_N:
-            intervals = pool.submit(_bootstrap_intervals, *arguments)
+        if wave.n_buyers >= PIPELINE_MIN_N:
+            intervals = pool.submit(bootstrap_intervals, *arguments)
         else:
             intervals = Future()
-            intervals.set_result(_bootstrap_intervals(*arguments))
+            intervals.set_result(bootstrap_intervals(*arguments))
         return _assemble(wave, settings, previous, buyers, nps_scores, intervals)
 
 
@@ -216,11 +190,11 @@ def _assemble(
     nps_scores: np.ndarray,
     intervals: Future,
 ) -> WaveResult:
-    structure = _score_structure(wave, settings, buyers=buyers)
+    structure = score_structure(wave, settings, buyers=buyers)
     accounts = structure.accounts
     revenue = wave.account_revenue
-    ri_mean, ri_n = _mean(buyers.relationship_index)
-    nps_mean, nps_n = _mean(nps_scores)
+    ri_mean, ri_n = mean_and_count(buyers.relationship_index)
+    nps_mean, nps_n = mean_and_count(nps_scores)
     counts = np.bincount(
         wave.moment_touchpoint * len(MOMENT_TAGS) + wave.moment_tag,
         minlength=len(TOUCHPOINTS) * len(MOMENT_TAGS),
@@ -230,26 +204,26 @@ def _assemble(
     )
     trends = None
     if previous is not None:
-        before = _score_structure(previous, settings, with_sellers=False)
-        trends = _trends(wave, structure, previous, before)
+        before = score_structure(previous, settings, with_sellers=False)
+        trends = score_trends(wave, structure, previous, before)
     fields = {
-        "relationship_index_revenue_weighted": _revenue_weighted(
+        "relationship_index_revenue_weighted": revenue_weighted(
             accounts.relationship_index, revenue
         ),
-        "nps_revenue_weighted": _revenue_weighted(accounts.nps, revenue),
-        "levels": _distribution(buyers.level, accounts.level, revenue, LEVEL_NAMES),
-        "segments": _distribution(buyers.segment, accounts.segment, revenue, SEGMENTS),
-        "dimensions": _dimension_summaries(structure, settings),
-        "touchpoints": _touchpoint_summaries(buyers, settings),
+        "nps_revenue_weighted": revenue_weighted(accounts.nps, revenue),
+        "levels": distribution(buyers.level, accounts.level, revenue, LEVEL_NAMES),
+        "segments": distribution(buyers.segment, accounts.segment, revenue, SEGMENTS),
+        "dimensions": dimension_summaries(structure, settings),
+        "touchpoints": touchpoint_summaries(buyers, settings),
         "moment_counts": {
             tp: dict(zip(MOMENT_TAGS, counts[t].tolist(), strict=True))
             for t, tp in enumerate(TOUCHPOINTS)
         },
-        "competitors": _competitor_counts(wave.buyer_competitor),
+        "competitors": competitor_counts(wave.buyer_competitor),
         "revenue_at_risk": float(accounts.revenue_at_risk.sum()),
-        "coaching": _seller_coaching(wave, structure, settings),
+        "coaching": seller_coaching(wave, structure, settings),
         "account_ranking": ranking,
-        "alert_table": _alert_table(wave, structure, trends),
+        "alert_table": find_alerts(wave, structure, trends),
         "trends": trends,
     }
     ri_interval, nps_interval = intervals.result()
