@@ -10,7 +10,7 @@
     bench scoring.incremental_ms: <ms> ms      score_one on one completed response
 
 Each figure is the best of a few runs, so other work on the machine shows less.
-Run: `python benchmarks/bench_scoring.py` (or `make bench`).
+Run: `python -m benchmarks.bench_scoring` from the repository root (or `make bench`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from services.scoring.engine import (
     score_wave,
     wave_result_to_json,
 )
-from services.scoring.naive import differences, score_wave_naive
 from services.scoring.synthetic import generate_roster_and_answers
+from tests.support.naive import differences, score_wave_naive
 
 FULL_ACCOUNTS = 20_000
 FULL_RESPONSES = 100_000  # per side

@@ -23,8 +23,8 @@ from services.scoring.engine import (
     score_wave,
     wave_result_to_json,
 )
-from services.scoring.naive import differences, score_wave_naive
 from services.scoring.synthetic import generate_roster_and_answers, generate_wave
+from tests.support.naive import differences, score_wave_naive
 
 LIBRARY = load_coaching_library()
 QUICK = ScoringSettings(bootstrap_samples=20)
