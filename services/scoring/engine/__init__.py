@@ -33,7 +33,7 @@ Use:
     wave_result_to_json(result, wave_id=..., status=..., final=...)  # GET .../results
     account_to_json(result, external_id, coaching_library=library)  # GET .../accounts/{id}
     result.alerts  # relationship.alert triggers, by account
-    score_one(answers, settings)  # one completion as it arrives
+    response_scores_to_json(result.buyers, row)  # one buyer response's section 2 scores
 """
 
 from services.scoring.engine.bootstrap import BOOTSTRAP_COUNTS_RATIO, BOOTSTRAP_RESOLUTION
@@ -41,7 +41,6 @@ from services.scoring.engine.coaching import SellerCoaching
 from services.scoring.engine.documents import (
     account_to_json,
     response_scores_to_json,
-    score_one,
     seller_plan_to_json,
     wave_result_to_json,
 )
@@ -98,7 +97,6 @@ from services.scoring.engine.vocabulary import (
     MISSING,
     MOMENT_TAGS,
     NPS_CATEGORIES,
-    QUADRANTS,
     RATED_ITEMS,
     ROLES,
     SEGMENTS,
@@ -128,7 +126,6 @@ __all__ = [
     "MISSING",
     "MOMENT_TAGS",
     "NPS_CATEGORIES",
-    "QUADRANTS",
     "RATED_ITEMS",
     "ROLES",
     "SEGMENT_TABLE",
@@ -166,7 +163,6 @@ __all__ = [
     "nps_category_codes",
     "pearson",
     "response_scores_to_json",
-    "score_one",
     "score_responses",
     "score_wave",
     "segment_codes",

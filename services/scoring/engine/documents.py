@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from services.scoring.engine.inputs import answers_to_matrix
-from services.scoring.engine.responses import ResponseScores, score_responses
-from services.scoring.engine.settings import DEFAULT_SETTINGS, ScoringSettings
+from services.scoring.engine.responses import ResponseScores
+from services.scoring.engine.settings import ScoringSettings
 from services.scoring.engine.summaries import Distribution, Estimate
 from services.scoring.engine.vocabulary import (
     DIMENSION_ITEMS,
@@ -54,17 +53,6 @@ def response_scores_to_json(scores: ResponseScores, row: int) -> dict[str, Any]:
         "touchpoints": dict(zip(TOUCHPOINTS, _numbers(scores.touchpoint_scores[row]), strict=True)),
         "recommend": _number(scores.recommend[row]),
     }
-
-
-def score_one(
-    answers: Mapping[str, Any],
-    settings: ScoringSettings = DEFAULT_SETTINGS,
-    *,
-    reverse_items: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
-    """The section 2 scores of one completed response, as response_scores_to_json gives them."""
-    scores = score_responses(answers_to_matrix([answers], reverse_items), settings)
-    return response_scores_to_json(scores, 0)
 
 
 def _low_n(n: int, settings: ScoringSettings) -> bool:

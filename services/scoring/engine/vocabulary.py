@@ -31,7 +31,6 @@ NPS_CATEGORIES: tuple[str, ...] = ("promoter", "passive", "detractor")
 SEGMENTS: tuple[str, ...] = ("ambassador", "rational", "ambivalent", "stalker", "opponent")
 GAP_CLASSES: tuple[str, ...] = ("blind_spot", "aligned", "undervalued")
 MOMENT_TAGS: tuple[str, ...] = ("delighted", "let_down", "angry")
-QUADRANTS: tuple[str, ...] = ("fix_first", "protect", "monitor", "maintain")
 ALERT_REASONS: tuple[str, ...] = ("level_drop", "ri_drop", "became_detractor", "antagonistic")
 MISSING = -1  # code of a missing category (no NPS answer, no segment, no gap class, no response)
 

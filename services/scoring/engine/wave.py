@@ -146,15 +146,6 @@ class WaveResult:
         order, starts = getattr(self, f"_{grouping}")
         return order[starts[position] : starts[position + 1]]
 
-    @cached_property
-    def _seller_positions(self) -> dict[str, int]:
-        emails = self.wave.seller_email.tolist()
-        return {email: i for i, email in reversed(list(enumerate(emails)))}
-
-    def seller_position(self, email: str) -> int:
-        """The position of a seller (for seller_plan_to_json), or KeyError."""
-        return self._seller_positions[email]
-
     def account_position(self, external_id: str) -> int:
         """The position of an account, or UnknownAccount."""
         try:
