@@ -7,10 +7,11 @@
     bench scoring.speedup_vs_naive: <x> x      naive.py time / engine time on the same
                                                200k wave, both producing the results
                                                document, checked equal
-    bench scoring.incremental_ms: <ms> ms      score_one on one completed response
+    bench scoring.incremental_ms: <ms> ms      one completed response scored alone (a one-row
+                                               matrix through score_responses, to JSON)
 
 Each figure is the best of a few runs, so other work on the machine shows less.
-Run: `python benchmarks/bench_scoring.py` (or `make bench`).
+Run: `python -m benchmarks.bench_scoring` from the repository root (or `make bench`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from typing import Any
 from services.scoring.engine import (
     DEFAULT_SETTINGS,
     build_wave_input,
-    score_one,
     score_wave,
     wave_result_to_json,
 )
-from services.scoring.naive import differences, score_wave_naive
 from services.scoring.synthetic import generate_roster_and_answers
+from tests.support.naive import differences, score_wave_naive
+from tests.support.one_response import score_one
 
 FULL_ACCOUNTS = 20_000
 FULL_RESPONSES = 100_000  # per side

@@ -338,9 +338,9 @@ def test_a_wave_claimed_by_another_refresh_is_left_to_it(db):
 
 def test_each_account_scored_from_its_slice_equals_the_whole_wave(db):
     from services.scoring import engine
-    from services.scoring.naive import differences
     from services.scoring.worker import load_wave, score_response
     from tests.conftest import isolated_settings
+    from tests.support.naive import differences
 
     world = make_wave(
         db, isolated_settings(), buyers=6, sellers=2, accounts=3, every_seller_for_every_buyer=False

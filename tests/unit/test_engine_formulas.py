@@ -24,11 +24,11 @@ from services.scoring.engine import (
     cronbach_alpha,
     gap_class_codes,
     level_codes,
-    score_one,
     score_wave,
     seller_plan_to_json,
     wave_result_to_json,
 )
+from tests.support.one_response import score_one
 
 LIBRARY = load_coaching_library()
 FAST = ScoringSettings(bootstrap_samples=50)

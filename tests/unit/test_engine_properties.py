@@ -19,12 +19,12 @@ from services.scoring.engine import (
     account_to_json,
     build_wave_input,
     response_scores_to_json,
-    score_one,
     score_wave,
     wave_result_to_json,
 )
-from services.scoring.naive import differences, score_wave_naive
 from services.scoring.synthetic import generate_roster_and_answers, generate_wave
+from tests.support.naive import differences, score_wave_naive
+from tests.support.one_response import score_one
 
 LIBRARY = load_coaching_library()
 QUICK = ScoringSettings(bootstrap_samples=20)

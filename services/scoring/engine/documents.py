@@ -1,0 +1,425 @@
+"""The JSON documents of API.md built from a scored wave: one response's scores, the wave's
+`/results`, an account's `/accounts/{external_id}` and a seller's coaching plan."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from services.scoring.engine.responses import ResponseScores
+from services.scoring.engine.settings import ScoringSettings
+from services.scoring.engine.summaries import Distribution, Estimate
+from services.scoring.engine.vocabulary import (
+    DIMENSION_ITEMS,
+    DIMENSIONS,
+    GAP_CLASSES,
+    LEVEL_NAMES,
+    MOMENT_TAGS,
+    NPS_CATEGORIES,
+    ROLES,
+    SEGMENTS,
+    TOUCHPOINTS,
+)
+from services.scoring.engine.wave import WaveResult
+
+
+def _name(names: tuple[str, ...], code: int) -> str | None:
+    return None if code < 0 else names[code]
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _numbers(values: np.ndarray) -> list[float | None]:
+    return [v if v == v else None for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def response_scores_to_json(scores: ResponseScores, row: int) -> dict[str, Any]:
+    """The scores of one response (row `row` of `scores`) as plain JSON."""
+    return {
+        "item_scores": dict(zip(DIMENSION_ITEMS, _numbers(scores.item_scores[row]), strict=True)),
+        "dimensions": dict(zip(DIMENSIONS, _numbers(scores.dimensions[row]), strict=True)),
+        "relationship_index": _number(scores.relationship_index[row]),
+        "level": LEVEL_NAMES[int(scores.level[row])],
+        "nps_category": _name(NPS_CATEGORIES, int(scores.nps_category[row])),
+        "segment": _name(SEGMENTS, int(scores.segment[row])),
+        "satisfaction_trap": bool(scores.satisfaction_trap[row]),
+        "competitive_index": _number(scores.competitive_index[row]),
+        "touchpoints": dict(zip(TOUCHPOINTS, _numbers(scores.touchpoint_scores[row]), strict=True)),
+        "recommend": _number(scores.recommend[row]),
+    }
+
+
+def _low_n(n: int, settings: ScoringSettings) -> bool:
+    return n < settings.low_n
+
+
+def _estimate_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, Any]:
+    return {
+        "value": _number(estimate.value),
+        "ci95": [_number(estimate.low), _number(estimate.high)],
+        "n": estimate.n,
+        "low_n": _low_n(estimate.n, settings),
+    }
+
+
+def _weighted_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, Any]:
+    return {
+        "value": _number(estimate.value),
+        "n_accounts": estimate.n,
+        "low_n": _low_n(estimate.n, settings),
+    }
+
+
+def _trends_json(
+    result: WaveResult, positions: np.ndarray, *, of: str
+) -> list[dict[str, Any] | None]:
+    """The trend of each account (`of="account"`) or contact (`of="contact"`) at `positions`,
+    None where it has no previous wave (or there is no previous wave), built column by column."""
+    trends = result.trends
+    if trends is None:
+        return [None] * len(positions)
+    if of == "contact":
+        previous, delta = trends.contact_previous, trends.contact_delta_ri
+        change, before = trends.contact_level_change, trends.contact_previous_nps_category
+        now = result.contacts.nps_category
+    else:
+        previous, delta = trends.account_previous, trends.account_delta_ri
+        change, before = trends.account_level_change, trends.account_previous_nps_category
+        now = result.accounts.nps_category
+    changes = change[positions]
+    columns = zip(
+        (previous[positions] >= 0).tolist(),
+        _plain_numbers(delta[positions]),
+        [None if c != c else int(c) for c in changes.tolist()],
+        _names(NPS_CATEGORIES, before[positions]),
+        _names(NPS_CATEGORIES, now[positions]),
+        strict=True,
+    )
+    return [
+        {
+            "delta_ri": delta_ri,
+            "level_change": level_change,
+            "nps_category": {"previous": was, "current": is_now},
+        }
+        if compared
+        else None
+        for compared, delta_ri, level_change, was, is_now in columns
+    ]
+
+
+def _plain_numbers(values: np.ndarray) -> list[float | None]:
+    """Floats as JSON numbers, NaN and infinities as None (one pass over the column)."""
+    return [v if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def _names(names: tuple[str, ...], codes: np.ndarray) -> list[str | None]:
+    return [names[c] if c >= 0 else None for c in codes.tolist()]
+
+
+def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any]]:
+    """The results' summary of every account in `order`, built column by column."""
+    accounts, wave, settings = result.accounts, result.wave, result.settings
+    columns = zip(
+        wave.account_external_id[order].tolist(),
+        wave.account_name[order].tolist(),
+        _plain_numbers(wave.account_revenue[order]),
+        _plain_numbers(accounts.relationship_index[order]),
+        [LEVEL_NAMES[c] for c in accounts.level[order].tolist()],
+        _plain_numbers(accounts.nps[order]),
+        _plain_numbers(accounts.nps_unweighted[order]),
+        _plain_numbers(accounts.gap[order]),
+        _names(GAP_CLASSES, accounts.gap_class[order]),
+        _names(SEGMENTS, accounts.segment[order]),
+        accounts.n_buyers[order].tolist(),
+        _plain_numbers(accounts.priority[order]),
+        np.asarray(accounts.revenue_at_risk[order], dtype=np.float64).tolist(),
+        _trends_json(result, order, of="account"),
+        strict=True,
+    )
+    return [
+        {
+            "external_id": str(external_id),
+            "name": str(name),
+            "annual_revenue": revenue,
+            "relationship_index": ri,
+            "level": level,
+            "nps": nps,
+            "nps_unweighted": nps_unweighted,
+            "gap": gap,
+            "gap_class": gap_class,
+            "segment": segment,
+            "n_buyers": int(n_buyers),
+            "low_n": _low_n(int(n_buyers), settings),
+            "priority": priority,
+            "revenue_at_risk": at_risk,
+            "trend": trend,
+        }
+        for (
+            external_id,
+            name,
+            revenue,
+            ri,
+            level,
+            nps,
+            nps_unweighted,
+            gap,
+            gap_class,
+            segment,
+            n_buyers,
+            priority,
+            at_risk,
+            trend,
+        ) in columns
+    ]
+
+
+def _alerts_json(result: WaveResult) -> list[dict[str, Any]]:
+    """Every alert trigger as JSON, built column by column."""
+    columns = result.alert_columns
+    return [
+        {
+            "reason": reason,
+            "account_external_id": account,
+            "contact_key": contact,
+            "previous": previous,
+            "current": current,
+        }
+        for reason, account, contact, previous, current in zip(
+            columns.reason,
+            columns.account_external_id,
+            columns.contact_key,
+            columns.previous,
+            columns.current,
+            strict=True,
+        )
+    ]
+
+
+def _dimensions_json(result: WaveResult) -> dict[str, dict[str, Any]]:
+    """Section 5 per dimension: buyer and seller means, gap, class shares, alpha and their n."""
+    settings = result.settings
+    return {
+        name: {
+            "buyer": _number(s.buyer),
+            "seller": _number(s.seller),
+            "gap": _number(s.gap),
+            "alpha": _number(s.alpha),
+            "classes": {k: _number(v) for k, v in s.classes.items()},
+            "n_buyer": s.n_buyer,
+            "n_seller": s.n_seller,
+            "n_pairs": s.n_pairs,
+            "n_alpha": s.n_alpha,
+            "low_n": _low_n(s.n_buyer, settings),
+        }
+        for name, s in result.dimensions.items()
+    }
+
+
+def _touchpoints_json(result: WaveResult) -> dict[str, dict[str, Any]]:
+    """Section 5 per touchpoint: performance, impact on RI, quadrant and their n."""
+    settings = result.settings
+    return {
+        name: {
+            "performance": _number(t.performance),
+            "impact": _number(t.impact),
+            "quadrant": t.quadrant,
+            "n": t.n,
+            "n_impact": t.n_impact,
+            "low_n": _low_n(t.n, settings),
+        }
+        for name, t in result.touchpoints.items()
+    }
+
+
+def _distribution_json(distribution: Distribution) -> dict[str, dict[str, Any]]:
+    return {
+        "contacts": dict(distribution.contacts),
+        "accounts": dict(distribution.accounts),
+        "revenue": dict(distribution.revenue),
+    }
+
+
+def wave_result_to_json(
+    result: WaveResult,
+    *,
+    wave_id: str | None = None,
+    status: str | None = None,
+    final: bool | None = None,
+) -> dict[str, Any]:
+    """The API.md `/results` document of a scored wave (accounts ranked by priority)."""
+    settings = result.settings
+    accounts = _account_summaries_json(result, result.account_ranking)
+    trends = result.trends
+    return {
+        "wave_id": wave_id,
+        "status": status,
+        "final": final,
+        "n_buyers": result.wave.n_buyers,
+        "n_sellers": result.wave.n_seller_responses,
+        "relationship_index": {
+            **_estimate_json(result.relationship_index, settings),
+            "revenue_weighted": _weighted_json(
+                result.relationship_index_revenue_weighted, settings
+            ),
+        },
+        "nps": _estimate_json(result.nps, settings),
+        "nps_revenue_weighted": _weighted_json(result.nps_revenue_weighted, settings),
+        "levels": dict(result.levels.contacts),
+        "segments": dict(result.segments.contacts),
+        "distributions": {
+            "levels": _distribution_json(result.levels),
+            "segments": _distribution_json(result.segments),
+        },
+        "dimensions": _dimensions_json(result),
+        "touchpoints": _touchpoints_json(result),
+        "moments": {tp: dict(tags) for tp, tags in result.moment_counts.items()},
+        "competitors": [{"name": k, "count": v} for k, v in result.competitors.items()],
+        "revenue_at_risk": result.revenue_at_risk,
+        "accounts": accounts,
+        "trends": None
+        if trends is None
+        else {
+            "contacts_compared": trends.contacts_compared,
+            "accounts_compared": trends.accounts_compared,
+        },
+        "alerts": _alerts_json(result),
+    }
+
+
+def _behaviours(library: Mapping[str, Any] | None, dimension: str, gap_class: str) -> list[str]:
+    if not library:
+        return []
+    return list(library["dimensions"][dimension][gap_class])
+
+
+def seller_plan_to_json(
+    result: WaveResult,
+    seller: int,
+    *,
+    coaching_library: Mapping[str, Any] | None = None,
+    account: int | None = None,
+) -> dict[str, Any]:
+    """Seller `seller`'s coaching plan: the top three dimensions with behaviours, and expand
+    actions (only those on `account`'s contacts when given)."""
+    coaching, wave = result.coaching, result.wave
+    dimensions = []
+    for d in coaching.top_dimensions[seller].tolist():
+        if d < 0:
+            continue
+        gap_class = _name(GAP_CLASSES, int(coaching.dimension_gap_classes[seller, d]))
+        dimensions.append(
+            {
+                "dimension": DIMENSIONS[d],
+                "priority": float(coaching.priority[seller, d]),
+                "gap": _number(coaching.dimension_gaps[seller, d]),
+                "gap_class": gap_class,
+                # without a gap the aligned behaviours apply
+                "behaviours": _behaviours(coaching_library, DIMENSIONS[d], gap_class or "aligned"),
+            }
+        )
+    pairs = result.pairs
+    chosen = result.rows_of("pairs_by_seller", seller)
+    chosen = chosen[coaching.pair_expand[chosen]]
+    if account is not None:
+        chosen = chosen[wave.contact_account[pairs.contact[chosen]] == account]
+    expand = (coaching_library or {}).get("expand", {})
+    actions = [
+        {
+            "type": "expand",
+            "contact_email": str(wave.contact_email[c]),
+            "account_external_id": str(wave.account_external_id[wave.contact_account[c]]),
+            "text": expand.get("text"),
+            "behaviours": list(expand.get("behaviours", ())),
+        }
+        for c in pairs.contact[chosen].tolist()
+    ]
+    return {
+        "seller_email": str(wave.seller_email[seller]),
+        "seller_name": str(wave.seller_name[seller]),
+        "dimensions": dimensions,
+        "actions": actions,
+    }
+
+
+def _contact_json(result: WaveResult, c: int) -> dict[str, Any]:
+    contacts, wave = result.contacts, result.wave
+    responded = bool(contacts.buyer_row[c] >= 0)
+    rows = zip(
+        DIMENSIONS,
+        _numbers(contacts.dimensions[c]),
+        _numbers(contacts.seller_dimensions[c]),
+        _numbers(contacts.dimension_gaps[c]),
+        contacts.dimension_gap_classes[c].tolist(),
+        strict=True,
+    )
+    dimensions = {
+        name: {"buyer": buyer, "seller": seller, "gap": gap, "gap_class": _name(GAP_CLASSES, k)}
+        for name, buyer, seller, gap, k in rows
+    }
+    level = int(contacts.level[c])
+    return {
+        "email": str(wave.contact_email[c]),
+        "name": str(wave.contact_name[c]),
+        "role": ROLES[int(wave.contact_role[c])],
+        "responded": responded,
+        "relationship_index": _number(contacts.relationship_index[c]),
+        "level": LEVEL_NAMES[level] if level >= 0 else None,
+        "segment": _name(SEGMENTS, int(contacts.segment[c])),
+        "nps_category": _name(NPS_CATEGORIES, int(contacts.nps_category[c])),
+        "satisfaction_trap": bool(contacts.satisfaction_trap[c]) if responded else None,
+        "competitive_index": _number(contacts.competitive_index[c]),
+        "gap": _number(contacts.gap[c]),
+        "gap_class": _name(GAP_CLASSES, int(contacts.gap_class[c])),
+        "nps_gap": _number(contacts.nps_gap[c]),
+        "n_seller_responses": int(contacts.n_seller_responses[c]),
+        "dimensions": dimensions,
+        "trend": _trends_json(result, np.array([c], dtype=np.intp), of="contact")[0],
+    }
+
+
+def account_to_json(
+    result: WaveResult,
+    external_id: str,
+    *,
+    coaching_library: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The API.md `/accounts/{external_id}` document: the account, its contacts, moments and
+    the coaching of each seller who answered about its contacts (UnknownAccount if absent)."""
+    a = result.account_position(external_id)
+    wave = result.wave
+    (summary,) = _account_summaries_json(result, np.array([a], dtype=np.intp))
+    contact_rows = result.rows_of("contacts_by_account", a)
+    moment_rows = result.rows_of("moments_by_account", a)
+    moments = [
+        {
+            "contact_email": str(wave.contact_email[wave.buyer_contact[wave.moment_buyer[m]]]),
+            "touchpoint": TOUCHPOINTS[int(wave.moment_touchpoint[m])],
+            "tag": MOMENT_TAGS[int(wave.moment_tag[m])],
+            "text": wave.moment_text[m],
+        }
+        for m in moment_rows.tolist()
+    ]
+    sellers = result.pairs.seller[result.rows_of("pairs_by_account", a)]
+    seller_order = list(dict.fromkeys(sellers.tolist()))  # first answered, first shown
+    return {
+        **summary,
+        "dimensions": {
+            name: {
+                "buyer": _number(result.accounts.dimensions[a, d]),
+                "gap": _number(result.accounts.dimension_gaps[a, d]),
+            }
+            for d, name in enumerate(DIMENSIONS)
+        },
+        "contacts": [_contact_json(result, c) for c in contact_rows.tolist()],
+        "moments": moments,
+        "coaching": [
+            seller_plan_to_json(result, s, coaching_library=coaching_library, account=a)
+            for s in seller_order
+        ],
+    }

@@ -1,0 +1,85 @@
+"""What a program may configure about its scoring, with the SCORING.md defaults."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from services.scoring.engine.vocabulary import LEVELS, ROLES
+
+
+class InvalidScoringSettings(ValueError):
+    """A program's scoring settings that cannot be used."""
+
+
+_DEFAULT_ROLE_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {"decision_maker": 3.0, "influencer": 2.0, "user": 1.0, "other": 1.0}
+)
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """What a program may configure, with the SCORING.md defaults."""
+
+    cut_points: tuple[float, float, float] = (40.0, 60.0, 80.0)
+    gap_threshold: float = 10.0
+    role_weights: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_ROLE_WEIGHTS))
+    bootstrap_samples: int = 2000
+    bootstrap_seed: int = 0
+    min_alpha_n: int = 10
+    min_impact_n: int = 10
+    low_n: int = 3
+
+    def __post_init__(self) -> None:
+        try:
+            cuts = tuple(float(c) for c in self.cut_points)
+            threshold = float(self.gap_threshold)
+            weights = {
+                **_DEFAULT_ROLE_WEIGHTS,
+                **{k: float(v) for k, v in self.role_weights.items()},
+            }
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InvalidScoringSettings(f"settings must be numbers: {exc}") from exc
+        if len(cuts) != len(LEVELS) - 1 or not all(math.isfinite(c) for c in cuts):
+            raise InvalidScoringSettings("cut_points must be three finite numbers")
+        if not cuts[0] < cuts[1] < cuts[2]:
+            raise InvalidScoringSettings("cut_points must increase")
+        if not (math.isfinite(threshold) and threshold >= 0):
+            raise InvalidScoringSettings("gap_threshold must be a number >= 0")
+        unknown = set(weights) - set(ROLES)
+        if unknown:
+            raise InvalidScoringSettings(f"role_weights has unknown roles: {sorted(unknown)}")
+        if not all(math.isfinite(w) and w > 0 for w in weights.values()):
+            raise InvalidScoringSettings("role_weights must be positive numbers")
+        if self.bootstrap_samples < 0 or min(self.min_alpha_n, self.min_impact_n, self.low_n) < 0:
+            raise InvalidScoringSettings("sample sizes must be >= 0")
+        object.__setattr__(self, "cut_points", cuts)
+        object.__setattr__(self, "gap_threshold", threshold)
+        object.__setattr__(self, "role_weights", MappingProxyType(weights))
+
+    @classmethod
+    def from_program(cls, settings: Mapping[str, Any] | None) -> ScoringSettings:
+        """Settings from a program's `settings` document: reads cut_points, gap_threshold and role_weights, ignores the rest."""
+        settings = settings or {}
+        overrides: dict[str, Any] = {}
+        if settings.get("cut_points") is not None:
+            overrides["cut_points"] = settings["cut_points"]
+        if settings.get("gap_threshold") is not None:
+            overrides["gap_threshold"] = settings["gap_threshold"]
+        if settings.get("role_weights") is not None:
+            if not isinstance(settings["role_weights"], Mapping):
+                raise InvalidScoringSettings("role_weights must map roles to weights")
+            overrides["role_weights"] = settings["role_weights"]
+        return cls(**overrides)
+
+    def role_weight_vector(self) -> np.ndarray:
+        """The weight of each role in ROLES order."""
+        return np.array([self.role_weights[r] for r in ROLES], dtype=np.float64)
+
+
+DEFAULT_SETTINGS = ScoringSettings()

@@ -1,0 +1,245 @@
+"""SCORING.md section 6: trends against the previous wave and the alerts they trigger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
+
+from services.scoring.engine.inputs import WaveInput
+from services.scoring.engine.structure import Structure
+from services.scoring.engine.vocabulary import (
+    ALERT_REASONS,
+    ANTAGONISTIC,
+    DETRACTOR,
+    INSUFFICIENT_CODE,
+    LEVEL_NAMES,
+    MISSING,
+    NPS_CATEGORIES,
+    PASSIVE,
+    PROMOTER,
+    TOLERANCE,
+)
+
+_ALERT_RI_DROP = -10.0
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A `relationship.alert` trigger for the owner of `account_external_id`.
+
+    `contact_key` is None for an account-level trigger; `previous` and `current` are the RI
+    values (ri_drop, antagonistic) or level / NPS category names (level_drop, became_detractor).
+    """
+
+    reason: str
+    account_external_id: str
+    contact_key: str | None
+    previous: float | str | None
+    current: float | str | None
+
+
+@dataclass(frozen=True, eq=False)
+class AlertTable:
+    """Section 6 triggers as arrays, one row each: ALERT_REASONS code, account and contact
+    positions (contact -1 for an account-level trigger), and the values before and after
+    (RI, or level / NPS category codes)."""
+
+    reason: np.ndarray
+    account: np.ndarray
+    contact: np.ndarray
+    previous: np.ndarray
+    current: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class AlertColumns:
+    """The alert triggers column by column (the fields of Alert), one entry per trigger."""
+
+    reason: list[str]
+    account_external_id: list[str]
+    contact_key: list[str | None]
+    previous: list[float | str | None]
+    current: list[float | str | None]
+
+
+@dataclass(frozen=True, eq=False)
+class Trends:
+    """Section 6 against the previous wave, per contact and per account of this wave.
+
+    `*_previous` is the position in the previous wave (-1 if absent); previous values are NaN
+    or MISSING where absent; level changes are in steps, NaN unless both waves have a level.
+    """
+
+    contact_previous: np.ndarray
+    contact_previous_ri: np.ndarray
+    contact_previous_level: np.ndarray
+    contact_previous_nps_category: np.ndarray
+    contact_delta_ri: np.ndarray
+    contact_level_change: np.ndarray
+    account_previous: np.ndarray
+    account_previous_ri: np.ndarray
+    account_previous_level: np.ndarray
+    account_previous_nps_category: np.ndarray
+    account_delta_ri: np.ndarray
+    account_level_change: np.ndarray
+    contacts_compared: int  # contacts with a buyer response in both waves
+    accounts_compared: int
+
+
+def _match_keys(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Position of each current key among the previous keys (the first one), -1 where absent."""
+    if len(current) == len(previous) and np.array_equal(current, previous):
+        # the usual case, an unchanged roster, needs no lookup (keys are unique)
+        if len(set(previous.tolist())) == len(previous):
+            return np.arange(len(current), dtype=np.intp)
+    positions = dict(zip(previous.tolist()[::-1], range(len(previous) - 1, -1, -1), strict=True))
+    return np.array(list(map(positions.get, current.tolist(), repeat(-1))), dtype=np.intp)
+
+
+def _previous_values(
+    position: np.ndarray, ri: np.ndarray, level: np.ndarray, category: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The previous wave's RI, level and NPS category at `position` (NaN / MISSING where -1)."""
+    found = position >= 0
+    at = position[found]
+    before_ri = np.full(position.shape, np.nan)
+    before_level = np.full(position.shape, MISSING, dtype=np.int8)
+    before_category = np.full(position.shape, MISSING, dtype=np.int8)
+    before_ri[found] = ri[at]
+    before_level[found] = level[at]
+    before_category[found] = category[at]
+    return before_ri, before_level, before_category
+
+
+def _level_change(level: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Steps between two levels, NaN unless both are real levels (not insufficient, not absent)."""
+    real = (before >= 0) & (before < INSUFFICIENT_CODE) & (level >= 0) & (level < INSUFFICIENT_CODE)
+    return np.where(real, level.astype(np.float64) - before, np.nan)
+
+
+def score_trends(
+    wave: WaveInput, now: Structure, previous_wave: WaveInput, before: Structure
+) -> Trends:
+    """Section 6: each contact and account of this wave against its previous wave's scores."""
+    contact_previous = _match_keys(wave.contact_key, previous_wave.contact_key)
+    account_previous = _match_keys(wave.account_external_id, previous_wave.account_external_id)
+    contact_ri, contact_level, contact_category = _previous_values(
+        contact_previous,
+        before.contacts.relationship_index,
+        before.contacts.level,
+        before.contacts.nps_category,
+    )
+    account_ri, account_level, account_category = _previous_values(
+        account_previous,
+        before.accounts.relationship_index,
+        before.accounts.level,
+        before.accounts.nps_category,
+    )
+    both = (contact_level >= 0) & (now.contacts.level >= 0)  # a buyer response in each wave
+    return Trends(
+        contact_previous=contact_previous,
+        contact_previous_ri=contact_ri,
+        contact_previous_level=contact_level,
+        contact_previous_nps_category=contact_category,
+        contact_delta_ri=now.contacts.relationship_index - contact_ri,
+        contact_level_change=_level_change(now.contacts.level, contact_level),
+        account_previous=account_previous,
+        account_previous_ri=account_ri,
+        account_previous_level=account_level,
+        account_previous_nps_category=account_category,
+        account_delta_ri=now.accounts.relationship_index - account_ri,
+        account_level_change=_level_change(now.accounts.level, account_level),
+        contacts_compared=int(both.sum()),
+        accounts_compared=int((account_previous >= 0).sum()),
+    )
+
+
+def find_alerts(wave: WaveInput, now: Structure, trends: Trends | None) -> AlertTable:
+    """Section 6 triggers, ordered by account, account-level first, then contact and reason."""
+    contacts, accounts = now.contacts, now.accounts
+    parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(
+        reason: str, rows: np.ndarray, on_contacts: bool, before: np.ndarray, after: np.ndarray
+    ) -> None:
+        account = wave.contact_account[rows] if on_contacts else rows
+        contact = rows if on_contacts else np.full(rows.size, -1, dtype=np.intp)
+        code = np.full(rows.size, ALERT_REASONS.index(reason), dtype=np.int8)
+        parts.append(
+            (
+                code,
+                account,
+                contact,
+                before[rows].astype(np.float64),
+                after[rows].astype(np.float64),
+            )
+        )
+
+    nothing = np.full(len(wave.contact_key), np.nan)
+    antagonistic = np.flatnonzero(contacts.level == ANTAGONISTIC)
+    add("antagonistic", antagonistic, True, nothing, contacts.relationship_index)
+    if trends is not None:
+        sides = (
+            (
+                True,
+                contacts,
+                trends.contact_level_change,
+                trends.contact_delta_ri,
+                trends.contact_previous_level,
+                trends.contact_previous_ri,
+            ),
+            (
+                False,
+                accounts,
+                trends.account_level_change,
+                trends.account_delta_ri,
+                trends.account_previous_level,
+                trends.account_previous_ri,
+            ),
+        )
+        for on_contacts, scores, change, delta, before_level, before_ri in sides:
+            add("level_drop", np.flatnonzero(change <= -1), on_contacts, before_level, scores.level)
+            fell = np.flatnonzero(delta <= _ALERT_RI_DROP + TOLERANCE)
+            add("ri_drop", fell, on_contacts, before_ri, scores.relationship_index)
+        before = trends.contact_previous_nps_category
+        became = (contacts.nps_category == DETRACTOR) & ((before == PROMOTER) | (before == PASSIVE))
+        add("became_detractor", np.flatnonzero(became), True, before, contacts.nps_category)
+    reason, account, contact, previous, current = (
+        np.concatenate(column) for column in zip(*parts, strict=True)
+    )
+    order = np.lexsort((reason, contact, account))
+    return AlertTable(
+        reason[order], account[order], contact[order], previous[order], current[order]
+    )
+
+
+def alert_table_columns(table: AlertTable, wave: WaveInput) -> AlertColumns:
+    """The triggers of `table` as plain Python columns, in table order: names for codes, contact
+    keys, account external ids (an RI that is NaN, e.g. no previous RI, is None)."""
+    reason = table.reason
+    previous = np.array(table.previous, dtype=object)
+    current = np.array(table.current, dtype=object)
+    for name, labels in (("level_drop", LEVEL_NAMES), ("became_detractor", NPS_CATEGORIES)):
+        rows = reason == ALERT_REASONS.index(name)
+        label = np.array(labels, dtype=object)
+        previous[rows] = label[table.previous[rows].astype(np.intp)]
+        current[rows] = label[table.current[rows].astype(np.intp)]
+    valued = ~np.isin(
+        reason, [ALERT_REASONS.index("level_drop"), ALERT_REASONS.index("became_detractor")]
+    )
+    previous[valued & ~np.isfinite(table.previous)] = None
+    current[valued & ~np.isfinite(table.current)] = None
+    contact = table.contact
+    keys = np.array(wave.contact_key, dtype=object)[np.maximum(contact, 0)]
+    keys[contact < 0] = None
+    return AlertColumns(
+        reason=np.array(ALERT_REASONS, dtype=object)[reason].tolist(),
+        account_external_id=np.array(wave.account_external_id, dtype=object)[
+            table.account
+        ].tolist(),
+        contact_key=keys.tolist(),
+        previous=previous.tolist(),
+        current=current.tolist(),
+    )

@@ -1,0 +1,232 @@
+"""One wave scored whole: score_wave runs sections 2 to 7 and keeps everything in a WaveResult."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from services.scoring.engine.bootstrap import PIPELINE_MIN_N, bootstrap_intervals
+from services.scoring.engine.coaching import SellerCoaching, seller_coaching
+from services.scoring.engine.inputs import WaveInput
+from services.scoring.engine.responses import ResponseScores, score_responses
+from services.scoring.engine.settings import DEFAULT_SETTINGS, ScoringSettings
+from services.scoring.engine.structure import (
+    AccountScores,
+    ContactScores,
+    PairScores,
+    score_structure,
+)
+from services.scoring.engine.summaries import (
+    DimensionSummary,
+    Distribution,
+    Estimate,
+    TouchpointSummary,
+    competitor_counts,
+    dimension_summaries,
+    distribution,
+    mean_and_count,
+    nps_points,
+    revenue_weighted,
+    touchpoint_summaries,
+)
+from services.scoring.engine.trends import (
+    Alert,
+    AlertColumns,
+    AlertTable,
+    Trends,
+    alert_table_columns,
+    find_alerts,
+    score_trends,
+)
+from services.scoring.engine.vocabulary import (
+    LEVEL_NAMES,
+    MOMENT_TAGS,
+    SEGMENTS,
+    TOUCHPOINTS,
+)
+
+
+class UnknownAccount(KeyError):
+    """An account external id that is not in the wave."""
+
+
+def _grouping(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ordered by key (stable, so in their own order within a key) and where each
+    key's run starts (size + 1 offsets): the rows of key k are order[starts[k]:starts[k + 1]]."""
+    order = np.argsort(keys, kind="stable")
+    starts = np.zeros(size + 1, dtype=np.intp)
+    np.cumsum(np.bincount(keys, minlength=size), out=starts[1:])
+    return order, starts
+
+
+@dataclass(frozen=True, eq=False)
+class WaveResult:
+    """Everything section 2 to 7 computes for one wave."""
+
+    wave: WaveInput
+    settings: ScoringSettings
+    buyers: ResponseScores
+    sellers: ResponseScores
+    pairs: PairScores
+    contacts: ContactScores
+    accounts: AccountScores
+    relationship_index: Estimate
+    relationship_index_revenue_weighted: Estimate  # n counts accounts
+    nps: Estimate
+    nps_revenue_weighted: Estimate  # n counts accounts
+    levels: Distribution
+    segments: Distribution
+    dimensions: dict[str, DimensionSummary]
+    touchpoints: dict[str, TouchpointSummary]
+    moment_counts: dict[str, dict[str, int]]
+    competitors: dict[str, int]  # normalised name -> buyers naming it, most named first
+    revenue_at_risk: float
+    coaching: SellerCoaching
+    account_ranking: np.ndarray  # account positions by priority, highest first, NaN last
+    alert_table: AlertTable
+    trends: Trends | None
+
+    @cached_property
+    def alert_columns(self) -> AlertColumns:
+        """The section 6 triggers as plain Python columns, in alert_table order (an RI that
+        is NaN, e.g. no previous RI, is None)."""
+        return alert_table_columns(self.alert_table, self.wave)
+
+    @cached_property
+    def alerts(self) -> tuple[Alert, ...]:
+        """The section 6 triggers as Alert objects, in alert_table order."""
+        columns = self.alert_columns
+        return tuple(
+            map(
+                Alert,
+                columns.reason,
+                columns.account_external_id,
+                columns.contact_key,
+                columns.previous,
+                columns.current,
+            )
+        )
+
+    @cached_property
+    def _account_positions(self) -> dict[str, int]:
+        return dict(
+            zip(
+                self.wave.account_external_id.tolist(),
+                range(len(self.wave.account_external_id)),
+                strict=True,
+            )
+        )
+
+    @cached_property
+    def _contacts_by_account(self) -> tuple[np.ndarray, np.ndarray]:
+        return _grouping(self.wave.contact_account, len(self.wave.account_external_id))
+
+    @cached_property
+    def _moments_by_account(self) -> tuple[np.ndarray, np.ndarray]:
+        wave = self.wave
+        account = wave.contact_account[wave.buyer_contact[wave.moment_buyer]]
+        return _grouping(account, len(wave.account_external_id))
+
+    @cached_property
+    def _pairs_by_account(self) -> tuple[np.ndarray, np.ndarray]:
+        account = self.wave.contact_account[self.pairs.contact]
+        return _grouping(account, len(self.wave.account_external_id))
+
+    @cached_property
+    def _pairs_by_seller(self) -> tuple[np.ndarray, np.ndarray]:
+        return _grouping(self.pairs.seller, len(self.wave.seller_email))
+
+    def rows_of(self, grouping: str, position: int) -> np.ndarray:
+        """Positions (in order) of the contacts, moments or pairs of one account or seller:
+        `grouping` is one of contacts_by_account, moments_by_account, pairs_by_account,
+        pairs_by_seller."""
+        order, starts = getattr(self, f"_{grouping}")
+        return order[starts[position] : starts[position + 1]]
+
+    def account_position(self, external_id: str) -> int:
+        """The position of an account, or UnknownAccount."""
+        try:
+            return self._account_positions[external_id]
+        except KeyError:
+            raise UnknownAccount(external_id) from None
+
+
+def score_wave(
+    wave: WaveInput,
+    settings: ScoringSettings = DEFAULT_SETTINGS,
+    previous: WaveInput | None = None,
+) -> WaveResult:
+    """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also trends."""
+    buyers = score_responses(wave.buyer_answers, settings)
+    nps_scores = nps_points(buyers.nps_category)
+    arguments = (buyers.relationship_index, nps_scores, settings)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the bootstrap needs only the buyers' scores: on a big wave it runs beside the rest
+        if wave.n_buyers >= PIPELINE_MIN_N:
+            intervals = pool.submit(bootstrap_intervals, *arguments)
+        else:
+            intervals = Future()
+            intervals.set_result(bootstrap_intervals(*arguments))
+        return _assemble(wave, settings, previous, buyers, nps_scores, intervals)
+
+
+def _assemble(
+    wave: WaveInput,
+    settings: ScoringSettings,
+    previous: WaveInput | None,
+    buyers: ResponseScores,
+    nps_scores: np.ndarray,
+    intervals: Future,
+) -> WaveResult:
+    structure = score_structure(wave, settings, buyers=buyers)
+    accounts = structure.accounts
+    revenue = wave.account_revenue
+    ri_mean, ri_n = mean_and_count(buyers.relationship_index)
+    nps_mean, nps_n = mean_and_count(nps_scores)
+    counts = np.bincount(
+        wave.moment_touchpoint * len(MOMENT_TAGS) + wave.moment_tag,
+        minlength=len(TOUCHPOINTS) * len(MOMENT_TAGS),
+    ).reshape(len(TOUCHPOINTS), len(MOMENT_TAGS))
+    ranking = np.argsort(
+        np.where(np.isnan(accounts.priority), np.inf, -accounts.priority), kind="stable"
+    )
+    trends = None
+    if previous is not None:
+        before = score_structure(previous, settings, with_sellers=False)
+        trends = score_trends(wave, structure, previous, before)
+    fields = {
+        "relationship_index_revenue_weighted": revenue_weighted(
+            accounts.relationship_index, revenue
+        ),
+        "nps_revenue_weighted": revenue_weighted(accounts.nps, revenue),
+        "levels": distribution(buyers.level, accounts.level, revenue, LEVEL_NAMES),
+        "segments": distribution(buyers.segment, accounts.segment, revenue, SEGMENTS),
+        "dimensions": dimension_summaries(structure, settings),
+        "touchpoints": touchpoint_summaries(buyers, settings),
+        "moment_counts": {
+            tp: dict(zip(MOMENT_TAGS, counts[t].tolist(), strict=True))
+            for t, tp in enumerate(TOUCHPOINTS)
+        },
+        "competitors": competitor_counts(wave.buyer_competitor),
+        "revenue_at_risk": float(accounts.revenue_at_risk.sum()),
+        "coaching": seller_coaching(wave, structure, settings),
+        "account_ranking": ranking,
+        "alert_table": find_alerts(wave, structure, trends),
+        "trends": trends,
+    }
+    ri_interval, nps_interval = intervals.result()
+    return WaveResult(
+        wave=wave,
+        settings=settings,
+        buyers=buyers,
+        sellers=structure.sellers,
+        pairs=structure.pairs,
+        contacts=structure.contacts,
+        accounts=accounts,
+        relationship_index=Estimate(ri_mean, *ri_interval, ri_n),
+        nps=Estimate(nps_mean, *nps_interval, nps_n),
+        **fields,
+    )
