@@ -18,11 +18,11 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
+from deploy.local.demo import ensure_demo
 from services.bootstrap import build, start_relays, stop_relays
 from services.notify.worker import Notifier, consumer_specs
 from services.runner import start_consumers
 from services.scoring import worker as scoring_worker
-from deploy.local.demo import ensure_demo
 from services.survey.app import create_app
 from services.survey.organisations import (
     bootstrap,
