@@ -35,9 +35,9 @@ from datetime import UTC, datetime, timedelta
 import pymongo
 from bson import ObjectId
 
+from deploy.local.mail_capture import CaptureServer
 from deploy.local.mongo_server import free_port, mongo_url_or_local
 from services.bootstrap import Container
-from services.notify.capture import CaptureServer
 from services.notify.config import NotifyConfig
 from services.notify.worker import Notifier
 from shared.bus import InProcessBus

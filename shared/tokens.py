@@ -37,3 +37,26 @@ def invitation_id_from_token(token: str, settings: Settings) -> str | None:
 def survey_url(invitation_id: str, settings: Settings) -> str:
     """The personal link a respondent receives."""
     return f"{settings.public_url}/s/{sign_invitation(invitation_id, settings)}"
+
+
+# An opt-out token signs "optout:<invitation id>": it cannot open the survey, and a survey
+# token cannot opt anyone out.
+_OPTOUT_PREFIX = "optout:"
+
+
+def optout_token(invitation_id: str, settings: Settings) -> str:
+    """The signed opt-out token of an invitation."""
+    return sign_invitation(_OPTOUT_PREFIX + invitation_id, settings)
+
+
+def optout_url(invitation_id: str, settings: Settings) -> str:
+    """The opt-out link put in survey emails and their List-Unsubscribe header."""
+    return f"{settings.public_url}/optout/{optout_token(invitation_id, settings)}"
+
+
+def invitation_id_from_optout_token(token: str, settings: Settings) -> str | None:
+    """The invitation an opt-out token was made for, or None."""
+    value = invitation_id_from_token(token, settings)
+    if not value or not value.startswith(_OPTOUT_PREFIX):
+        return None
+    return value[len(_OPTOUT_PREFIX) :] or None

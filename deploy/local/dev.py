@@ -18,11 +18,11 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
+from deploy.local.demo import ensure_demo
 from services.bootstrap import build, start_relays, stop_relays
 from services.notify.worker import Notifier, consumer_specs
 from services.runner import start_consumers
 from services.scoring import worker as scoring_worker
-from services.scoring.demo import ensure_demo
 from services.survey.app import create_app
 from services.survey.organisations import (
     bootstrap,
@@ -103,7 +103,7 @@ def main() -> None:
 
     capture = None
     if not settings.smtp_url:
-        from services.notify.capture import CaptureServer
+        from deploy.local.mail_capture import CaptureServer
 
         capture = CaptureServer().start()
         stack.append(capture.stop)
@@ -124,7 +124,7 @@ def main() -> None:
 
     app = create_app(container)
     if capture is not None:
-        from services.survey.devmail import register_mailbox
+        from deploy.local.devmail import register_mailbox
 
         register_mailbox(app, capture.handler)
     server = make_server("127.0.0.1", port, app, threaded=True)

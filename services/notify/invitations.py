@@ -11,11 +11,10 @@ from pymongo.database import Database
 
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.rendering import Renderer, Words, email_language
-from services.survey.optout import optout_url
 from shared.organisation import Branding, load_branding
 from shared.questionnaire import load_bank
 from shared.settings import Settings
-from shared.tokens import survey_url
+from shared.tokens import optout_url, survey_url
 
 log = logging.getLogger(__name__)
 

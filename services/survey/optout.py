@@ -14,11 +14,8 @@ from flask import Blueprint, Flask, current_app, render_template_string
 from pymongo.database import Database
 
 from shared.organisation import load_branding
-from shared.settings import Settings
-from shared.tokens import invitation_id_from_token, sign_invitation
+from shared.tokens import invitation_id_from_optout_token
 from shared.wording import missing_names, variant_key
-
-PREFIX = "optout:"
 
 bp = Blueprint("optout", __name__)
 
@@ -48,24 +45,6 @@ line-height:1.5}button{font-size:1rem;padding:.6rem 1.2rem}</style></head>
 <body><main><h1>{{ title }}</h1><p>{{ message }}</p>
 {% if form %}<form method="post"><button type="submit">{{ button }}</button></form>{% endif %}
 </main></body></html>"""
-
-
-def optout_token(invitation_id: str, settings: Settings) -> str:
-    """The signed opt-out token of an invitation."""
-    return sign_invitation(PREFIX + invitation_id, settings)
-
-
-def optout_url(invitation_id: str, settings: Settings) -> str:
-    """The opt-out link put in survey emails and their List-Unsubscribe header."""
-    return f"{settings.public_url}/optout/{optout_token(invitation_id, settings)}"
-
-
-def invitation_id_from_optout_token(token: str, settings: Settings) -> str | None:
-    """The invitation an opt-out token was made for, or None."""
-    value = invitation_id_from_token(token, settings)
-    if not value or not value.startswith(PREFIX):
-        return None
-    return value[len(PREFIX) :] or None
 
 
 # Waves whose invitations still count: a closed wave's figures are history and stay as they were.

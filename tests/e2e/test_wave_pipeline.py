@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from deploy.local.mail_capture import CaptureServer
 from services.bootstrap import build
-from services.notify.capture import CaptureServer
 from services.notify.worker import Notifier
 from services.notify.worker import consumer_specs as notify_specs
 from services.scoring.worker import consumer_specs as scoring_specs

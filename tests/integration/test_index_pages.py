@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from services.notify.capture import CaptureHandler
-from services.survey.devmail import register_mailbox
+from deploy.local.devmail import register_mailbox
+from deploy.local.mail_capture import CaptureHandler
 from tests.integration.test_admin_support import admin_app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notify.capture import CaptureServer
+from deploy.local.mail_capture import CaptureServer
 from services.scoring.worker import close_wave
 from services.survey.respond.service import load_respondent, submit_answers
 from shared.bus import InProcessBus

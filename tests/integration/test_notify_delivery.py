@@ -11,8 +11,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from deploy.local.mail_capture import CaptureHandler, CaptureServer
 from deploy.local.mongo_server import free_port
-from services.notify.capture import CaptureHandler, CaptureServer
 from services.notify.mailer import Mailer, PermanentFailure
 from shared.events import INVITATIONS_CREATED, Event
 from tests.support.notify_fixtures import make_notifier, make_world

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from services.notify.capture import CaptureServer
+from deploy.local.mail_capture import CaptureServer
 from services.notify.worker import CONSUMER, consumer_specs
 from shared.events import INVITATIONS_CREATED, Event
 from shared.tokens import invitation_id_from_token

@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify.capture import CaptureServer
+from deploy.local.mail_capture import CaptureServer
 from services.notify.scheduler import send_due_reminders
 from services.survey import optout
 from services.survey.app import create_app
+from shared import tokens
 from shared.events import INVITATIONS_CREATED, Event
 from shared.tokens import sign_invitation
 from tests.support.notify_fixtures import make_notifier, make_world
@@ -83,7 +84,7 @@ def test_a_survey_token_cannot_opt_out_and_a_tampered_token_is_not_valid(db, smt
     client = _client(notifier)
     invitation_id = world.invitation("ann@acme.example")["_id"]
     survey_token = sign_invitation(invitation_id, notifier.settings)
-    optout_token = optout.optout_token(invitation_id, notifier.settings)
+    optout_token = tokens.optout_token(invitation_id, notifier.settings)
     assert client.post(f"/optout/{survey_token}").status_code == 404
     assert client.post(f"/optout/{optout_token[:-3]}abc").status_code == 404
     assert client.get("/optout/nonsense").status_code == 404
@@ -96,6 +97,6 @@ def test_the_opt_out_page_speaks_the_invitation_language(db, smtp):
     world = make_world(db, buyer_language="de")
     notifier = make_notifier(db, smtp.url)
     client = _client(notifier)
-    token = optout.optout_token(world.invitation("ann@acme.example")["_id"], notifier.settings)
+    token = tokens.optout_token(world.invitation("ann@acme.example")["_id"], notifier.settings)
     page = client.get(f"/optout/{token}").get_data(as_text=True)
     assert 'lang="de"' in page and "Abmelden" in page

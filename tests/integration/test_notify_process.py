@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.notify.capture import CaptureServer
+from deploy.local.mail_capture import CaptureServer
 from services.notify.scheduler import closing_event_id
 from shared.bus import Unroutable
 from shared.events import INVITATIONS_CREATED, Event

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from services.notify.capture import CaptureServer
+from deploy.local.mail_capture import CaptureServer
 from services.notify.results import ResultsNotReady
 from services.notify.worker import consumer_specs
 from shared.events import RELATIONSHIP_ALERT, WAVE_SCORED, Event

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify.capture import CaptureServer
+from deploy.local.mail_capture import CaptureServer
 from services.notify.scheduler import (
     close_due_waves,
     closing_event_id,

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from flask import template_rendered
 
-from services.survey.optout import optout_token
 from services.survey.organisations import update_branding
 from services.survey.respond import wording
 from services.survey.respond.wording import LANGUAGES, words
 from shared.questionnaire import load_bank
+from shared.tokens import optout_token
 from tests.conftest import isolated_settings
 from tests.support.reading import reading_problems, visible_lines
 from tests.support.survey_fixtures import (

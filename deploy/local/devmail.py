@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, abort, render_template_string
 
-from services.notify.capture import CaptureHandler
+from deploy.local.mail_capture import CaptureHandler
 
 _LIST = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Captured mail</title>
