@@ -1,7 +1,7 @@
 """Invitation emails per second from one notify process to a local SMTP server.
 
 Starts the local MongoDB-compatible server (mongoeco, memory engine) and the SMTP capture
-server (aiosmtpd, services/notify/capture.py) in a process of its own, as a relay would be,
+server (aiosmtpd, deploy/local/mail_capture.py) in a process of its own, as a relay would be,
 seeds an open wave with `--invitations` buyer invitations,
 then hands the notify service's handler `invitations.created` events in batches of 500
 (as the survey service publishes them) and times until every email is recorded, sent
