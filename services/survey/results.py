@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -14,14 +13,13 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 from pymongo.database import Database
 
-from services.scoring import engine
-from services.scoring.worker import load_wave
 from services.survey.auth import require_org
 from services.survey.errors import NotFound, ValidationFailed
 from shared import comments
 from shared.csv_cells import CsvWriter
-from shared.results import read_results
+from shared.results import read_results, unscored_account, unscored_results
 from shared.store import composite_id
+from shared.vocabulary import DIMENSIONS, MOMENT_TAGS, TOUCHPOINTS
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
 
@@ -45,8 +43,8 @@ EXPORT_COLUMNS = (
     "satisfaction_trap",
     "competitive_index",
     "recommend",
-    *(f"dimension.{d}" for d in engine.DIMENSIONS),
-    *(f"touchpoint.{t}" for t in engine.TOUCHPOINTS),
+    *(f"dimension.{d}" for d in DIMENSIONS),
+    *(f"touchpoint.{t}" for t in TOUCHPOINTS),
     "contact_name",
     "account_name",
     *(f"comment.{kind}" for kind in comments.TEXT_KINDS),
@@ -62,15 +60,15 @@ def _wave(db: Database, org_id: str, wave_id: str) -> Mapping[str, Any]:
 
 
 def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
-    """The stored results of a wave; before the first completion is scored, computed on the spot."""
+    """The stored results of a wave; before its first completion is scored, the results of a
+    wave nobody has answered (every figure null, its accounts listed)."""
     wave = _wave(db, org_id, wave_id)
     stored = read_results(db, {"wave_id": wave_id, "org_id": org_id})
     if stored is not None and "results" in stored:  # else only marked stale so far
         results = dict(stored["results"])
         final = bool(stored["final"])
     else:
-        loaded = load_wave(db, wave_id)
-        results = engine.wave_result_to_json(engine.score_wave(loaded.input, loaded.settings))
+        results = unscored_results(accounts=_roster_accounts(db, wave))
         final = False
     # the worker marks the wave closed just after writing final results
     results.update(wave_id=wave_id, status="closed" if final else wave["status"], final=final)
@@ -85,16 +83,26 @@ def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str
     )
     if stored is not None:
         return with_comments(db=db, wave=wave, account=stored["account"])
-    # nobody in this account has answered yet: score its slice of the wave on the spot
-    loaded = load_wave(db, wave_id, accounts_filter={"external_id": external_id})
-    result = engine.score_wave(
-        loaded.input, dataclasses.replace(loaded.settings, bootstrap_samples=0)
+    # nobody in this account has answered yet: its people, nothing measured
+    program = {"program_id": wave["program_id"], "org_id": org_id}
+    account = db.accounts.find_one({**program, "external_id": external_id})
+    if account is None:
+        raise NotFound("account not found in this wave's program")
+    contacts = db.contacts.find({**program, "account_id": account["_id"]}).sort("email", 1)
+    return with_comments(
+        db=db, wave=wave, account=unscored_account(account=account, contacts=list(contacts))
     )
-    try:
-        account = engine.account_to_json(result, external_id)
-    except engine.UnknownAccount:
-        raise NotFound("account not found in this wave's program") from None
-    return with_comments(db=db, wave=wave, account=account)
+
+
+def _roster_accounts(db: Database, wave: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The program's accounts that have contacts, by name (nothing ranks them yet)."""
+    program = {"program_id": wave["program_id"], "org_id": wave["org_id"]}
+    with_contacts = set(db.contacts.distinct("account_id", program))
+    accounts = db.accounts.find(program, {"external_id": 1, "name": 1, "annual_revenue": 1})
+    return sorted(
+        (a for a in accounts if a["_id"] in with_contacts),
+        key=lambda a: (str(a.get("name") or ""), str(a["external_id"])),
+    )
 
 
 def with_comments(
@@ -179,8 +187,8 @@ def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
                 doc.get("satisfaction_trap"),
                 doc.get("competitive_index"),
                 doc.get("recommend"),
-                *(dims.get(d) for d in engine.DIMENSIONS),
-                *(touch.get(t) for t in engine.TOUCHPOINTS),
+                *(dims.get(d) for d in DIMENSIONS),
+                *(touch.get(t) for t in TOUCHPOINTS),
                 contact_names.get(doc.get("contact_email"), ""),
                 account_names.get(doc.get("account_external_id"), ""),
                 *_comment_cells(said.get(doc["key"])),
@@ -259,11 +267,11 @@ class CommentsQuerySchema(Schema):
     )
     kind = fields.String(validate=validate.OneOf(comments.KINDS))
     touchpoint = fields.String(
-        validate=validate.OneOf(engine.TOUCHPOINTS),
+        validate=validate.OneOf(TOUCHPOINTS),
         metadata={"description": "moments at this touchpoint only"},
     )
     tag = fields.String(
-        validate=validate.OneOf(engine.MOMENT_TAGS),
+        validate=validate.OneOf(MOMENT_TAGS),
         metadata={"description": "moments with this feeling only"},
     )
     q = fields.String(
