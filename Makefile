@@ -13,7 +13,7 @@ help:
 	@echo "make test      install and run the tests (real RabbitMQ, local MongoDB-compatible server)"
 	@echo "make bench     run the benchmarks; prints 'bench <name>: <value> <unit>' lines"
 	@echo "make loadtest  run the Locust load test against a local suite under gunicorn"
-	@echo "make lint      ruff"
+	@echo "make lint      ruff, and the import contracts (import-linter: services never import one another)"
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON313)" ]; then echo "Python 3.13 not found (python3.13 on PATH or under pyenv)"; exit 1; fi
@@ -48,6 +48,7 @@ loadtest: $(VENV)/.installed broker
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(VENV)/.installed
 	$(PY) -m ruff format .
