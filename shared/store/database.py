@@ -1,4 +1,4 @@
-"""The MongoDB store: one client per process (after fork), indexes from one declaration."""
+"""The MongoDB client (one per process, after fork) and every collection's indexes, declared once."""
 
 from __future__ import annotations
 
