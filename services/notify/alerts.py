@@ -12,6 +12,7 @@ from services.notify.invitations import sent_for
 from services.notify.rendering import Renderer, Words, email_language, wording
 from shared.organisation import load_branding
 from shared.settings import Settings
+from shared.store import waves
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def send_alert(
     tally = Tally()
     org_id, wave_id = payload["org_id"], payload.get("wave_id")
     external_id = payload.get("account_external_id")
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id}) or {}
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id) or {}
     program_id = wave.get("program_id")
     account = (
         db.accounts.find_one({"program_id": program_id, "external_id": external_id}) or {}

@@ -14,6 +14,7 @@ from services.notify.rendering import Renderer, Words, email_language
 from shared.organisation import Branding, load_branding
 from shared.questionnaire import load_bank
 from shared.settings import Settings
+from shared.store import waves
 from shared.tokens import optout_url, survey_url
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ def send_invitations(
 ) -> Tally:
     """Handle `invitations.created`: one invitation email per invitee of the batch."""
     org_id, wave_id = payload["org_id"], payload["wave_id"]
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id)
     if wave is None:
         log.warning("invitations for an unknown wave", extra={"wave_id": wave_id})
         return Tally()

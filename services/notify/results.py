@@ -26,6 +26,7 @@ from shared.organisation import Branding, load_branding
 from shared.questionnaire import load_bank
 from shared.results import read_results
 from shared.settings import Settings
+from shared.store import waves
 
 log = logging.getLogger(__name__)
 
@@ -524,7 +525,7 @@ def send_wave_results(
 ) -> Tally:
     """Handle `wave.scored`: the sellers' results emails, then the manager's digest."""
     org_id, wave_id = payload["org_id"], payload["wave_id"]
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id)
     if wave is None:
         log.warning("wave.scored for an unknown wave", extra={"wave_id": wave_id})
         return Tally()

@@ -14,7 +14,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from services.notify.config import NotifyConfig
@@ -25,6 +24,8 @@ from shared.bus import Bus
 from shared.events import WAVE_CLOSED, Event
 from shared.outbox import publish_staged, stage_events
 from shared.settings import Settings
+from shared.store import waves
+from shared.vocabulary import OPEN
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def send_due_reminders(
 ) -> Tally:
     """Remind everyone who has not completed, once per reminder day, never after closing."""
     total = Tally()
-    for wave in db.waves.find({"status": "open"}):
+    for wave in waves.in_status(db=db, statuses=(OPEN,)):
         program = db.programs.find_one({"_id": wave.get("program_id")}) or {}
         day = due_reminder_day(wave, program, now)
         if day is None:
@@ -118,11 +119,9 @@ def closing_event_id(wave_id: str) -> str:
 def close_due_waves(*, db: Database, bus: Bus, now: datetime) -> list[str]:
     """Move every open wave past `closes_at` to closing and publish `wave.closed` once."""
     closed = []
-    for wave in db.waves.find({"status": "open", "closes_at": {"$lte": now}}, {"_id": 1}):
-        claimed = db.waves.find_one_and_update(
-            {"_id": wave["_id"], "status": "open"},
-            {"$set": {"status": "closing", "closing_at": now, "closed_by": CLOSED_BY_SCHEDULE}},
-            return_document=ReturnDocument.AFTER,
+    for wave_id in waves.due_to_close(db=db, now=now):
+        claimed = waves.claim_closing(
+            db=db, org_id=None, wave_id=wave_id, closed_by=CLOSED_BY_SCHEDULE, now=now
         )
         if claimed is None:
             continue  # another scheduler, or the admin API, got there first
@@ -151,7 +150,7 @@ def _record_closing_event(db: Database, wave: dict, now: datetime) -> None:
 
 def _recover_closing_events(db: Database, now: datetime) -> None:
     # A process that died between closing a wave and recording its event: record it now.
-    for wave in db.waves.find({"status": "closing", "closed_by": CLOSED_BY_SCHEDULE}):
+    for wave in waves.closing_by(db=db, closed_by=CLOSED_BY_SCHEDULE):
         if db.outbox.find_one({"event_id": closing_event_id(wave["_id"])}, {"_id": 1}) is None:
             _record_closing_event(db, wave, now)
 

@@ -46,7 +46,7 @@ from shared.events import (
 )
 from shared.periodic import PeriodicPass
 from shared.results import ranking_chunks, ranking_key
-from shared.store import composite_id
+from shared.store import composite_id, waves
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def load_wave(
     With `accounts_filter` (a query on `accounts`, e.g. `{"_id": account_id}`) only those
     accounts: their contacts, the sellers assigned to them and their responses.
     """
-    wave = db.waves.find_one({"_id": wave_id})
+    wave = waves.get(db=db, org_id=None, wave_id=wave_id)
     if wave is None:
         raise WaveNotFound(wave_id)
     program = db.programs.find_one({"_id": wave["program_id"], "org_id": wave["org_id"]}) or {}
@@ -185,20 +185,6 @@ def load_wave(
     )
     settings = engine.ScoringSettings.from_program(program.get("settings") or {})
     return LoadedWave(wave, program, wave_input, settings, buyer_ids, seller_ids, owners)
-
-
-def previous_closed_wave(db: Database, wave: Mapping[str, Any]) -> str | None:
-    """The id of the program's last wave closed before this one was launched."""
-    query: dict[str, Any] = {
-        "program_id": wave["program_id"],
-        "org_id": wave["org_id"],
-        "status": "closed",
-        "_id": {"$ne": wave["_id"]},
-    }
-    if wave.get("launched_at"):
-        query["closed_at"] = {"$lte": wave["launched_at"]}
-    found = db.waves.find(query, {"_id": 1}).sort("closed_at", -1).limit(1)
-    return next((w["_id"] for w in found), None)
 
 
 def _response_rows(
@@ -401,7 +387,8 @@ def write_results(
 def _is_small(db: Database, wave_id: str) -> bool:
     """Whether the wave invited at most WHOLE_WAVE_MAX_INVITED people (decided by size, not by
     a measured time, so a burst that slows the machine does not switch paths)."""
-    wave = db.waves.find_one({"_id": wave_id}, {"invited_buyers": 1, "invited_sellers": 1}) or {}
+    fields = ("invited_buyers", "invited_sellers")
+    wave = waves.get(db=db, org_id=None, wave_id=wave_id, fields=fields) or {}
     invited = (wave.get("invited_buyers") or 0) + (wave.get("invited_sellers") or 0)
     return invited <= WHOLE_WAVE_MAX_INVITED
 
@@ -621,15 +608,11 @@ def close_wave(*, db: Database, bus: Bus, wave_id: str) -> engine.WaveResult:
     """The closing recompute: final results, coaching plans, `wave.scored` and the alerts."""
     started = time.perf_counter()
     loaded = load_wave(db, wave_id)
-    previous_id = previous_closed_wave(db, loaded.wave)
+    previous_id = waves.previous_closed(db=db, wave=loaded.wave)
     previous = load_wave(db, previous_id).input if previous_id else None
     result = engine.score_wave(loaded.input, loaded.settings, previous)
     write_results(db, loaded, result, final=True)
-    now = datetime.now(UTC)
-    db.waves.update_one(
-        {"_id": wave_id, "status": {"$ne": "closed"}},
-        {"$set": {"status": "closed", "closed_at": now, "scored_at": now}},
-    )
+    waves.mark_closed(db=db, wave_id=wave_id, now=datetime.now(UTC))
     db.scoring_state.update_one(
         {"_id": wave_id},
         {

@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, current_app, render_template_string
 from pymongo.database import Database
 
 from shared.organisation import load_branding
+from shared.store import waves
 from shared.tokens import invitation_id_from_optout_token
 from shared.wording import missing_names, variant_key
 
@@ -66,7 +67,7 @@ def record_opt_out(*, db: Database, invitation: dict, now: datetime | None = Non
     db.invitations.update_one({"_id": invitation["_id"]}, marked)
     running = [
         w["_id"]
-        for w in db.waves.find({"org_id": org_id, "status": {"$in": _RUNNING}}, {"_id": 1})
+        for w in waves.in_status(db=db, statuses=_RUNNING, org_id=org_id, fields=("_id",))
         if w["_id"] != invitation.get("wave_id")
     ]
     if running:

@@ -18,7 +18,7 @@ from services.survey.errors import NotFound, ValidationFailed
 from shared import comments
 from shared.csv_cells import CsvWriter
 from shared.results import read_results, unscored_account, unscored_results
-from shared.store import composite_id
+from shared.store import composite_id, waves
 from shared.vocabulary import DIMENSIONS, MOMENT_TAGS, TOUCHPOINTS
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
@@ -53,7 +53,7 @@ EXPORT_COLUMNS = (
 
 
 def _wave(db: Database, org_id: str, wave_id: str) -> Mapping[str, Any]:
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id)
     if wave is None:
         raise NotFound("wave not found")
     return wave

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import UpdateOne
 from pymongo.database import Database
 
 from services.survey.admin.programs import get_program
@@ -27,6 +27,7 @@ from shared.events import INVITATIONS_CREATED, WAVE_CLOSED, Event
 from shared.ids import new_id
 from shared.outbox import pending_count, publish_staged, stage_events
 from shared.settings import Settings
+from shared.store import waves
 from shared.tokens import sign_invitation, survey_url
 
 log = logging.getLogger(__name__)
@@ -91,13 +92,13 @@ def create_wave(
         "invited_buyers": None,
         "invited_sellers": None,
     }
-    db.waves.insert_one(wave)
+    waves.insert(db=db, wave=wave)
     return {**wave, "counts": _empty_counts()}
 
 
 def get_wave(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
     """The organisation's wave; another organisation's is as unknown as a missing one."""
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id)
     if wave is None:
         raise NotFound("wave not found")
     return wave
@@ -308,18 +309,7 @@ def invitation_events(*, wave: Mapping[str, Any], invitation_ids: Sequence[str])
 
 
 def _claim_for_launch(db: Database, org_id: str, wave_id: str, now: datetime) -> dict[str, Any]:
-    claimed = db.waves.find_one_and_update(
-        {
-            "_id": wave_id,
-            "org_id": org_id,
-            "$or": [
-                {"status": DRAFT},
-                {"status": LAUNCHING, "launching_at": {"$lt": now - LAUNCH_LEASE}},
-            ],
-        },
-        {"$set": {"status": LAUNCHING, "launching_at": now}},
-        return_document=ReturnDocument.AFTER,
-    )
+    claimed = waves.claim_launch(db=db, org_id=org_id, wave_id=wave_id, now=now, lease=LAUNCH_LEASE)
     if claimed is not None:
         return claimed
     wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
@@ -333,14 +323,13 @@ def _refuse_a_second_running_wave(
     invites one of these people. Called after this wave's claim: of two racing launches, at
     least the second sees the first."""
     emails = {i["person_email"] for i in invitations}
-    others = db.waves.find(
-        {
-            "org_id": wave["org_id"],
-            "program_id": wave["program_id"],
-            "_id": {"$ne": wave["_id"]},
-            "status": {"$in": [OPEN, LAUNCHING]},
-        },
-        {"name": 1, "status": 1, "closes_at": 1, "launching_at": 1},
+    others = waves.in_status(
+        db=db,
+        statuses=(OPEN, LAUNCHING),
+        org_id=wave["org_id"],
+        program_id=wave["program_id"],
+        except_id=wave["_id"],
+        fields=("name", "status", "closes_at", "launching_at"),
     )
     for other in others:
         closes_at, launching_at = (
@@ -401,29 +390,24 @@ def launch_wave(
         ids = write_invitations(db=db, invitations=invitations)
         events = invitation_events(wave=wave, invitation_ids=ids) if delivery == "email" else []
         stage_events(db=db, events=events)
-        opened = db.waves.find_one_and_update(
-            {"_id": wave_id, "org_id": org_id, "status": LAUNCHING, "launching_at": now},
-            {
-                "$set": {
-                    "status": OPEN,
-                    "delivery": delivery,
-                    "launched_at": now,
-                    "opens_at": clock.aware(wave.get("opens_at")) or now,
-                    "invited_buyers": invited_buyers,
-                    "invited_sellers": invited_sellers,
-                },
-                "$unset": {"launching_at": ""},
+        opened = waves.mark_open(
+            db=db,
+            org_id=org_id,
+            wave_id=wave_id,
+            launching_at=now,
+            changes={
+                "delivery": delivery,
+                "launched_at": now,
+                "opens_at": clock.aware(wave.get("opens_at")) or now,
+                "invited_buyers": invited_buyers,
+                "invited_sellers": invited_sellers,
             },
-            return_document=ReturnDocument.AFTER,
         )
         if opened is None:
             raise Conflict("the wave was launched by another request")
     except BaseException:
         # Back to draft so the launch can be retried; invitations written so far are reused.
-        db.waves.update_one(
-            {"_id": wave_id, "status": LAUNCHING, "launching_at": now},
-            {"$set": {"status": DRAFT}, "$unset": {"launching_at": ""}},
-        )
+        waves.release_launch(db=db, wave_id=wave_id, launching_at=now)
         raise
     event_ids = [e.event_id for e in events]
     published = publish_staged(db=db, bus=bus, event_ids=event_ids)
@@ -494,16 +478,12 @@ def close_wave(*, db: Database, bus: Bus, org_id: str, wave_id: str) -> dict[str
     wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
     claimed = None
     if wave["status"] == OPEN:
-        claimed = db.waves.find_one_and_update(
-            {"_id": wave_id, "org_id": org_id, "status": OPEN},
-            {
-                "$set": {
-                    "status": CLOSING,
-                    "closing_at": clock.stored_now(),
-                    "closed_by": CLOSED_BY_API,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
+        claimed = waves.claim_closing(
+            db=db,
+            org_id=org_id,
+            wave_id=wave_id,
+            closed_by=CLOSED_BY_API,
+            now=clock.stored_now(),
         )
     if claimed is not None:
         _publish_closing(db=db, bus=bus, wave=claimed)

@@ -36,7 +36,7 @@ from shared.questionnaire import (
     validate_answers,
 )
 from shared.settings import Settings
-from shared.store import composite_id
+from shared.store import composite_id, waves
 from shared.tokens import invitation_id_from_token
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ def load_respondent(
     invitation = db.invitations.find_one({"_id": invitation_id})
     if invitation is None or invitation.get("revoked"):
         raise LinkNotValid()
-    wave = db.waves.find_one({"_id": invitation["wave_id"], "org_id": invitation["org_id"]})
+    wave = waves.get(db=db, org_id=invitation["org_id"], wave_id=invitation["wave_id"])
     if wave is None or wave.get("status") == "draft":
         raise LinkNotValid()
     bank = questionnaire or load_bank()
