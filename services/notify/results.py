@@ -24,8 +24,8 @@ from services.notify.rendering import Renderer, email_language
 from shared import comments
 from shared.organisation import Branding, load_branding
 from shared.questionnaire import load_bank
-from shared.results import read_results
 from shared.settings import Settings
+from shared.store import results as stored_results
 from shared.store import waves
 
 log = logging.getLogger(__name__)
@@ -268,7 +268,7 @@ def buyer_words(
 
 def load_final_results(db: Database, wave_id: str) -> dict[str, Any]:
     """The wave's final results, with each account's document (stored one per `scores` row)."""
-    doc = read_results(db, {"wave_id": wave_id})
+    doc = stored_results.read(db=db, wave_id=wave_id)
     if doc is None or not doc.get("final"):
         raise ResultsNotReady(f"no final results for wave {wave_id}")
     accounts = db.scores.find({"wave_id": wave_id, "kind": "account"}, {"key": 1, "account": 1})

@@ -17,8 +17,9 @@ from services.survey.auth import require_org
 from services.survey.errors import NotFound, ValidationFailed
 from shared import comments
 from shared.csv_cells import CsvWriter
-from shared.results import read_results, unscored_account, unscored_results
+from shared.results import unscored_account, unscored_results
 from shared.store import composite_id, waves
+from shared.store import results as stored_results
 from shared.vocabulary import DIMENSIONS, MOMENT_TAGS, TOUCHPOINTS
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
@@ -63,7 +64,7 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
     """The stored results of a wave; before its first completion is scored, the results of a
     wave nobody has answered (every figure null, its accounts listed)."""
     wave = _wave(db, org_id, wave_id)
-    stored = read_results(db, {"wave_id": wave_id, "org_id": org_id})
+    stored = stored_results.read(db=db, wave_id=wave_id, org_id=org_id)
     if stored is not None and "results" in stored:  # else only marked stale so far
         results = dict(stored["results"])
         final = bool(stored["final"])

@@ -15,11 +15,8 @@ from typing import Any
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.database import Database
 
+from shared.store.database import projection
 from shared.vocabulary import CLOSED, CLOSING, DRAFT, LAUNCHING, OPEN
-
-
-def _projection(fields: Iterable[str] | None) -> dict[str, int] | None:
-    return None if fields is None else dict.fromkeys(fields, 1)
 
 
 def insert(*, db: Database, wave: Mapping[str, Any]) -> None:
@@ -35,7 +32,7 @@ def get(
     query: dict[str, Any] = {"_id": wave_id}
     if org_id is not None:
         query["org_id"] = org_id
-    return db.waves.find_one(query, _projection(fields))
+    return db.waves.find_one(query, projection(fields))
 
 
 def in_status(
@@ -58,7 +55,7 @@ def in_status(
         query["program_id"] = program_id
     if except_id is not None:
         query["_id"] = {"$ne": except_id}
-    return list(db.waves.find(query, _projection(fields)))
+    return list(db.waves.find(query, projection(fields)))
 
 
 def due_to_close(*, db: Database, now: datetime) -> list[str]:
