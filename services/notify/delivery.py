@@ -18,18 +18,14 @@ from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
-from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
-
 from services.notify.config import NotifyConfig
 from services.notify.mailer import Mailer, PermanentFailure, TemporaryFailure
 from services.notify.messages import InvalidAddress, RenderedEmail, compose, mailbox
 from shared.ids import new_id
+from shared.store import Database, invitations
+from shared.store import emails as emails_store
 
 log = logging.getLogger(__name__)
-
-DUPLICATE_KEY = 11000
 
 SENT, PENDING, FAILED = "sent", "pending", "failed"
 CANCELLED = "cancelled"  # no longer wanted: the survey closed or the person completed it
@@ -102,8 +98,7 @@ class Delivery:
         clock: Callable[[], datetime] = utcnow,
         owner: str | None = None,
     ) -> None:
-        self.emails = db["emails"]
-        self.invitations = db["invitations"]
+        self.db = db
         self.mailer = mailer
         self.sender = sender
         self.config = config or NotifyConfig()
@@ -167,17 +162,7 @@ class Delivery:
         """Insert pending emails claimed by this process; those whose key exists are left out."""
         now = self.clock()
         docs = [self._document(email, now) for email in emails]
-        if not docs:
-            return []
-        try:
-            self.emails.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            taken = {e["index"] for e in errors}
-            return [doc for n, doc in enumerate(docs) if n not in taken]
-        return docs
+        return emails_store.insert_new(db=self.db, emails=docs)
 
     def enqueue(self, email: Outgoing) -> dict | None:
         """Insert one pending email claimed by this process; None if its key exists already."""
@@ -228,25 +213,25 @@ class Delivery:
     ) -> bool:
         """Record an email that cannot be sent at all (e.g. an invalid address) as failed."""
         now = self.clock()
-        try:
-            self.emails.insert_one(
-                {
-                    "_id": new_id(),
-                    "idempotency_key": key,
-                    "to": str(to)[:254],
-                    "kind": kind,
-                    "status": FAILED,
-                    "attempts": 0,
-                    "last_error": error,
-                    "next_attempt_at": None,
-                    "lease_until": now,
-                    "created_at": now,
-                    "failed_at": now,
-                    "sent_at": None,
-                    **(meta or {}),
-                }
-            )
-        except DuplicateKeyError:
+        recorded = emails_store.insert_one_new(
+            db=self.db,
+            email={
+                "_id": new_id(),
+                "idempotency_key": key,
+                "to": str(to)[:254],
+                "kind": kind,
+                "status": FAILED,
+                "attempts": 0,
+                "last_error": error,
+                "next_attempt_at": None,
+                "lease_until": now,
+                "created_at": now,
+                "failed_at": now,
+                "sent_at": None,
+                **(meta or {}),
+            },
+        )
+        if not recorded:
             return False
         log.warning("email rejected", extra={"kind": kind, "error": error, **_log_meta(meta)})
         return True
@@ -324,15 +309,9 @@ class Delivery:
     def claim(self, email_id: str, now: datetime | None = None) -> dict | None:
         """Take the lease on a due pending email; None when another process holds it or it is done."""
         now = now or self.clock()
-        return self.emails.find_one_and_update(
-            {"_id": email_id, "status": PENDING, "lease_until": {"$lte": now}},
-            {
-                "$set": {
-                    "lease_until": now + timedelta(seconds=self.config.lease_s),
-                    "lease_owner": self.owner,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
+        lease_until = now + timedelta(seconds=self.config.lease_s)
+        return emails_store.claim(
+            db=self.db, email_id=email_id, now=now, lease_until=lease_until, owner=self.owner
         )
 
     def send_due(self, now: datetime | None = None) -> dict[str, int]:
@@ -341,14 +320,8 @@ class Delivery:
         if self.relay_down():
             return counts
         now = now or self.clock()
-        due = self.emails.find(
-            {"status": PENDING, "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}},
-            {"_id": 1},
-            sort=[("next_attempt_at", ASCENDING)],
-            limit=self.config.batch_size,
-        )
-        for row in list(due):
-            doc = self.claim(row["_id"], now)
+        for email_id in emails_store.due(db=self.db, now=now, limit=self.config.batch_size):
+            doc = self.claim(email_id, now)
             if doc is None:
                 continue  # another process took it
             outcome = self.deliver(doc, recheck=True)
@@ -377,8 +350,10 @@ class Delivery:
         if expires is not None and self.clock() >= expires:
             return "not sent: the survey has closed"
         if recheck and doc.get("kind") in SURVEY_KINDS and doc.get("invitation_id"):
-            invitation = self.invitations.find_one(
-                {"_id": doc["invitation_id"]}, {"status": 1, "opted_out": 1, "revoked": 1}
+            invitation = invitations.get(
+                db=self.db,
+                invitation_id=doc["invitation_id"],
+                fields=("status", "opted_out", "revoked"),
             )
             if invitation is None or invitation.get("status") == "completed":
                 return "not sent: the survey is completed"
@@ -396,15 +371,13 @@ class Delivery:
             "next_attempt_at": None,
         }
         update[{SENT: "sent_at", FAILED: "failed_at"}.get(status, "cancelled_at")] = now
-        self.emails.update_one({"_id": doc["_id"]}, {"$set": update})
+        emails_store.finish(db=self.db, email_id=doc["_id"], changes=update)
 
     def _reschedule(self, doc: dict, *, attempts: int, error: str | None, at: datetime) -> None:
         update: dict[str, Any] = {"attempts": attempts, "next_attempt_at": at, "lease_until": at}
         if error is not None:
             update["last_error"] = error
-        self.emails.update_one(
-            {"_id": doc["_id"], "status": PENDING, "lease_owner": self.owner}, {"$set": update}
-        )
+        emails_store.reschedule(db=self.db, email_id=doc["_id"], owner=self.owner, changes=update)
 
     def _relay_failed(self) -> None:
         with self._lock:
