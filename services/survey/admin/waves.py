@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo.database import Database
-
 from services.survey.admin.programs import get_program
 from services.survey.errors import Conflict, NotFound, ValidationFailed
 from shared import clock
@@ -26,8 +24,8 @@ from shared.events import INVITATIONS_CREATED, WAVE_CLOSED, Event
 from shared.ids import new_id
 from shared.outbox import pending_count, publish_staged, stage_events
 from shared.settings import Settings
+from shared.store import Database, opt_outs, waves
 from shared.store import invitations as invitation_store
-from shared.store import opt_outs, waves
 from shared.store import roster as roster_store
 from shared.tokens import sign_invitation, survey_url
 
