@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from deploy.local.synthetic import generate_roster_and_answers
 from services.bootstrap import Container
-from services.scoring.synthetic import generate_roster_and_answers
 from services.scoring.worker import close_wave
 from services.survey.admin.programs import create_program
 from services.survey.admin.roster import import_roster_rows
