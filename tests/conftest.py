@@ -64,6 +64,11 @@ def amqp_url():
     return url
 
 
+# The namespaces this session made: only their queues are deleted at the end, since other
+# sessions on the same broker run at the same time under their own `test-*` namespaces.
+_NAMESPACES: set[str] = set()
+
+
 def isolated_settings(**overrides) -> Settings:
     base = Settings(
         bus_namespace=f"test-{uuid.uuid4().hex[:10]}",
@@ -71,7 +76,9 @@ def isolated_settings(**overrides) -> Settings:
         bus_max_retries=2,
         bus_prefetch=8,
     )
-    return Settings(**{**base.__dict__, **overrides})
+    settings = Settings(**{**base.__dict__, **overrides})
+    _NAMESPACES.add(settings.bus_namespace)
+    return settings
 
 
 @pytest.fixture
@@ -97,7 +104,7 @@ def rabbit_bus(amqp_url):
 def _remove_test_queues_at_the_end():
     """Tests declare queues under `test-*` namespaces; leave the shared broker as it was."""
     yield
-    if shutil.which("rabbitmqctl") is None:
+    if shutil.which("rabbitmqctl") is None or not _NAMESPACES:
         return
     try:
         listed = subprocess.run(
@@ -111,8 +118,9 @@ def _remove_test_queues_at_the_end():
         ).stdout.split()
     except (OSError, subprocess.SubprocessError):
         return
-    ours = [q for q in listed if q.startswith("test-")]
-    our_exchanges = [e for e in exchanges if e.startswith("test-")]
+    prefixes = tuple(f"{namespace}." for namespace in _NAMESPACES)
+    ours = [q for q in listed if q.startswith(prefixes)]
+    our_exchanges = [e for e in exchanges if e.startswith(prefixes)]
     if not ours and not our_exchanges:
         return
     connection = pika.BlockingConnection(
