@@ -149,7 +149,7 @@ def test_after_wave_scored_each_seller_gets_one_results_email_with_the_stored_nu
 
 def test_the_program_manager_gets_rates_distributions_revenue_at_risk_and_priorities(db, smtp):
     world = make_world(db)
-    stored = write_results(db, world, without=["tess@northwind.example"])  # Bob neither
+    stored = write_results(db, world, without=["tess@northwind.example"])  # nor does Bob answer
     make_notifier(db, smtp.url).handle(_scored(world))
     digest = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["pm@northwind.example"])
     assert digest.subject == "Wave results: Spring 2025"
