@@ -26,6 +26,7 @@ from services.notify.config import NotifyConfig
 from services.notify.mailer import Mailer, PermanentFailure, TemporaryFailure
 from services.notify.messages import InvalidAddress, RenderedEmail, compose, mailbox
 from shared.ids import new_id
+from shared.vocabulary import COMPLETED
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +381,7 @@ class Delivery:
             invitation = self.invitations.find_one(
                 {"_id": doc["invitation_id"]}, {"status": 1, "opted_out": 1, "revoked": 1}
             )
-            if invitation is None or invitation.get("status") == "completed":
+            if invitation is None or invitation.get("status") == COMPLETED:
                 return "not sent: the survey is completed"
             if invitation.get("opted_out") or invitation.get("revoked"):
                 return "not sent: opted out or revoked"
