@@ -47,6 +47,7 @@ from shared.events import (
 from shared.periodic import PeriodicPass
 from shared.results import ranking_chunks, ranking_key
 from shared.store import composite_id
+from shared.vocabulary import BUYER, CLOSED, COMPLETED, SELLER
 
 log = logging.getLogger(__name__)
 
@@ -161,17 +162,17 @@ def load_wave(
     seen_buyers: set[str] = set()
     projection = {"answers": 1, "side": 1, "contact_id": 1, "seller_email": 1, "status": 1}
     if accounts_filter is None:
-        found = db.responses.find({"wave_id": wave_id, "status": "completed"}, projection)
+        found = db.responses.find({"wave_id": wave_id, "status": COMPLETED}, projection)
     else:
         found = _find_each(db.responses, {"wave_id": wave_id}, "contact_id", contacts, projection)
     for response in found:
-        if response.get("status") != "completed":
+        if response.get("status") != COMPLETED:
             continue
         contact = contacts.get(response.get("contact_id"))
         if contact is None or contact["email"] not in on_roster:
             continue  # the contact left the roster after answering
         record = {"contact_email": contact["email"], "answers": response.get("answers") or {}}
-        if response["side"] == "buyer":
+        if response["side"] == BUYER:
             if contact["email"] in seen_buyers:
                 continue
             seen_buyers.add(contact["email"])
@@ -192,7 +193,7 @@ def previous_closed_wave(db: Database, wave: Mapping[str, Any]) -> str | None:
     query: dict[str, Any] = {
         "program_id": wave["program_id"],
         "org_id": wave["org_id"],
-        "status": "closed",
+        "status": CLOSED,
         "_id": {"$ne": wave["_id"]},
     }
     if wave.get("launched_at"):
@@ -208,8 +209,8 @@ def _response_rows(
     wave, wave_id = result.wave, loaded.wave["_id"]
     rows = []
     sides = (
-        ("buyer", result.buyers, loaded.buyer_response_ids, wave.buyer_contact, None),
-        ("seller", result.sellers, loaded.seller_response_ids, wave.seller_contact, wave.seller_id),
+        (BUYER, result.buyers, loaded.buyer_response_ids, wave.buyer_contact, None),
+        (SELLER, result.sellers, loaded.seller_response_ids, wave.seller_contact, wave.seller_id),
     )
     for side, scores, ids, contact_of, seller_of in sides:
         for row, response_id in enumerate(ids):
@@ -342,7 +343,7 @@ def write_results(
     """
     wave_id, org_id = loaded.wave["_id"], loaded.wave["org_id"]
     as_of = as_of or datetime.now(UTC)
-    status = "closed" if final else loaded.wave.get("status")
+    status = CLOSED if final else loaded.wave.get("status")
     results_json = engine.wave_result_to_json(result, wave_id=wave_id, status=status, final=final)
     # Alerts are stored per account: a large wave's alerts alone pass MongoDB's 16 MB limit;
     # the ranked account list in chunks (shared.results).
@@ -515,7 +516,7 @@ def _announce(
 
 def _score_account_slice(db: Database, wave_id: str, account_id: str, *, as_of: datetime) -> bool:
     loaded = load_wave(db, wave_id, accounts_filter={"_id": account_id})
-    if loaded.wave.get("status") == "closed":
+    if loaded.wave.get("status") == CLOSED:
         return False
     settings = dataclasses.replace(loaded.settings, bootstrap_samples=0)  # wave figures: refresh
     return write_account_scores(db, loaded, engine.score_wave(loaded.input, settings), as_of=as_of)
@@ -551,7 +552,7 @@ def recompute_provisional(
     started = time.perf_counter()
     try:
         loaded = load_wave(db, wave_id)
-        if loaded.wave.get("status") == "closed":
+        if loaded.wave.get("status") == CLOSED:
             return False
         result = engine.score_wave(loaded.input, loaded.settings)
         if new_accounts:
@@ -627,8 +628,8 @@ def close_wave(*, db: Database, bus: Bus, wave_id: str) -> engine.WaveResult:
     write_results(db, loaded, result, final=True)
     now = datetime.now(UTC)
     db.waves.update_one(
-        {"_id": wave_id, "status": {"$ne": "closed"}},
-        {"$set": {"status": "closed", "closed_at": now, "scored_at": now}},
+        {"_id": wave_id, "status": {"$ne": CLOSED}},
+        {"$set": {"status": CLOSED, "closed_at": now, "scored_at": now}},
     )
     db.scoring_state.update_one(
         {"_id": wave_id},
