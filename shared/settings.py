@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # RAPPORT_ENV: production unless `make dev` (dev) or a test (test) says otherwise; only dev
 # and test may run without RAPPORT_SECRET_KEY (on the public DEV_SECRET_KEY) or a short one.
@@ -71,7 +71,6 @@ class Settings:
     scoring_refresh_s: float = 1.0
     mail_from: str = "Rapport <rapport@localhost>"
     mail_rate_per_s: float = 100.0
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def secret_key(self) -> str:

@@ -57,7 +57,6 @@ IN_PROGRESS: Final = "in_progress"
 COMPLETED: Final = "completed"
 NOT_STARTED: Final = "not_started"
 INVITATION_STATUSES: Final = (INVITED, OPENED, IN_PROGRESS, COMPLETED)
-RESPONSE_STATUSES: Final = (NOT_STARTED, IN_PROGRESS, COMPLETED)
 
 # SCORING.md defaults; a program overrides any of them in its settings.
 DEFAULT_CUT_POINTS: Final = (40, 60, 80)

@@ -180,11 +180,6 @@ class Delivery:
             return [doc for n, doc in enumerate(docs) if n not in taken]
         return docs
 
-    def enqueue(self, email: Outgoing) -> dict | None:
-        """Insert one pending email claimed by this process; None if its key exists already."""
-        inserted = self.enqueue_many([email])
-        return inserted[0] if inserted else None
-
     def send_all(self, emails: Iterable[Outgoing], *, chunk: int = 50) -> Counter:
         """Record and send emails, `chunk` at a time: while one thread sends a chunk, the
         caller renders and records the next. Counts by outcome, plus "duplicate"."""
