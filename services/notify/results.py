@@ -30,7 +30,6 @@ from shared.vocabulary import BUYER, COMPLETED, DIMENSIONS, LEVEL_NAMES, SEGMENT
 
 log = logging.getLogger(__name__)
 
-PRIORITY_ACCOUNTS_SHOWN = 10
 # Buyers' words shown in one email, and the characters of each: with every text at the
 # questionnaire's 2,000 characters the email still stays well under Gmail's ~100 KB.
 SELLER_COMMENTS_SHOWN = 10
@@ -463,8 +462,10 @@ def send_manager_digest(
     results_doc: dict,
     org_name: str | None,
     branding: Branding | None = None,
+    priority_accounts_shown: int = Settings.priority_accounts_shown,
 ) -> Tally:
-    """The program manager's summary; skipped with a log line when no manager_email is set."""
+    """The program manager's summary, its `priority_accounts_shown` first accounts included
+    (RAPPORT_PRIORITY_ACCOUNTS_SHOWN); skipped with a log line when no manager_email is set."""
     tally = Tally()
     settings = program.get("settings") or {}
     email = settings.get("manager_email")
@@ -496,7 +497,7 @@ def send_manager_digest(
         revenue_at_risk=results.get("revenue_at_risk"),
         levels=_distribution(results.get("levels"), LEVEL_NAMES),
         segments=_distribution(results.get("segments"), SEGMENTS),
-        priority_accounts=accounts[:PRIORITY_ACCOUNTS_SHOWN],
+        priority_accounts=accounts[:priority_accounts_shown],
         buyer_words=digest_words(db=db, wave=wave, language=language),
     )
     email = Outgoing(
@@ -550,6 +551,7 @@ def send_wave_results(
         results_doc=results_doc,
         org_name=org_name,
         branding=branding,
+        priority_accounts_shown=settings.priority_accounts_shown,
     )
     tally.merge(digest)
     log.info(

@@ -46,6 +46,7 @@ from shared.events import (
 )
 from shared.periodic import PeriodicPass
 from shared.results import ranking_chunks, ranking_key
+from shared.settings import Settings
 from shared.store import composite_id
 from shared.vocabulary import BUYER, CLOSED, COMPLETED, SELLER
 
@@ -53,11 +54,6 @@ log = logging.getLogger(__name__)
 
 CONSUMER = "scoring"
 _BATCH = 1000
-# A wave of at most this many invitations is recomputed whole on each completion: results
-# current at once, and a burst of completions costs one recompute (~0.3 s at 2,000 on the
-# local stand-in, under a second at this size). A bigger one gets its accounts' slices (a
-# dozen point reads each, whatever the wave's size) and the periodic refresh.
-WHOLE_WAVE_MAX_INVITED = 5000
 REFRESH_LEASE_S = 120.0  # a refresh that takes longer may run twice (harmless)
 
 
@@ -399,12 +395,12 @@ def write_results(
     return True
 
 
-def _is_small(db: Database, wave_id: str) -> bool:
-    """Whether the wave invited at most WHOLE_WAVE_MAX_INVITED people (decided by size, not by
-    a measured time, so a burst that slows the machine does not switch paths)."""
+def _is_small(db: Database, wave_id: str, max_invited: int) -> bool:
+    """Whether the wave invited at most `max_invited` people (decided by size, not by a
+    measured time, so a burst that slows the machine does not switch paths)."""
     wave = db.waves.find_one({"_id": wave_id}, {"invited_buyers": 1, "invited_sellers": 1}) or {}
     invited = (wave.get("invited_buyers") or 0) + (wave.get("invited_sellers") or 0)
-    return invited <= WHOLE_WAVE_MAX_INVITED
+    return invited <= max_invited
 
 
 def _contact_of(db: Database, response_id: str, contact_id: str | None) -> dict[str, Any] | None:
@@ -426,13 +422,15 @@ def score_response(
     contact_id: str | None = None,
     org_id: str | None = None,
     bus: Bus | None = None,
+    whole_wave_max_invited: int = Settings.whole_wave_max_invited,
 ) -> bool:
     """Score one completed response: its account's responses, contacts, pairs and account
     document, from that account's slice of the wave (a few reads, whatever the wave's size).
 
     The wave's provisional results are marked stale first (`refresh_provisional` recomputes
-    them, once for a burst of completions). A wave of at most WHOLE_WAVE_MAX_INVITED
-    invitations is instead recomputed whole here, results included. A response whose scores are already stored was included by a recompute that read the wave after its
+    them, once for a burst of completions). A wave of at most `whole_wave_max_invited`
+    invitations (RAPPORT_WHOLE_WAVE_MAX_INVITED) is instead recomputed whole here, results
+    included. A response whose scores are already stored was included by a recompute that read the wave after its
     completion (a completed response never changes), so in a burst most completions cost
     two reads. The wave is marked stale before any scores are written, and whenever the
     stored results were read before the response's scores, so a crash at any point leaves
@@ -463,7 +461,7 @@ def score_response(
             "completed response without a contact on the roster", extra={"wave_id": wave_id}
         )
         return False
-    if _is_small(db, wave_id):
+    if _is_small(db, wave_id, whole_wave_max_invited):
         # recomputing all of a small wave costs about what a slice does (on the local
         # stand-in, less under a burst), and its results are current at once
         how = "whole wave"
@@ -678,7 +676,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def handle(event: Event, *, db: Database, bus: Bus) -> None:
+def handle(
+    event: Event,
+    *,
+    db: Database,
+    bus: Bus,
+    whole_wave_max_invited: int = Settings.whole_wave_max_invited,
+) -> None:
     """Dispatch one event; an unknown wave is logged and dropped (retrying cannot help)."""
     try:
         if event.type == RESPONSE_COMPLETED:
@@ -689,6 +693,7 @@ def handle(event: Event, *, db: Database, bus: Bus) -> None:
                 contact_id=event.payload.get("contact_id"),
                 org_id=event.payload.get("org_id"),
                 bus=bus,
+                whole_wave_max_invited=whole_wave_max_invited,
             )
         elif event.type == WAVE_CLOSED:
             close_wave(db=db, bus=bus, wave_id=event.payload["wave_id"])
@@ -702,7 +707,12 @@ def consumer_specs(container: Container) -> list[ConsumerSpec]:
         ConsumerSpec(
             name=CONSUMER,
             bindings=(RESPONSE_COMPLETED, WAVE_CLOSED),
-            handler=lambda event: handle(event, db=container.db, bus=container.bus),
+            handler=lambda event: handle(
+                event,
+                db=container.db,
+                bus=container.bus,
+                whole_wave_max_invited=container.settings.whole_wave_max_invited,
+            ),
             idempotency=container.idempotency(),
         )
     ]
