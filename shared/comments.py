@@ -25,13 +25,13 @@ from typing import Any
 
 from pymongo.database import Database
 
+from shared.vocabulary import BUYER, COMPLETED, SELLER
+
 TEXT_KINDS: tuple[str, ...] = ("start", "stop", "continue")
 KINDS: tuple[str, ...] = (*TEXT_KINDS, "moment")
-SIDES: tuple[str, ...] = ("buyer", "seller")
 PAGE_SIZE = 100  # comments per page unless asked otherwise
 PAGE_MAX = 500
 SCAN_LIMIT = 2000  # responses examined per page at most
-_COMPLETED = "completed"
 _PROJECTION = {
     "answers": 1,
     "completed_at": 1,
@@ -167,7 +167,7 @@ class People:
         contact = self.contact(response.get("contact_id"))
         account = self.account(contact.get("account_id"))
         side = response.get("side")
-        seller_email = response.get("seller_email") if side == "seller" else None
+        seller_email = response.get("seller_email") if side == SELLER else None
         completed_at = _aware(response.get("completed_at"))
         return {
             "side": side,
@@ -199,7 +199,7 @@ def contacts_responses(
                     "wave_id": wave_id,
                     "contact_id": contact_id,
                     "org_id": org_id,
-                    "status": _COMPLETED,
+                    "status": COMPLETED,
                 },
                 _PROJECTION,
             ).sort("_id", 1)
@@ -230,7 +230,7 @@ def wave_comments(
             db, wave=wave, where=where, after=after
         )
     else:
-        query: dict[str, Any] = {"wave_id": wave["_id"], "org_id": org_id, "status": _COMPLETED}
+        query: dict[str, Any] = {"wave_id": wave["_id"], "org_id": org_id, "status": COMPLETED}
         if where.side is not None:
             query["side"] = where.side
         if after is not None:
@@ -351,7 +351,7 @@ def responses_comments(
     """Every completed response of the wave with its open answers, in response id order (the
     order of the export's rows, so the export reads both side by side in one pass)."""
     found = db.responses.find(
-        {"wave_id": wave_id, "org_id": org_id, "status": _COMPLETED}, {"answers": 1}
+        {"wave_id": wave_id, "org_id": org_id, "status": COMPLETED}, {"answers": 1}
     ).sort("_id", 1)
     for response in found:
         yield str(response["_id"]), comments_in(response.get("answers"))
@@ -369,10 +369,10 @@ class CommentSummary:
 def buyer_comment_summary(db: Database, *, wave: Mapping[str, Any], shown: int) -> CommentSummary:
     """Count the buyers' comments of a wave and keep the `shown` most recent (one pass; only
     those few are kept in memory)."""
-    query = {"wave_id": wave["_id"], "org_id": wave["org_id"], "status": _COMPLETED}
+    query = {"wave_id": wave["_id"], "org_id": wave["org_id"], "status": COMPLETED}
     by_kind = dict.fromkeys(KINDS, 0)
     newest: list[tuple[tuple[datetime, str, int], Mapping[str, Any], Comment]] = []
-    for response in db.responses.find({**query, "side": "buyer"}, _PROJECTION):
+    for response in db.responses.find({**query, "side": BUYER}, _PROJECTION):
         at, response_id = _order_key(response)
         for index, comment in enumerate(comments_in(response.get("answers"))):
             by_kind[comment.kind] += 1

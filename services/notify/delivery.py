@@ -26,6 +26,7 @@ from services.notify.config import NotifyConfig
 from services.notify.mailer import Mailer, PermanentFailure, TemporaryFailure
 from services.notify.messages import InvalidAddress, RenderedEmail, compose, mailbox
 from shared.ids import new_id
+from shared.vocabulary import COMPLETED
 
 log = logging.getLogger(__name__)
 
@@ -178,11 +179,6 @@ class Delivery:
             taken = {e["index"] for e in errors}
             return [doc for n, doc in enumerate(docs) if n not in taken]
         return docs
-
-    def enqueue(self, email: Outgoing) -> dict | None:
-        """Insert one pending email claimed by this process; None if its key exists already."""
-        inserted = self.enqueue_many([email])
-        return inserted[0] if inserted else None
 
     def send_all(self, emails: Iterable[Outgoing], *, chunk: int = 50) -> Counter:
         """Record and send emails, `chunk` at a time: while one thread sends a chunk, the
@@ -380,7 +376,7 @@ class Delivery:
             invitation = self.invitations.find_one(
                 {"_id": doc["invitation_id"]}, {"status": 1, "opted_out": 1, "revoked": 1}
             )
-            if invitation is None or invitation.get("status") == "completed":
+            if invitation is None or invitation.get("status") == COMPLETED:
                 return "not sent: the survey is completed"
             if invitation.get("opted_out") or invitation.get("revoked"):
                 return "not sent: opted out or revoked"

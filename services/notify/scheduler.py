@@ -25,6 +25,7 @@ from shared.bus import Bus
 from shared.events import WAVE_CLOSED, Event
 from shared.outbox import publish_staged, stage_events
 from shared.settings import Settings
+from shared.vocabulary import CLOSING, COMPLETED, OPEN
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def due_reminder_day(wave: dict, program: dict, now: datetime) -> int | None:
     When the scheduler was down over several reminder days only the latest is sent.
     """
     launched, closes = as_datetime(wave.get("launched_at")), as_datetime(wave.get("closes_at"))
-    if wave.get("status") != "open" or launched is None or (closes and now >= closes):
+    if wave.get("status") != OPEN or launched is None or (closes and now >= closes):
         return None
     days = wave.get("reminder_days")
     if days is None:
@@ -61,7 +62,7 @@ def send_due_reminders(
 ) -> Tally:
     """Remind everyone who has not completed, once per reminder day, never after closing."""
     total = Tally()
-    for wave in db.waves.find({"status": "open"}):
+    for wave in db.waves.find({"status": OPEN}):
         program = db.programs.find_one({"_id": wave.get("program_id")}) or {}
         day = due_reminder_day(wave, program, now)
         if day is None:
@@ -72,7 +73,7 @@ def send_due_reminders(
             db.invitations.find(
                 {
                     "wave_id": wave["_id"],
-                    "status": {"$ne": "completed"},
+                    "status": {"$ne": COMPLETED},
                     "revoked": {"$ne": True},
                     "opted_out": {"$ne": True},
                 }
@@ -118,10 +119,10 @@ def closing_event_id(wave_id: str) -> str:
 def close_due_waves(*, db: Database, bus: Bus, now: datetime) -> list[str]:
     """Move every open wave past `closes_at` to closing and publish `wave.closed` once."""
     closed = []
-    for wave in db.waves.find({"status": "open", "closes_at": {"$lte": now}}, {"_id": 1}):
+    for wave in db.waves.find({"status": OPEN, "closes_at": {"$lte": now}}, {"_id": 1}):
         claimed = db.waves.find_one_and_update(
-            {"_id": wave["_id"], "status": "open"},
-            {"$set": {"status": "closing", "closing_at": now, "closed_by": CLOSED_BY_SCHEDULE}},
+            {"_id": wave["_id"], "status": OPEN},
+            {"$set": {"status": CLOSING, "closing_at": now, "closed_by": CLOSED_BY_SCHEDULE}},
             return_document=ReturnDocument.AFTER,
         )
         if claimed is None:
@@ -151,7 +152,7 @@ def _record_closing_event(db: Database, wave: dict, now: datetime) -> None:
 
 def _recover_closing_events(db: Database, now: datetime) -> None:
     # A process that died between closing a wave and recording its event: record it now.
-    for wave in db.waves.find({"status": "closing", "closed_by": CLOSED_BY_SCHEDULE}):
+    for wave in db.waves.find({"status": CLOSING, "closed_by": CLOSED_BY_SCHEDULE}):
         if db.outbox.find_one({"event_id": closing_event_id(wave["_id"])}, {"_id": 1}) is None:
             _record_closing_event(db, wave, now)
 

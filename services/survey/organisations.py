@@ -144,7 +144,3 @@ _branding_cache = _BrandingCache()
 def cached_branding(db: Database, org_id: str) -> Branding:
     """The organisation's branding for a survey page (cached for a few seconds)."""
     return _branding_cache.get(db, org_id)
-
-
-def is_object_id(value: str) -> bool:
-    return ObjectId.is_valid(value) and len(value) == 24

@@ -19,7 +19,7 @@ from shared import comments
 from shared.csv_cells import CsvWriter
 from shared.results import read_results, unscored_account, unscored_results
 from shared.store import composite_id
-from shared.vocabulary import DIMENSIONS, MOMENT_TAGS, TOUCHPOINTS
+from shared.vocabulary import BUYER, CLOSED, DIMENSIONS, MOMENT_TAGS, SELLER, SIDES, TOUCHPOINTS
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
 
@@ -71,7 +71,7 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
         results = unscored_results(accounts=_roster_accounts(db, wave))
         final = False
     # the worker marks the wave closed just after writing final results
-    results.update(wave_id=wave_id, status="closed" if final else wave["status"], final=final)
+    results.update(wave_id=wave_id, status=CLOSED if final else wave["status"], final=final)
     return results
 
 
@@ -124,7 +124,7 @@ def with_comments(
     contacts = []
     for contact in account.get("contacts") or ():
         about = responses.get(ids.get(contact.get("email")), [])
-        buyer = next((r for r in about if r.get("side") == "buyer"), None)
+        buyer = next((r for r in about if r.get("side") == BUYER), None)
         said = comments.comments_in(buyer.get("answers")) if buyer else []
         sellers = [
             {
@@ -133,7 +133,7 @@ def with_comments(
                 **comments.texts(comments.comments_in(r.get("answers"))),
             }
             for r in about
-            if r.get("side") == "seller"
+            if r.get("side") == SELLER
         ]
         contacts.append({**contact, "comments": comments.texts(said), "seller_comments": sellers})
     names = {c.get("email"): c.get("name") for c in contacts}
@@ -259,7 +259,7 @@ class CommentsQuerySchema(Schema):
         metadata={"description": "only what was said about this contact (their email)"},
     )
     side = fields.String(
-        validate=validate.OneOf(comments.SIDES),
+        validate=validate.OneOf(SIDES),
         metadata={
             "description": "buyer: the contact's own words; seller: what a seller thought the "
             "contact would say"
@@ -292,7 +292,7 @@ class CommentsQuerySchema(Schema):
 class CommentSchema(Schema):
     """One open answer, verbatim, with who gave it."""
 
-    side = fields.String(metadata={"enum": list(comments.SIDES)})
+    side = fields.String(metadata={"enum": list(SIDES)})
     kind = fields.String(metadata={"enum": list(comments.KINDS)})
     touchpoint = fields.String(allow_none=True, metadata={"description": "moments only"})
     tag = fields.String(allow_none=True, metadata={"description": "moments only"})

@@ -169,6 +169,18 @@ def test_the_program_manager_gets_rates_distributions_revenue_at_risk_and_priori
     assert f"Priority {first['priority']:,.0f}" in text
 
 
+def test_the_digest_lists_as_many_priority_accounts_as_the_setting_says(db, smtp):
+    world = make_world(db)
+    stored = write_results(db, world)
+    first, second = sorted(stored["results"]["accounts"], key=lambda a: -a["priority"])
+    # RAPPORT_PRIORITY_ACCOUNTS_SHOWN=1
+    make_notifier(db, smtp.url, priority_accounts_shown=1).handle(_scored(world))
+    digest = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["pm@northwind.example"])
+    text = _plain(digest)
+    assert f"1. {first['name']}:" in text
+    assert f"2. {second['name']}:" not in text and f"{second['name']}:" not in text
+
+
 def test_a_seller_none_of_whose_buyers_answered_gets_a_short_note_with_the_response_count(db, smtp):
     # Cleo (Globex) did not answer: Tess, whose only buyer she is, has nothing to compare;
     # Sam still has Ann's answers.
