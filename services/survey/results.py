@@ -90,7 +90,10 @@ def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str
         raise NotFound("account not found in this wave's program")
     contacts = db.contacts.find({**program, "account_id": account["_id"]}).sort("email", 1)
     return with_comments(
-        db=db, wave=wave, account=unscored_account(account=account, contacts=list(contacts))
+        db=db,
+        wave=wave,
+        account=unscored_account(account=account, contacts=list(contacts)),
+        unscored=True,
     )
 
 
@@ -106,11 +109,16 @@ def _roster_accounts(db: Database, wave: Mapping[str, Any]) -> list[dict[str, An
 
 
 def with_comments(
-    *, db: Database, wave: Mapping[str, Any], account: Mapping[str, Any]
+    *,
+    db: Database,
+    wave: Mapping[str, Any],
+    account: Mapping[str, Any],
+    unscored: bool = False,
 ) -> dict[str, Any]:
     """The account document with each contact's own words added (read from the responses,
     never scored): `comments: {start, stop, continue}`, `seller_comments` (what each seller
-    thought the contact would say) and the name of whoever reported each moment."""
+    thought the contact would say) and the name of whoever reported each moment. With
+    `unscored` (answers the worker has not scored yet) also who answered and their moments."""
     program = {"program_id": wave.get("program_id"), "org_id": wave["org_id"]}
     ids = {}
     for contact in account.get("contacts") or ():
@@ -121,7 +129,8 @@ def with_comments(
         db, wave_id=wave["_id"], org_id=wave["org_id"], contact_ids=ids.values()
     )
     people = comments.People(db, org_id=wave["org_id"], program_id=wave.get("program_id"))
-    contacts = []
+    contacts: list[dict[str, Any]] = []
+    unscored_moments: list[dict[str, Any]] = []
     for contact in account.get("contacts") or ():
         about = responses.get(ids.get(contact.get("email")), [])
         buyer = next((r for r in about if r.get("side") == BUYER), None)
@@ -136,10 +145,22 @@ def with_comments(
             if r.get("side") == SELLER
         ]
         contacts.append({**contact, "comments": comments.texts(said), "seller_comments": sellers})
+        if unscored:
+            contacts[-1]["responded"] = buyer is not None
+            unscored_moments.extend(
+                {
+                    "contact_email": contact.get("email"),
+                    "touchpoint": c.touchpoint,
+                    "tag": c.tag,
+                    "text": c.text,
+                }
+                for c in said
+                if c.kind == "moment"
+            )
     names = {c.get("email"): c.get("name") for c in contacts}
     moments = [
         {**m, "contact_name": names.get(m.get("contact_email"))}
-        for m in account.get("moments") or ()
+        for m in (unscored_moments if unscored else account.get("moments") or ())
     ]
     return {**account, "contacts": contacts, "moments": moments}
 
