@@ -21,13 +21,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from deploy.local.synthetic import generate_roster_and_answers
 from services.scoring.engine import (
     DEFAULT_SETTINGS,
     build_wave_input,
     score_wave,
     wave_result_to_json,
 )
-from services.scoring.synthetic import generate_roster_and_answers
 from tests.support.naive import differences, score_wave_naive
 from tests.support.one_response import score_one
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import random
 
-DIMENSIONS = ("trust", "competence", "recognition", "proactivity", "responsiveness", "commitment")
-TOUCHPOINTS = ("sales", "service", "delivery", "product", "implementation", "billing")
+from shared.vocabulary import DIMENSIONS, TOUCHPOINTS
 
 
 def section_answers(section: str, *, quality: float) -> dict:

@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.store import Database, responses, roster
+from shared.vocabulary import BUYER, SELLER
 
 TEXT_KINDS: tuple[str, ...] = ("start", "stop", "continue")
 KINDS: tuple[str, ...] = (*TEXT_KINDS, "moment")
-SIDES: tuple[str, ...] = ("buyer", "seller")
 PAGE_SIZE = 100  # comments per page unless asked otherwise
 PAGE_MAX = 500
 SCAN_LIMIT = 2000  # responses examined per page at most
@@ -168,7 +168,7 @@ class People:
         contact = self.contact(response.get("contact_id"))
         account = self.account(contact.get("account_id"))
         side = response.get("side")
-        seller_email = response.get("seller_email") if side == "seller" else None
+        seller_email = response.get("seller_email") if side == SELLER else None
         completed_at = _aware(response.get("completed_at"))
         return {
             "side": side,
@@ -362,7 +362,7 @@ def buyer_comment_summary(db: Database, *, wave: Mapping[str, Any], shown: int) 
     by_kind = dict.fromkeys(KINDS, 0)
     newest: list[tuple[tuple[datetime, str, int], Mapping[str, Any], Comment]] = []
     buyers = responses.completed(
-        db=db, wave_id=wave["_id"], org_id=wave["org_id"], fields=_FIELDS, side="buyer"
+        db=db, wave_id=wave["_id"], org_id=wave["org_id"], fields=_FIELDS, side=BUYER
     )
     for response in buyers:
         at, response_id = _order_key(response)

@@ -15,7 +15,6 @@ ENVELOPE_VERSION = 1
 # Event types, named for what happened.
 RESPONSE_COMPLETED = "response.completed"
 INVITATIONS_CREATED = "invitations.created"
-WAVE_LAUNCHED = "wave.launched"
 WAVE_CLOSED = "wave.closed"
 WAVE_SCORED = "wave.scored"
 SCORES_UPDATED = "scores.updated"

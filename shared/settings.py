@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # RAPPORT_ENV: production unless `make dev` (dev) or a test (test) says otherwise; only dev
 # and test may run without RAPPORT_SECRET_KEY (on the public DEV_SECRET_KEY) or a short one.
@@ -69,9 +69,15 @@ class Settings:
     outbox_relay_after_s: float = 5.0
     # how often the scoring worker refreshes open waves' provisional results
     scoring_refresh_s: float = 1.0
+    # A wave of at most this many invitations is recomputed whole on each completion: results
+    # current at once, and a burst of completions costs one recompute (~0.3 s at 2,000 on the
+    # local stand-in, under a second at this size). A bigger one gets its accounts' slices (a
+    # dozen point reads each, whatever the wave's size) and the periodic refresh.
+    whole_wave_max_invited: int = 5000
+    # accounts listed in the program manager's digest, highest priority first
+    priority_accounts_shown: int = 10
     mail_from: str = "Rapport <rapport@localhost>"
     mail_rate_per_s: float = 100.0
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def secret_key(self) -> str:
@@ -106,6 +112,12 @@ class Settings:
             log_level=env.get("RAPPORT_LOG_LEVEL", "INFO"),
             outbox_relay_after_s=float(env.get("RAPPORT_OUTBOX_RELAY_AFTER_S", "5")),
             scoring_refresh_s=float(env.get("RAPPORT_SCORING_REFRESH_S", "1")),
+            whole_wave_max_invited=int(
+                env.get("RAPPORT_WHOLE_WAVE_MAX_INVITED", cls.whole_wave_max_invited)
+            ),
+            priority_accounts_shown=int(
+                env.get("RAPPORT_PRIORITY_ACCOUNTS_SHOWN", cls.priority_accounts_shown)
+            ),
             mail_from=env.get("RAPPORT_MAIL_FROM", cls.mail_from),
             mail_rate_per_s=float(env.get("RAPPORT_MAIL_RATE_PER_S", "100")),
         )

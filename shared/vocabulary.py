@@ -49,8 +49,14 @@ CLOSED: Final = "closed"
 WAVE_STATUSES: Final = (DRAFT, LAUNCHING, OPEN, CLOSING, CLOSED)
 ENDED_WAVE_STATUSES: Final = frozenset({CLOSING, CLOSED})  # no more answers are taken
 
-# An invitation's progress, in order.
-INVITATION_STATUSES: Final = ("invited", "opened", "in_progress", "completed")
+# An invitation's progress, in order; a response (one subject's answers) is in progress or
+# completed, and not_started in the respondent API before its first save.
+INVITED: Final = "invited"
+OPENED: Final = "opened"
+IN_PROGRESS: Final = "in_progress"
+COMPLETED: Final = "completed"
+NOT_STARTED: Final = "not_started"
+INVITATION_STATUSES: Final = (INVITED, OPENED, IN_PROGRESS, COMPLETED)
 
 # SCORING.md defaults; a program overrides any of them in its settings.
 DEFAULT_CUT_POINTS: Final = (40, 60, 80)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from deploy.local.synthetic import generate_roster_and_answers
 from services.bootstrap import Container
-from services.scoring.synthetic import generate_roster_and_answers
 from services.scoring.worker import close_wave
 from services.survey.admin.programs import create_program
 from services.survey.admin.roster import import_roster_rows
@@ -18,6 +18,7 @@ from services.survey.admin.waves import create_wave, launch_wave
 from services.survey.organisations import ensure_organisation
 from services.survey.respond.service import load_respondent, submit_answers
 from shared.tokens import sign_invitation
+from shared.vocabulary import BUYER, CLOSING, SELLER
 
 log = logging.getLogger(__name__)
 DEMO_PROGRAM = "Demo: key accounts"
@@ -54,11 +55,11 @@ def ensure_demo(
     }
     contact_ids = {c["email"]: c["_id"] for c in db.contacts.find({"program_id": program["_id"]})}
     for side, responses in (
-        ("buyer", data["buyer_responses"]),
-        ("seller", data["seller_responses"]),
+        (BUYER, data["buyer_responses"]),
+        (SELLER, data["seller_responses"]),
     ):
         for response in responses:
-            email = response["contact_email"] if side == "buyer" else response["seller_email"]
+            email = response["contact_email"] if side == BUYER else response["seller_email"]
             invitation = invitations[(side, email)]
             respondent = load_respondent(
                 db=db, settings=settings, token=sign_invitation(invitation["_id"], settings)
@@ -72,7 +73,7 @@ def ensure_demo(
                 answers=answers,
             )
     db.waves.update_one(
-        {"_id": closed["_id"]}, {"$set": {"status": "closing", "closing_at": datetime.now(UTC)}}
+        {"_id": closed["_id"]}, {"$set": {"status": CLOSING, "closing_at": datetime.now(UTC)}}
     )
     close_wave(db=db, bus=bus, wave_id=closed["_id"])
 

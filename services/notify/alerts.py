@@ -11,11 +11,10 @@ from services.notify.rendering import Renderer, Words, email_language, wording
 from shared.organisation import load_branding
 from shared.settings import Settings
 from shared.store import Database, roster, waves
+from shared.vocabulary import LEVELS, NPS_CATEGORIES
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("antagonistic", "transactional", "predisposed", "trusted_advisor")
-NPS_CATEGORIES = ("detractor", "passive", "promoter")
 # What the previous/current values of each alert kind are.
 VALUE_KINDS = {
     "level_drop": "level",
@@ -26,7 +25,8 @@ VALUE_KINDS = {
 
 
 def describe(value: Any, kind: str, words: Words) -> str:
-    """A previous or current value in words: a level, an NPS category or a number."""
+    """A previous or current value in words: a level, an NPS category or a number (a level or
+    category sent as a code is its position in LEVELS or NPS_CATEGORIES, as the engine codes it)."""
     if value is None:
         return words.number(None)
     if kind in ("level", "nps_category"):

@@ -24,6 +24,7 @@ from services.notify.messages import InvalidAddress, RenderedEmail, compose, mai
 from shared.ids import new_id
 from shared.store import Database, invitations
 from shared.store import emails as emails_store
+from shared.vocabulary import COMPLETED
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +164,6 @@ class Delivery:
         now = self.clock()
         docs = [self._document(email, now) for email in emails]
         return emails_store.insert_new(db=self.db, emails=docs)
-
-    def enqueue(self, email: Outgoing) -> dict | None:
-        """Insert one pending email claimed by this process; None if its key exists already."""
-        inserted = self.enqueue_many([email])
-        return inserted[0] if inserted else None
 
     def send_all(self, emails: Iterable[Outgoing], *, chunk: int = 50) -> Counter:
         """Record and send emails, `chunk` at a time: while one thread sends a chunk, the
@@ -355,7 +351,7 @@ class Delivery:
                 invitation_id=doc["invitation_id"],
                 fields=("status", "opted_out", "revoked"),
             )
-            if invitation is None or invitation.get("status") == "completed":
+            if invitation is None or invitation.get("status") == COMPLETED:
                 return "not sent: the survey is completed"
             if invitation.get("opted_out") or invitation.get("revoked"):
                 return "not sent: opted out or revoked"

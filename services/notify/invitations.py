@@ -15,10 +15,9 @@ from shared.settings import Settings
 from shared.store import Database, opt_outs, programs, roster, waves
 from shared.store import invitations as stored_invitations
 from shared.tokens import optout_url, survey_url
+from shared.vocabulary import BUYER, ENDED_WAVE_STATUSES, IN_PROGRESS, OPENED, SELLER
 
 log = logging.getLogger(__name__)
-
-CLOSED_STATUSES = ("closing", "closed")
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -62,7 +61,7 @@ class WaveContext:
         contact_ids = [
             s.get("contact_id")
             for inv in invitations
-            if inv.get("side") == "buyer"
+            if inv.get("side") == BUYER
             for s in inv.get("subjects") or []
         ]
         contact_ids = [c for c in contact_ids if c and c not in self._askers]
@@ -104,7 +103,7 @@ def render_invitation(
     reminder: bool,
 ):
     """The rendered invitation (or reminder) of one invitation, and its opt-out link."""
-    side = "seller" if invitation.get("side") == "seller" else "buyer"
+    side = SELLER if invitation.get("side") == SELLER else BUYER
     language = email_language(invitation.get("language"))
     closes_at = context.wave.get("closes_at")
     unsubscribe = optout_url(invitation["_id"], settings)
@@ -122,12 +121,12 @@ def render_invitation(
         ),
         side=side,
         reminder=reminder,
-        started=invitation.get("status") in ("opened", "in_progress") and reminder,
+        started=invitation.get("status") in (OPENED, IN_PROGRESS) and reminder,
         name=invitation.get("person_name") or "",
         org_name=context.org_name,
         program_name=context.program.get("name", ""),
         wave_name=context.wave.get("name", ""),
-        asker=context.asker(invitation) if side == "buyer" else None,
+        asker=context.asker(invitation) if side == BUYER else None,
         facts=load_bank().what_it_takes(),
         subjects=[s.get("label", "") for s in invitation.get("subjects") or [] if s.get("label")],
         closes_at=closes_at,
@@ -219,7 +218,7 @@ def send_invitations(
     if wave is None:
         log.warning("invitations for an unknown wave", extra={"wave_id": wave_id})
         return Tally()
-    if wave.get("status") in CLOSED_STATUSES:
+    if wave.get("status") in ENDED_WAVE_STATUSES:
         log.info("wave already closing; invitations not sent", extra={"wave_id": wave_id})
         return Tally()
     ids = [str(i) for i in payload.get("invitation_ids") or []]

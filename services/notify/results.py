@@ -25,13 +25,10 @@ from shared.questionnaire import load_bank
 from shared.settings import Settings
 from shared.store import Database, invitations, programs, roster, scores, waves
 from shared.store import results as stored_results
+from shared.vocabulary import BUYER, COMPLETED, DIMENSIONS, LEVEL_NAMES, SEGMENTS, SELLER
 
 log = logging.getLogger(__name__)
 
-DIMENSIONS = ("trust", "competence", "recognition", "proactivity", "responsiveness", "commitment")
-LEVELS = ("antagonistic", "transactional", "predisposed", "trusted_advisor", "insufficient")
-SEGMENTS = ("ambassador", "rational", "ambivalent", "stalker", "opponent")
-PRIORITY_ACCOUNTS_SHOWN = 10
 # Buyers' words shown in one email, and the characters of each: with every text at the
 # questionnaire's 2,000 characters the email still stays well under Gmail's ~100 KB.
 SELLER_COMMENTS_SHOWN = 10
@@ -239,7 +236,7 @@ def buyer_words(
         [people.item(r, c) for c in comments.comments_in(r.get("answers"))]
         for found in responses.values()
         for r in found
-        if r.get("side") == "buyer"
+        if r.get("side") == BUYER
     ]
     total = sum(len(said) for said in per_buyer)
     if not total:
@@ -288,7 +285,7 @@ def send_seller_results(
     none of whose buyers answered gets a short note saying so instead."""
     tally = Tally()
     accounts: dict[str, dict] = results_doc.get("accounts") or {}
-    sellers = invitations.of_side(db=db, wave_id=wave["_id"], side="seller")
+    sellers = invitations.of_side(db=db, wave_id=wave["_id"], side=SELLER)
     contact_ids = sorted(
         {s.get("contact_id") for inv in sellers for s in inv.get("subjects") or []} - {None}
     )
@@ -393,7 +390,7 @@ def answered_contacts(db: Database, wave_id: str) -> set[str]:
     return {
         s.get("contact_id")
         for inv in invitations.of_side(
-            db=db, wave_id=wave_id, side="buyer", status="completed", fields=("subjects",)
+            db=db, wave_id=wave_id, side=BUYER, status=COMPLETED, fields=("subjects",)
         )
         for s in inv.get("subjects") or []
     }
@@ -412,9 +409,9 @@ def _distribution(counts: dict[str, Any] | None, order: tuple[str, ...]) -> list
 def response_rates(db: Database, wave_id: str) -> list[dict[str, Any]]:
     """Invited and completed per side, from the wave's invitations."""
     rates = []
-    for side, label in (("buyer", "buyers"), ("seller", "sellers")):
+    for side, label in ((BUYER, "buyers"), (SELLER, "sellers")):
         invited = invitations.count(db=db, wave_id=wave_id, side=side)
-        completed = invitations.count(db=db, wave_id=wave_id, side=side, status="completed")
+        completed = invitations.count(db=db, wave_id=wave_id, side=side, status=COMPLETED)
         rates.append(
             {
                 "side": label,
@@ -462,8 +459,10 @@ def send_manager_digest(
     results_doc: dict,
     org_name: str | None,
     branding: Branding | None = None,
+    priority_accounts_shown: int = Settings.priority_accounts_shown,
 ) -> Tally:
-    """The program manager's summary; skipped with a log line when no manager_email is set."""
+    """The program manager's summary, its `priority_accounts_shown` first accounts included
+    (RAPPORT_PRIORITY_ACCOUNTS_SHOWN); skipped with a log line when no manager_email is set."""
     tally = Tally()
     settings = program.get("settings") or {}
     email = settings.get("manager_email")
@@ -493,9 +492,9 @@ def send_manager_digest(
         relationship_index=_value(results.get("relationship_index")),
         nps=_value(results.get("nps")),
         revenue_at_risk=results.get("revenue_at_risk"),
-        levels=_distribution(results.get("levels"), LEVELS),
+        levels=_distribution(results.get("levels"), LEVEL_NAMES),
         segments=_distribution(results.get("segments"), SEGMENTS),
-        priority_accounts=accounts[:PRIORITY_ACCOUNTS_SHOWN],
+        priority_accounts=accounts[:priority_accounts_shown],
         buyer_words=digest_words(db=db, wave=wave, language=language),
     )
     email = Outgoing(
@@ -549,6 +548,7 @@ def send_wave_results(
         results_doc=results_doc,
         org_name=org_name,
         branding=branding,
+        priority_accounts_shown=settings.priority_accounts_shown,
     )
     tally.merge(digest)
     log.info(

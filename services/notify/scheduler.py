@@ -41,7 +41,7 @@ def due_reminder_day(wave: dict, program: dict, now: datetime) -> int | None:
     When the scheduler was down over several reminder days only the latest is sent.
     """
     launched, closes = as_datetime(wave.get("launched_at")), as_datetime(wave.get("closes_at"))
-    if wave.get("status") != "open" or launched is None or (closes and now >= closes):
+    if wave.get("status") != OPEN or launched is None or (closes and now >= closes):
         return None
     days = wave.get("reminder_days")
     if days is None:

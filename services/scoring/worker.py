@@ -41,19 +41,16 @@ from shared.events import (
     Event,
 )
 from shared.periodic import PeriodicPass
+from shared.settings import Settings
 from shared.store import Database, programs, responses, roster, scores, scoring_state, waves
 from shared.store import results as stored_results
 from shared.store.results import ranking_chunks, ranking_key
 from shared.store.scores import Score
+from shared.vocabulary import BUYER, CLOSED, COMPLETED, SELLER
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "scoring"
-# A wave of at most this many invitations is recomputed whole on each completion: results
-# current at once, and a burst of completions costs one recompute (~0.3 s at 2,000 on the
-# local stand-in, under a second at this size). A bigger one gets its accounts' slices (a
-# dozen point reads each, whatever the wave's size) and the periodic refresh.
-WHOLE_WAVE_MAX_INVITED = 5000
 REFRESH_LEASE_S = 120.0  # a refresh that takes longer may run twice (harmless)
 
 
@@ -97,13 +94,13 @@ def load_wave(db: Database, wave_id: str, *, account_id: str | None = None) -> L
         contact_ids=None if account_id is None else contacts,
     )
     for response in found:
-        if response.get("status") != "completed":
+        if response.get("status") != COMPLETED:
             continue
         contact = contacts.get(response.get("contact_id"))
         if contact is None or contact["email"] not in on_roster:
             continue  # the contact left the roster after answering
         record = {"contact_email": contact["email"], "answers": response.get("answers") or {}}
-        if response["side"] == "buyer":
+        if response["side"] == BUYER:
             if contact["email"] in seen_buyers:
                 continue
             seen_buyers.add(contact["email"])
@@ -126,8 +123,8 @@ def _response_rows(
     wave, wave_id = result.wave, loaded.wave["_id"]
     rows = []
     sides = (
-        ("buyer", result.buyers, loaded.buyer_response_ids, wave.buyer_contact, None),
-        ("seller", result.sellers, loaded.seller_response_ids, wave.seller_contact, wave.seller_id),
+        (BUYER, result.buyers, loaded.buyer_response_ids, wave.buyer_contact, None),
+        (SELLER, result.sellers, loaded.seller_response_ids, wave.seller_contact, wave.seller_id),
     )
     for side, found, ids, contact_of, seller_of in sides:
         for row, response_id in enumerate(ids):
@@ -218,7 +215,7 @@ def write_results(
     """
     wave_id, org_id = loaded.wave["_id"], loaded.wave["org_id"]
     as_of = as_of or datetime.now(UTC)
-    status = "closed" if final else loaded.wave.get("status")
+    status = CLOSED if final else loaded.wave.get("status")
     results_json = engine.wave_result_to_json(result, wave_id=wave_id, status=status, final=final)
     # Alerts are stored per account: a large wave's alerts alone pass MongoDB's 16 MB limit;
     # the ranked account list in chunks (shared.store.results).
@@ -259,13 +256,13 @@ def write_results(
     )
 
 
-def _is_small(db: Database, wave_id: str) -> bool:
-    """Whether the wave invited at most WHOLE_WAVE_MAX_INVITED people (decided by size, not by
-    a measured time, so a burst that slows the machine does not switch paths)."""
+def _is_small(db: Database, wave_id: str, max_invited: int) -> bool:
+    """Whether the wave invited at most `max_invited` people (decided by size, not by a
+    measured time, so a burst that slows the machine does not switch paths)."""
     fields = ("invited_buyers", "invited_sellers")
     wave = waves.get(db=db, org_id=None, wave_id=wave_id, fields=fields) or {}
     invited = (wave.get("invited_buyers") or 0) + (wave.get("invited_sellers") or 0)
-    return invited <= WHOLE_WAVE_MAX_INVITED
+    return invited <= max_invited
 
 
 def _contact_of(db: Database, response_id: str, contact_id: str | None) -> dict[str, Any] | None:
@@ -287,13 +284,15 @@ def score_response(
     contact_id: str | None = None,
     org_id: str | None = None,
     bus: Bus | None = None,
+    whole_wave_max_invited: int = Settings.whole_wave_max_invited,
 ) -> bool:
     """Score one completed response: its account's responses, contacts, pairs and account
     document, from that account's slice of the wave (a few reads, whatever the wave's size).
 
     The wave's provisional results are marked stale first (`refresh_provisional` recomputes
-    them, once for a burst of completions). A wave of at most WHOLE_WAVE_MAX_INVITED
-    invitations is instead recomputed whole here, results included. A response whose scores are already stored was included by a recompute that read the wave after its
+    them, once for a burst of completions). A wave of at most `whole_wave_max_invited`
+    invitations (RAPPORT_WHOLE_WAVE_MAX_INVITED) is instead recomputed whole here, results
+    included. A response whose scores are already stored was included by a recompute that read the wave after its
     completion (a completed response never changes), so in a burst most completions cost
     two reads. The wave is marked stale before any scores are written, and whenever the
     stored results were read before the response's scores, so a crash at any point leaves
@@ -327,7 +326,7 @@ def score_response(
             "completed response without a contact on the roster", extra={"wave_id": wave_id}
         )
         return False
-    if _is_small(db, wave_id):
+    if _is_small(db, wave_id, whole_wave_max_invited):
         # recomputing all of a small wave costs about what a slice does (on the local
         # stand-in, less under a burst), and its results are current at once
         how = "whole wave"
@@ -380,7 +379,7 @@ def _announce(
 
 def _score_account_slice(db: Database, wave_id: str, account_id: str, *, as_of: datetime) -> bool:
     loaded = load_wave(db, wave_id, account_id=account_id)
-    if loaded.wave.get("status") == "closed":
+    if loaded.wave.get("status") == CLOSED:
         return False
     settings = dataclasses.replace(loaded.settings, bootstrap_samples=0)  # wave figures: refresh
     return write_account_scores(db, loaded, engine.score_wave(loaded.input, settings), as_of=as_of)
@@ -406,7 +405,7 @@ def recompute_provisional(
     started = time.perf_counter()
     try:
         loaded = load_wave(db, wave_id)
-        if loaded.wave.get("status") == "closed":
+        if loaded.wave.get("status") == CLOSED:
             return False
         result = engine.score_wave(loaded.input, loaded.settings)
         if new_accounts:
@@ -504,7 +503,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def handle(event: Event, *, db: Database, bus: Bus) -> None:
+def handle(
+    event: Event,
+    *,
+    db: Database,
+    bus: Bus,
+    whole_wave_max_invited: int = Settings.whole_wave_max_invited,
+) -> None:
     """Dispatch one event; an unknown wave is logged and dropped (retrying cannot help)."""
     try:
         if event.type == RESPONSE_COMPLETED:
@@ -515,6 +520,7 @@ def handle(event: Event, *, db: Database, bus: Bus) -> None:
                 contact_id=event.payload.get("contact_id"),
                 org_id=event.payload.get("org_id"),
                 bus=bus,
+                whole_wave_max_invited=whole_wave_max_invited,
             )
         elif event.type == WAVE_CLOSED:
             close_wave(db=db, bus=bus, wave_id=event.payload["wave_id"])
@@ -528,7 +534,12 @@ def consumer_specs(container: Container) -> list[ConsumerSpec]:
         ConsumerSpec(
             name=CONSUMER,
             bindings=(RESPONSE_COMPLETED, WAVE_CLOSED),
-            handler=lambda event: handle(event, db=container.db, bus=container.bus),
+            handler=lambda event: handle(
+                event,
+                db=container.db,
+                bus=container.bus,
+                whole_wave_max_invited=container.settings.whole_wave_max_invited,
+            ),
             idempotency=container.idempotency(),
         )
     ]

@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, current_app, render_template_string
 from shared.organisation import load_branding
 from shared.store import Database, invitations, opt_outs, waves
 from shared.tokens import invitation_id_from_optout_token
+from shared.vocabulary import CLOSING, LAUNCHING, OPEN
 from shared.wording import missing_names, variant_key
 
 bp = Blueprint("optout", __name__)
@@ -48,7 +49,7 @@ line-height:1.5}button{font-size:1rem;padding:.6rem 1.2rem}</style></head>
 
 
 # Waves whose invitations still count: a closed wave's figures are history and stay as they were.
-_RUNNING = ("launching", "open", "closing")
+_RUNNING = (LAUNCHING, OPEN, CLOSING)
 
 
 def record_opt_out(*, db: Database, invitation: dict, now: datetime | None = None) -> None:

@@ -19,7 +19,7 @@ from shared.csv_cells import CsvWriter
 from shared.results import unscored_account, unscored_results
 from shared.store import Database, roster, scores, waves
 from shared.store import results as stored_results
-from shared.vocabulary import DIMENSIONS, MOMENT_TAGS, TOUCHPOINTS
+from shared.vocabulary import BUYER, CLOSED, DIMENSIONS, MOMENT_TAGS, SELLER, SIDES, TOUCHPOINTS
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
 
@@ -71,7 +71,7 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
         results = unscored_results(accounts=_roster_accounts(db, wave))
         final = False
     # the worker marks the wave closed just after writing final results
-    results.update(wave_id=wave_id, status="closed" if final else wave["status"], final=final)
+    results.update(wave_id=wave_id, status=CLOSED if final else wave["status"], final=final)
     return results
 
 
@@ -88,7 +88,10 @@ def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str
         raise NotFound("account not found in this wave's program")
     contacts = roster.list_contacts(db=db, **program, account_id=account["_id"], by_email=True)
     return with_comments(
-        db=db, wave=wave, account=unscored_account(account=account, contacts=contacts)
+        db=db,
+        wave=wave,
+        account=unscored_account(account=account, contacts=contacts),
+        unscored=True,
     )
 
 
@@ -106,11 +109,16 @@ def _roster_accounts(db: Database, wave: Mapping[str, Any]) -> list[dict[str, An
 
 
 def with_comments(
-    *, db: Database, wave: Mapping[str, Any], account: Mapping[str, Any]
+    *,
+    db: Database,
+    wave: Mapping[str, Any],
+    account: Mapping[str, Any],
+    unscored: bool = False,
 ) -> dict[str, Any]:
     """The account document with each contact's own words added (read from the responses,
     never scored): `comments: {start, stop, continue}`, `seller_comments` (what each seller
-    thought the contact would say) and the name of whoever reported each moment."""
+    thought the contact would say) and the name of whoever reported each moment. With
+    `unscored` (answers the worker has not scored yet) also who answered and their moments."""
     program = {"program_id": wave.get("program_id"), "org_id": wave["org_id"]}
     ids = {}
     for contact in account.get("contacts") or ():
@@ -121,10 +129,11 @@ def with_comments(
         db, wave_id=wave["_id"], org_id=wave["org_id"], contact_ids=ids.values()
     )
     people = comments.People(db, org_id=wave["org_id"], program_id=wave.get("program_id"))
-    contacts = []
+    contacts: list[dict[str, Any]] = []
+    unscored_moments: list[dict[str, Any]] = []
     for contact in account.get("contacts") or ():
         about = responses.get(ids.get(contact.get("email")), [])
-        buyer = next((r for r in about if r.get("side") == "buyer"), None)
+        buyer = next((r for r in about if r.get("side") == BUYER), None)
         said = comments.comments_in(buyer.get("answers")) if buyer else []
         sellers = [
             {
@@ -133,13 +142,25 @@ def with_comments(
                 **comments.texts(comments.comments_in(r.get("answers"))),
             }
             for r in about
-            if r.get("side") == "seller"
+            if r.get("side") == SELLER
         ]
         contacts.append({**contact, "comments": comments.texts(said), "seller_comments": sellers})
+        if unscored:
+            contacts[-1]["responded"] = buyer is not None
+            unscored_moments.extend(
+                {
+                    "contact_email": contact.get("email"),
+                    "touchpoint": c.touchpoint,
+                    "tag": c.tag,
+                    "text": c.text,
+                }
+                for c in said
+                if c.kind == "moment"
+            )
     names = {c.get("email"): c.get("name") for c in contacts}
     moments = [
         {**m, "contact_name": names.get(m.get("contact_email"))}
-        for m in account.get("moments") or ()
+        for m in (unscored_moments if unscored else account.get("moments") or ())
     ]
     return {**account, "contacts": contacts, "moments": moments}
 
@@ -258,7 +279,7 @@ class CommentsQuerySchema(Schema):
         metadata={"description": "only what was said about this contact (their email)"},
     )
     side = fields.String(
-        validate=validate.OneOf(comments.SIDES),
+        validate=validate.OneOf(SIDES),
         metadata={
             "description": "buyer: the contact's own words; seller: what a seller thought the "
             "contact would say"
@@ -291,7 +312,7 @@ class CommentsQuerySchema(Schema):
 class CommentSchema(Schema):
     """One open answer, verbatim, with who gave it."""
 
-    side = fields.String(metadata={"enum": list(comments.SIDES)})
+    side = fields.String(metadata={"enum": list(SIDES)})
     kind = fields.String(metadata={"enum": list(comments.KINDS)})
     touchpoint = fields.String(allow_none=True, metadata={"description": "moments only"})
     tag = fields.String(allow_none=True, metadata={"description": "moments only"})

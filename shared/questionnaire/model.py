@@ -13,15 +13,14 @@ from typing import Any, Literal
 
 import yaml
 
-Side = Literal["buyer", "seller"]
+from shared.vocabulary import BUYER, SELLER, SIDES
+
+Side = Literal["buyer", "seller"]  # SIDES, spelled out for the type checker
 Kind = Literal["agreement", "nps", "comparison", "text", "moments"]
 
-SIDES: tuple[str, ...] = ("buyer", "seller")
 KINDS: tuple[str, ...] = ("agreement", "nps", "comparison", "text", "moments")
 RATED_KINDS: frozenset[str] = frozenset({"agreement", "nps", "comparison"})
-PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
-    {"buyer": "seller_company", "seller": "buyer_name"}
-)
+PLACEHOLDERS: Mapping[str, str] = MappingProxyType({BUYER: "seller_company", SELLER: "buyer_name"})
 
 DEFAULT_BANK_PATH = Path(__file__).with_name("default_bank.yaml")
 

@@ -21,17 +21,14 @@ class Index:
     keys: tuple[tuple[str, int], ...]
     unique: bool = False
     name: str | None = None
-    sparse: bool = False
 
     def model(self) -> IndexModel:
         name = self.name or "_".join(f"{k}_{d}" for k, d in self.keys)
-        if self.sparse:
-            return IndexModel(list(self.keys), unique=self.unique, name=name, sparse=True)
         return IndexModel(list(self.keys), unique=self.unique, name=name)
 
 
-def _ix(*fields: str, unique: bool = False, sparse: bool = False) -> Index:
-    return Index(tuple((f, ASCENDING) for f in fields), unique=unique, sparse=sparse)
+def _ix(*fields: str, unique: bool = False) -> Index:
+    return Index(tuple((f, ASCENDING) for f in fields), unique=unique)
 
 
 # Every collection and its indexes, created at start. Upserts are keyed by the unique ones.
@@ -42,18 +39,18 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     # Roster documents are unique by `natural_key` ("<program_id>|<external id or emails>"),
     # one field for the same reason as invitations below; compound indexes serve the lookups.
     "accounts": (
-        _ix("natural_key", unique=True, sparse=True),
+        _ix("natural_key", unique=True),
         _ix("program_id", "external_id"),
         _ix("org_id"),
     ),
     "contacts": (
-        _ix("natural_key", unique=True, sparse=True),
+        _ix("natural_key", unique=True),
         _ix("program_id", "email"),
         _ix("program_id", "account_id"),
     ),
-    "sellers": (_ix("natural_key", unique=True, sparse=True), _ix("program_id", "email")),
+    "sellers": (_ix("natural_key", unique=True), _ix("program_id", "email")),
     "assignments": (
-        _ix("natural_key", unique=True, sparse=True),
+        _ix("natural_key", unique=True),
         _ix("program_id", "contact_email", "seller_email"),
         _ix("program_id", "seller_email"),
     ),
@@ -62,8 +59,7 @@ INDEXES: dict[str, tuple[Index, ...]] = {
         # One invitation per (wave, side, person), enforced on the single field
         # invitation_key = "<wave_id>|<side>|<person_email>": a compound unique index makes
         # the local stand-in scan the whole collection on every insert (launch went O(n^2)).
-        # Sparse, so documents written without the key (tests, fixtures) never collide.
-        _ix("invitation_key", unique=True, sparse=True),
+        _ix("invitation_key", unique=True),
         _ix("wave_id", "side"),
         _ix("wave_id", "status"),
     ),

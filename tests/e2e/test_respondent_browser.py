@@ -76,7 +76,7 @@ def _fits_the_screen(page) -> bool:
 def test_a_buyer_on_a_phone_answers_leaves_comes_back_and_submits(
     browser, server, db, settings, axe
 ):
-    world = make_wave(db, settings, buyers=1, sellers=0)
+    world = make_wave(db, settings, buyers=1)
     person = world.buyers[0]
     link = f"{server}/s/{person.token}"
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)

@@ -111,7 +111,7 @@ def test_each_organisation_reads_and_changes_only_its_own(default, app, db):
 
 
 def test_respondents_read_the_display_name_as_soon_as_it_is_set(default, app, db, settings):
-    world = make_wave(db, settings, buyers=1, sellers=0, company_name="default")
+    world = make_wave(db, settings, buyers=1, sellers=1, company_name="default")
     assert world.org_id == default.org_id
     token = world.buyers[0].token
     before = app.test_client().get(f"/s/{token}").get_data(as_text=True)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pika
+import pytest
 
 from shared.bus import ConsumerSpec, MongoIdempotencyLog
 from shared.events import Event
@@ -20,6 +21,21 @@ def _queue_depth(bus, queue: str) -> int:
         return connection.channel().queue_declare(queue, passive=True).method.message_count
     finally:
         connection.close()
+
+
+DEAD = object()
+
+
+def _next_delivery(channel, queue: str, dead: str):
+    """(method, properties) of the queue's next message, or DEAD once it sits in `dead`."""
+
+    def ready():
+        method, properties, _ = channel.basic_get(queue)
+        if method is not None:
+            return method, properties
+        return DEAD if channel.queue_declare(dead, passive=True).method.message_count else None
+
+    return wait_for(ready, timeout=5, message=f"a message in {queue} or {dead}")
 
 
 def test_consumer_killed_before_ack_gets_the_message_again_and_it_is_processed_once(
@@ -62,25 +78,32 @@ def test_consumer_killed_before_ack_gets_the_message_again_and_it_is_processed_o
 
 def test_consumer_queue_is_a_durable_quorum_queue_with_a_delivery_limit(rabbit_bus):
     rabbit_bus.consumer(ConsumerSpec("typed", ("thing.#",), lambda e: None)).declare()
+    ns, limit = rabbit_bus.settings.bus_namespace, rabbit_bus.settings.bus_delivery_limit
+    queue, dead = f"{ns}.typed", f"{ns}.typed.dead"
     connection = pika.BlockingConnection(rabbit_bus.parameters())
     try:
         channel = connection.channel()
-        ns = rabbit_bus.settings.bus_namespace
-        # Redeclaring with the same arguments succeeds; different ones would close the channel.
-        channel.queue_declare(
-            f"{ns}.typed",
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-delivery-limit": rabbit_bus.settings.bus_delivery_limit,
-                "x-dead-letter-exchange": f"{ns}.dlx",
-                "x-dead-letter-routing-key": "typed",
-            },
-        )
-        channel.queue_declare(f"{ns}.typed.dead", passive=True)
         channel.queue_declare(f"{ns}.typed.retry", passive=True)
+        # the broker refuses to redeclare it transient, or as a classic queue
+        for durable, kind in ((False, "quorum"), (True, "classic")):
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+                connection.channel().queue_declare(
+                    queue, durable=durable, arguments={"x-queue-type": kind}
+                )
+            assert refused.value.reply_code == 406, refused.value
+
+        # a message handed back every time is dead-lettered once it passes the limit
+        rabbit_bus.publish(Event("thing.refused", {}))
+        deliveries = []
+        while (taken := _next_delivery(channel, queue, dead)) is not DEAD:
+            method, properties = taken
+            deliveries.append((properties.headers or {}).get("x-delivery-count", 0))
+            channel.basic_nack(method.delivery_tag, requeue=True)
+            assert len(deliveries) <= limit + 1, deliveries
     finally:
         connection.close()
+    assert len(deliveries) == limit + 1
+    assert deliveries[-1] == limit  # counted by the quorum queue itself
 
 
 def test_publisher_reconnects_after_the_connection_is_cut(rabbit_bus, amqp_url):

@@ -21,6 +21,7 @@ ANN_MOMENT = "Three invoices with the wrong VAT number in March."
 BEA_CONTINUE = "Your support desk answers within the hour & on weekends."
 BEA_MOMENT = "The rush order arrived a day early."
 SELLER_GUESS = "Buyer 1 would say: visit us more often."
+MANAGER = "pm@northwind.example"  # the program's manager_email: gets the digest
 
 
 @pytest.fixture
@@ -48,9 +49,6 @@ def _submit(db, settings, person, answers, *, subject_id=None):
 
 def _scored_and_emailed(db, settings, world, smtp):
     """Close the wave as the scoring worker does, then hand its `wave.scored` to notify."""
-    db.programs.update_one(
-        {"_id": world.program_id}, {"$set": {"settings.manager_email": "pm@northwind.example"}}
-    )
     close_wave(db=db, bus=InProcessBus(settings, declare={"all": ("#",)}), wave_id=world.wave_id)
     scored = {"org_id": world.org_id, "wave_id": world.wave_id, "program_id": world.program_id}
     make_notifier(db, smtp.url).handle(Event(WAVE_SCORED, scored))
@@ -64,7 +62,13 @@ def _plain(mail) -> str:
 def test_each_seller_reads_what_their_own_buyers_wrote_with_who_wrote_it(db, settings, smtp):
     # Buyer 1 and Buyer 3 (Account 1) are Seller 1's, Buyer 2 (Account 2) is Seller 2's
     world = make_wave(
-        db, settings, buyers=3, sellers=2, accounts=2, every_seller_for_every_buyer=False
+        db,
+        settings,
+        buyers=3,
+        sellers=2,
+        accounts=2,
+        every_seller_for_every_buyer=False,
+        manager_email=MANAGER,
     )
     ann, bea, cid = world.buyers
     _submit(
@@ -152,7 +156,7 @@ def test_each_seller_reads_what_their_own_buyers_wrote_with_who_wrote_it(db, set
 
 
 def test_a_talkative_wave_keeps_the_sellers_email_short_and_says_how_many_more(db, settings, smtp):
-    world = make_wave(db, settings, buyers=2, sellers=1, accounts=1)
+    world = make_wave(db, settings, buyers=2, sellers=1, accounts=1, manager_email=MANAGER)
     # the longest answers the questionnaire takes, full of characters HTML must escape
     long = ("<b>&amp;</b> " * 200)[:1980]
     for n, buyer in enumerate(world.buyers, start=1):
@@ -188,7 +192,7 @@ def test_a_talkative_wave_keeps_the_sellers_email_short_and_says_how_many_more(d
 
 
 def test_a_wave_without_comments_tells_the_manager_so_and_sellers_nothing(db, settings, smtp):
-    world = make_wave(db, settings, buyers=1, sellers=1, accounts=1)
+    world = make_wave(db, settings, buyers=1, sellers=1, accounts=1, manager_email=MANAGER)
     _submit(db, settings, world.buyers[0], complete_answers())
     mails = _scored_and_emailed(db, settings, world, smtp)
     assert "own words" not in _plain(mails["seller1@northwind.example"])

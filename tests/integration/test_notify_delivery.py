@@ -177,7 +177,7 @@ def test_a_refused_recipient_does_not_spoil_the_connection_for_the_next(smtp):
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
+        pytest.fail("openssl is needed to make a test certificate: apt-get install openssl")
     folder = tmp_path_factory.mktemp("tls")
     subprocess.run(
         [

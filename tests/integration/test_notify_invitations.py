@@ -8,6 +8,7 @@ import pytest
 
 from deploy.local.mail_capture import CaptureServer
 from services.notify.worker import CONSUMER, consumer_specs
+from services.survey.optout import record_opt_out
 from shared.events import INVITATIONS_CREATED, Event
 from shared.tokens import invitation_id_from_token
 from tests.support.notify_fixtures import make_notifier, make_world
@@ -89,15 +90,13 @@ def test_the_respondent_page_accepts_the_emailed_link(db, smtp):
     world = make_world(db)
     notifier = make_notifier(db, smtp.url)
     app = create_app(notifier.container)
-    if not any(rule.rule.startswith("/s/") for rule in app.url_map.iter_rules()):
-        pytest.skip("the respondent pages are not there yet")
     notifier.handle(_invitations_event(world))
     mail = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["ann@acme.example"])
     (token,) = set(LINK.findall(mail.part("plain")))
     client = app.test_client()
     page = client.get(f"/s/{token}")
     assert page.status_code == 200
-    assert "Ann Archer" in page.get_data(as_text=True) or page.status_code == 200
+    assert "Northwind Supplies asks you, Ann Archer" in page.get_data(as_text=True)
     assert client.get(f"/s/{token[:-2]}xx").status_code == 404
 
 
@@ -148,20 +147,23 @@ def test_a_name_with_a_header_injection_is_neutralised_and_a_broken_address_refu
                 "account": "A-1",
                 "role": "decision_maker",
             },
+            {"email": "bob@acme.example", "name": "Bob", "account": "A-1", "role": "user"},
             {
-                "email": "bob@acme.example\r\nBcc: victim@evil.example",
-                "name": "Bob",
-                "account": "A-1",
-                "role": "user",
-            },
-            {
-                "email": "cleo@globex.example, victim@evil.example",
+                "email": "cleo@globex.example",
                 "name": "Cleo",
                 "account": "G-7",
                 "role": "influencer",
             },
         ],
     )
+    # the roster refuses such addresses: notify must refuse them too if one is ever stored
+    for email, broken in (
+        ("bob@acme.example", "bob@acme.example\r\nBcc: victim@evil.example"),
+        ("cleo@globex.example", "cleo@globex.example, victim@evil.example"),
+    ):
+        db.invitations.update_one(
+            {"_id": world.invitation(email)["_id"]}, {"$set": {"person_email": broken}}
+        )
     notifier = make_notifier(db, smtp.url)
     notifier.handle(_invitations_event(world))
     mails = smtp.handler.snapshot()
@@ -181,7 +183,12 @@ def test_a_name_with_a_header_injection_is_neutralised_and_a_broken_address_refu
 
 def test_an_opted_out_person_gets_no_invitation(db, smtp):
     world = make_world(db)
-    db.opt_outs.insert_one({"org_id": world.org_id, "email": "bob@acme.example", "at": None})
+    # Bob opts out from the link of another wave's email, after this wave was launched: the
+    # opt-out covers every running wave of the organisation, this one included
+    record_opt_out(db=db, invitation=make_world(db).invitation("bob@acme.example"))
+    assert db.invitations.find_one({"_id": world.invitation("bob@acme.example")["_id"]})[
+        "opted_out"
+    ]
     notifier = make_notifier(db, smtp.url)
     notifier.handle(_invitations_event(world))
     recipients = sorted(m.rcpt_tos[0] for m in smtp.handler.snapshot())

@@ -137,7 +137,8 @@ def test_after_wave_scored_each_seller_gets_one_results_email_with_the_stored_nu
     sam = _plain(next(m for m in mails if m.rcpt_tos == ["sam@northwind.example"]))
     plan = sam[sam.index("== Your coaching plan ==") :]
     assert plan.index("1. Recognition (blind spot)") < plan.index("2. Trust (blind spot)")
-    assert "   - Confirm every promise in writing with a date." in plan
+    # the coaching library's first behaviour for a blind spot on trust
+    assert "   - Confirm every promise in writing with a date, and send it the same day." in plan
     assert "- Ask for the next piece of business. (Cleo Cole, Globex)" in plan
     tess = _plain(next(m for m in mails if m.rcpt_tos == ["tess@northwind.example"]))
     assert "Acme Corp" not in tess and "1. Proactivity (aligned)" in tess
@@ -148,11 +149,7 @@ def test_after_wave_scored_each_seller_gets_one_results_email_with_the_stored_nu
 
 def test_the_program_manager_gets_rates_distributions_revenue_at_risk_and_priorities(db, smtp):
     world = make_world(db)
-    stored = write_results(db, world)
-    for email in ("ann@acme.example", "cleo@globex.example", "sam@northwind.example"):
-        db.invitations.update_one(
-            {"_id": world.invitation(email)["_id"]}, {"$set": {"status": "completed"}}
-        )
+    stored = write_results(db, world, without=["tess@northwind.example"])  # nor does Bob answer
     make_notifier(db, smtp.url).handle(_scored(world))
     digest = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["pm@northwind.example"])
     assert digest.subject == "Wave results: Spring 2025"
@@ -172,14 +169,23 @@ def test_the_program_manager_gets_rates_distributions_revenue_at_risk_and_priori
     assert f"Priority {first['priority']:,.0f}" in text
 
 
+def test_the_digest_lists_as_many_priority_accounts_as_the_setting_says(db, smtp):
+    world = make_world(db)
+    stored = write_results(db, world)
+    first, second = sorted(stored["results"]["accounts"], key=lambda a: -a["priority"])
+    # RAPPORT_PRIORITY_ACCOUNTS_SHOWN=1
+    make_notifier(db, smtp.url, priority_accounts_shown=1).handle(_scored(world))
+    digest = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["pm@northwind.example"])
+    text = _plain(digest)
+    assert f"1. {first['name']}:" in text
+    assert f"2. {second['name']}:" not in text and f"{second['name']}:" not in text
+
+
 def test_a_seller_none_of_whose_buyers_answered_gets_a_short_note_with_the_response_count(db, smtp):
     # Cleo (Globex) did not answer: Tess, whose only buyer she is, has nothing to compare;
     # Sam still has Ann's answers.
     world = make_world(db)
-    write_results(db, world, unanswered=("cleo@globex.example",))
-    db.invitations.update_one(
-        {"_id": world.invitation("ann@acme.example")["_id"]}, {"$set": {"status": "completed"}}
-    )
+    write_results(db, world, without=("cleo@globex.example",))
     make_notifier(db, smtp.url).handle(_scored(world))
     mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
     tess = mails["tess@northwind.example"]
@@ -197,7 +203,7 @@ def test_the_note_counts_how_many_of_the_sellers_buyers_answered(db, smtp):
     # Nobody answered at all: every seller gets the note, with their own count.
     world = make_world(db)
     write_results(
-        db, world, unanswered=("ann@acme.example", "bob@acme.example", "cleo@globex.example")
+        db, world, without=("ann@acme.example", "bob@acme.example", "cleo@globex.example")
     )
     make_notifier(db, smtp.url).handle(_scored(world))
     mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
@@ -222,8 +228,7 @@ def test_without_a_manager_email_the_digest_is_skipped_with_a_log_line(db, smtp,
 
 def test_wave_scored_before_the_results_are_final_fails_so_the_bus_retries(db, smtp):
     world = make_world(db)
-    doc = write_results(db, world)
-    db.results.update_one({"_id": doc["_id"]}, {"$set": {"final": False}})
+    write_results(db, world, final=False)
     with pytest.raises(ResultsNotReady):
         make_notifier(db, smtp.url).handle(_scored(world))
     assert smtp.handler.snapshot() == []

@@ -19,7 +19,7 @@ from services.survey.optout import record_opt_out
 from shared.bus import ConsumerSpec, InProcessBus
 from shared.events import WAVE_CLOSED
 from shared.settings import Settings
-from tests.support.notify_fixtures import make_notifier, make_world
+from tests.support.notify_fixtures import answer, make_notifier, make_world
 from tests.support.waiting import wait_for
 
 LAUNCHED = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
@@ -48,9 +48,7 @@ def _recipients(smtp) -> Counter:
 
 
 def _complete(db, world, email):
-    db.invitations.update_one(
-        {"_id": world.invitation(email)["_id"]}, {"$set": {"status": "completed"}}
-    )
+    answer(db, world, email)
 
 
 def test_reminders_go_to_those_who_have_not_completed_on_their_day_once_and_never_after_close(
@@ -59,9 +57,7 @@ def test_reminders_go_to_those_who_have_not_completed_on_their_day_once_and_neve
     world = make_world(db, launched_at=LAUNCHED, reminder_days=[3, 7])
     notifier = make_notifier(db, smtp.url)
     _complete(db, world, "bob@acme.example")
-    db.invitations.update_one(
-        {"_id": world.invitation("ann@acme.example")["_id"]}, {"$set": {"status": "in_progress"}}
-    )
+    answer(db, world, "ann@acme.example", submit=False)  # started, not submitted
     record_opt_out(db=db, invitation=world.invitation("tess@northwind.example"))
 
     assert _remind(notifier, LAUNCHED + 3 * DAY - timedelta(minutes=1)).sent == 0

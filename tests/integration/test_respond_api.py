@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from tests.conftest import isolated_settings
 from tests.support.survey_fixtures import (
+    close,
     complete_answers,
     make_wave,
+    pass_the_closing_date,
     revoke,
-    set_wave,
     survey_app,
 )
 
@@ -258,15 +257,15 @@ def test_completion_records_the_event_in_the_response_and_publishes_it(db, setti
 @pytest.mark.parametrize(
     "change",
     [
-        {"status": "closed"},
-        {"status": "closing"},
-        {"closes_at": datetime.now(UTC) - timedelta(minutes=1)},
+        lambda db, settings, world: close(db, settings, world),
+        lambda db, settings, world: close(db, settings, world, scored=False),
+        lambda db, settings, world: pass_the_closing_date(db, world),
     ],
     ids=["closed", "closing", "past-closes_at"],
 )
-def test_a_closed_wave_is_a_410_for_every_call(client, world, db, change):
+def test_a_closed_wave_is_a_410_for_every_call(client, world, db, settings, change):
     _, base, subject_id = _buyer(world)
-    set_wave(db, world.wave_id, **change)
+    change(db, settings, world)
     assert client.get(base).status_code == 410
     save = client.put(f"{base}/subjects/{subject_id}", json={"answers": {"trust.1": 4}})
     assert save.status_code == 410

@@ -78,7 +78,7 @@ def test_a_submit_while_the_broker_is_down_is_saved_thanked_and_published_once_l
         start_relays(app.extensions["rapport"])  # as gunicorn's post_worker_init does
         client = app.test_client()
         try:
-            world = make_wave(db, settings, buyers=1, sellers=0)
+            world = make_wave(db, settings, buyers=1)
             person = world.buyers[0]
             proxy.down()
             _answer_and_submit_on_the_pages(client, person)
@@ -120,7 +120,7 @@ def test_with_the_broker_up_the_request_publishes_at_once(db, amqp_url, rabbit_b
     app_bus = RabbitBus(settings)
     client = survey_app(db, settings, bus=app_bus).test_client()
     try:
-        world = make_wave(db, settings, buyers=1, sellers=0)
+        world = make_wave(db, settings, buyers=1)
         person = world.buyers[0]
         response = client.post(
             f"/api/v1/respond/{person.token}/subjects/{person.subject_ids[0]}/submit",
@@ -144,7 +144,7 @@ class _SlowBus(InProcessBus):
 
 
 def _pending_events(db, settings, n: int) -> list[str]:
-    world = make_wave(db, settings, buyers=n, sellers=0)
+    world = make_wave(db, settings, buyers=n)
     for person in world.buyers:
         respondent = load_respondent(db=db, settings=settings, token=person.token)
         submit_answers(

@@ -9,12 +9,12 @@ import pytest
 from shared.questionnaire import load_bank
 from tests.conftest import isolated_settings
 from tests.support.survey_fixtures import (
+    close,
     complete_answers,
     csrf_token,
     make_wave,
     post_form,
     revoke,
-    set_wave,
     survey_app,
 )
 
@@ -62,10 +62,12 @@ def test_the_welcome_page_says_who_asks_why_how_long_and_what_happens(client, wo
 
 
 def test_pages_are_in_the_invitation_language_with_english_fallback(db, settings, client):
-    german = make_wave(db, settings, buyers=1, sellers=0, language="de-AT")
+    german = make_wave(db, settings, buyers=1, language="de-AT")
     html = _text(client.get(f"/s/{german.buyers[0].token}"))
     assert '<html lang="de">' in html and "Wie lange" in html
-    french = make_wave(db, settings, buyers=1, sellers=0, language="fr")
+    french = make_wave(db, settings, buyers=1)
+    # a language the questionnaire lacks: the roster refuses one, so set it on the invitation
+    db.invitations.update_one({"_id": french.buyers[0].invitation_id}, {"$set": {"language": "fr"}})
     html = _text(client.get(f"/s/{french.buyers[0].token}"))
     assert '<html lang="en">' in html and "How long" in html
 
@@ -331,8 +333,8 @@ def test_unknown_tampered_or_revoked_links_get_one_plain_404_page(client, world,
 
 
 def test_a_closed_wave_gets_a_410_page_in_the_respondents_language(db, settings, client):
-    world = make_wave(db, settings, buyers=1, sellers=0, language="de")
-    set_wave(db, world.wave_id, status="closed")
+    world = make_wave(db, settings, buyers=1, language="de")
+    close(db, settings, world)
     response = client.get(f"/s/{world.buyers[0].token}")
     assert response.status_code == 410
     assert "Diese Umfrage ist beendet" in _text(response)
@@ -343,18 +345,14 @@ def test_a_closed_wave_gets_a_410_page_in_the_respondents_language(db, settings,
 def test_a_post_to_a_closed_wave_saves_nothing(db, settings, client, world):
     url = _page(client, world, "trust")
     token = csrf_token(_text(client.get(url)))
-    set_wave(db, world.wave_id, status="closing")
+    close(db, settings, world, scored=False)
     response = client.post(url, data={"csrf_token": token, "trust.1": "6"})
     assert response.status_code == 410
     assert _saved(db, world.buyers[0]) == {}
 
 
 def test_names_are_escaped_and_pages_carry_security_headers(db, settings, client):
-    world = make_wave(db, settings, buyers=1, sellers=0)
-    db.invitations.update_one(
-        {"_id": world.buyers[0].invitation_id},
-        {"$set": {"person_name": "<script>alert(1)</script>"}},
-    )
+    world = make_wave(db, settings, buyers=1, buyer_names=["<script>alert(1)</script>"])
     response = client.get(f"/s/{world.buyers[0].token}")
     html = _text(response)
     assert "<script>alert(1)</script>" not in html

@@ -21,10 +21,10 @@ from shared.tokens import optout_token
 from tests.conftest import isolated_settings
 from tests.support.reading import reading_problems, visible_lines
 from tests.support.survey_fixtures import (
+    close,
     complete_answers,
     csrf_token,
     make_wave,
-    set_wave,
     survey_app,
 )
 
@@ -139,7 +139,7 @@ def test_every_survey_page_reads_correctly_with_any_optional_value_missing(
         _walk(client, db, world.sellers[0], pages)
         _read(pages, client.get("/s/not-a-valid-token"), "link not valid")
         closed = world.buyers[1]
-        set_wave(db, world.wave_id, status="closed")
+        close(db, settings, world)
         _read(pages, client.get(f"/s/{closed.token}"), "closed")
     optout = f"/optout/{optout_token(closed.invitation_id, settings)}"
     _read(pages, client.get(optout), "opt-out: question")

@@ -427,6 +427,30 @@ def test_a_small_wave_is_recomputed_whole_on_each_completion(db):
     assert scored["nps_category"] == "detractor"
 
 
+def test_the_whole_wave_limit_is_the_consumers_setting(db):
+    from shared.bus import InProcessBus
+    from shared.events import RESPONSE_COMPLETED
+    from tests.conftest import isolated_settings
+
+    world = make_wave(db, isolated_settings(), buyers=3, sellers=1, accounts=3)
+    client = survey_app(db, isolated_settings()).test_client()
+    _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
+    (first,) = _completed(db, world.wave_id)
+    # what the launch records for 3 buyers and 1 seller
+    db.waves.update_one(
+        {"_id": world.wave_id}, {"$set": {"invited_buyers": 3, "invited_sellers": 1}}
+    )
+    # RAPPORT_WHOLE_WAVE_MAX_INVITED=3: this wave of 4 invitations gets account slices
+    settings = isolated_settings(whole_wave_max_invited=3)
+    container = build(settings, db=db, bus=InProcessBus(settings))
+    (spec,) = consumer_specs(container)
+    payload = {"response_id": first["_id"], "wave_id": world.wave_id, "org_id": world.org_id}
+    spec.handler(Event(RESPONSE_COMPLETED, payload))
+    assert db.scores.count_documents({"wave_id": world.wave_id, "kind": "account"}) == 1
+    assert db.results.find_one({"wave_id": world.wave_id}) is None  # left to the refresh
+    assert db.scoring_state.find_one({"_id": world.wave_id})["stale"] is True
+
+
 def test_the_ranked_account_list_is_stored_in_chunks_and_read_back_in_order(db, monkeypatch):
     from services.scoring import engine
     from services.scoring.worker import close_wave, load_wave

@@ -63,9 +63,11 @@ def test_roster_documents_are_unique_by_their_natural_key(db):
         db.accounts.insert_one(
             {"natural_key": "p1|ACME", "program_id": "p1", "external_id": "ACME"}
         )
-    # documents written without the key (fixtures, older data) never collide with each other
-    db.accounts.insert_many([{"program_id": "p2"}, {"program_id": "p2"}])
-    assert db.accounts.count_documents({}) == 3
+    # every roster document carries its key: a second one without it is refused too
+    db.accounts.insert_one({"program_id": "p2"})
+    with pytest.raises(DuplicateKeyError):
+        db.accounts.insert_one({"program_id": "p2"})
+    assert db.accounts.count_documents({}) == 2
 
 
 def test_an_index_whose_declaration_changed_is_rebuilt_and_no_document_is_lost(db):
@@ -80,3 +82,27 @@ def test_an_index_whose_declaration_changed_is_rebuilt_and_no_document_is_lost(d
     assert not info["program_id_1_email_1"].get("unique")
     assert info["natural_key_1"]["unique"]
     assert db.sellers.count_documents({}) == 1
+
+
+@pytest.mark.parametrize(
+    "collection, key",
+    [
+        ("invitations", "invitation_key"),
+        ("accounts", "natural_key"),
+        ("contacts", "natural_key"),
+        ("sellers", "natural_key"),
+        ("assignments", "natural_key"),
+    ],
+)
+def test_a_unique_key_index_built_sparse_by_an_older_release_is_rebuilt_plain(db, collection, key):
+    name = f"{key}_1"
+    db[collection].drop_index(name)
+    db[collection].create_index([(key, 1)], unique=True, sparse=True, name=name)
+    db[collection].insert_one({key: "p|1"})
+    ensure_indexes(db)
+    info = db[collection].index_information()[name]
+    assert info["unique"] and not info.get("sparse")
+    assert db[collection].count_documents({}) == 1
+    db[collection].insert_one({"written": "without the key"})
+    with pytest.raises(DuplicateKeyError):
+        db[collection].insert_one({"written": "without the key, twice"})

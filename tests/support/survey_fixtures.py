@@ -1,26 +1,33 @@
-"""A launched wave written straight into MongoDB, exactly as docs/data-model.md describes it.
+"""A launched wave built the way the product builds one, for the respondent and scoring tests.
 
-The respondent tests build their world with this instead of the admin API, so they depend
-only on the data model: organisation, program, accounts, contacts, sellers, assignments,
-an open wave and its invitations (one per buyer contact, one per seller).
+An organisation (services.survey.organisations), a program with the default settings and
+roster rows imported into it (services.survey.admin.programs and .roster), then a wave
+created and launched (services.survey.admin.waves): the invitations are exactly what a
+launch writes, one per buyer contact and one per seller with their buyer contacts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
-from bson import ObjectId
 from flask import Flask
 from flask.testing import FlaskClient
 from pymongo.database import Database
 
 from services.bootstrap import build
+from services.scoring.worker import close_wave as score_closed_wave
+from services.survey.admin.programs import create_program, default_languages
+from services.survey.admin.roster import import_roster_rows
+from services.survey.admin.waves import close_wave, create_wave, launch_wave
 from services.survey.app import create_app
+from services.survey.organisations import ensure_organisation
+from shared import clock
 from shared.bus import Bus, InProcessBus
-from shared.ids import new_id
 from shared.settings import Settings
 from shared.tokens import sign_invitation
 
@@ -41,13 +48,72 @@ class Person:
 
 @dataclass
 class SurveyWorld:
-    """What `make_wave` wrote, for tests to look up."""
+    """What `make_wave` launched, for tests to look up."""
 
     org_id: str
     program_id: str
     wave_id: str
     buyers: list[Person] = field(default_factory=list)
     sellers: list[Person] = field(default_factory=list)
+
+
+def program_languages(first: str) -> list[str]:
+    """The questionnaire's languages with `first` (its primary tag: "de-AT" gives "de") first.
+
+    A program's first language is what its sellers are invited in.
+    """
+    primary = first.split("-")[0].lower()
+    offered = default_languages()
+    if primary not in offered:
+        raise ValueError(f"the questionnaire has no {first!r}: use one of {offered}")
+    return [primary, *(x for x in offered if x != primary)]
+
+
+def roster_rows(
+    *,
+    buyers: int,
+    sellers: int,
+    accounts: int,
+    language: str,
+    every_seller_for_every_buyer: bool,
+    buyer_names: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Roster rows (one per contact and seller) as a CRM export would give them.
+
+    Buyer i is on account i % accounts; seller i % sellers is their primary seller (their
+    first row). With `every_seller_for_every_buyer` every seller answers for every buyer,
+    otherwise only the primary one.
+    """
+    if sellers < 1:
+        raise ValueError("every roster row names a seller: a wave has at least one")
+    rows = []
+    for i in range(buyers):
+        account = i % accounts
+        primary = i % sellers
+        assigned = [primary]
+        if every_seller_for_every_buyer:
+            assigned += [s for s in range(sellers) if s != primary]
+        for s in assigned:
+            rows.append(
+                {
+                    "account_id": f"A{account + 1:04d}",
+                    "account_name": f"Account {account + 1}",
+                    "annual_revenue": 100_000 * (account + 1),
+                    "contact_email": f"buyer{i + 1}@client{account + 1}.example",
+                    "contact_name": buyer_names[i] if i < len(buyer_names) else f"Buyer {i + 1}",
+                    "contact_role": "decision_maker" if i % 3 == 0 else "influencer",
+                    "seller_email": f"seller{s + 1}@northwind.example",
+                    "seller_name": f"Seller {s + 1}",
+                    "language": language,
+                }
+            )
+    return rows
+
+
+def import_rows(db: Database, org_id: str, program_id: str, rows: list[dict[str, Any]]) -> None:
+    """Import roster rows as the admin API does; a row the product refuses fails the fixture."""
+    report = import_roster_rows(db=db, org_id=org_id, program_id=program_id, rows=rows)
+    assert report.rows_rejected == 0, report.errors
 
 
 def make_wave(
@@ -59,196 +125,69 @@ def make_wave(
     accounts: int = 1,
     language: str = "en",
     seller_language: str | None = None,
-    status: str = "open",
-    closes_in: timedelta = timedelta(days=14),
     company_name: str = "Northwind Supplies",
     every_seller_for_every_buyer: bool = True,
+    buyer_names: Sequence[str] = (),
+    manager_email: str | None = None,
 ) -> SurveyWorld:
-    """Write a launched wave with `buyers` contacts over `accounts` accounts and `sellers` sellers.
+    """Launch a wave of `buyers` contacts over `accounts` accounts and `sellers` sellers.
 
-    With `every_seller_for_every_buyer` each seller answers for every buyer; otherwise buyer i
-    gets seller i % sellers. Seller i is buyer i's primary seller.
+    Buyers are invited in `language`, sellers in `seller_language` (default: `language`);
+    `buyer_names` replaces the first buyers' names. Links are signed with `settings`.
     """
-    now = datetime.now(UTC)
-    program_id, wave_id = new_id(), new_id()
-    organisation = db.organisations.find_one({"name": company_name})
-    if organisation is None:
-        organisation = {"_id": ObjectId(), "name": company_name, "created_at": now}
-        db.organisations.insert_one(organisation)
-    org_id = str(organisation["_id"])
-    db.programs.insert_one(
-        {
-            "_id": program_id,
-            "org_id": org_id,
-            "name": "Key accounts",
-            "settings": {
-                "cut_points": [40, 60, 80],
-                "gap_threshold": 10,
-                "role_weights": {"decision_maker": 3, "influencer": 2, "user": 1, "other": 1},
-                "reminder_days": [3, 7],
-                "languages": ["en", "de"],
-            },
-            "created_at": now,
-        }
+    org_id = ensure_organisation(db=db, name=company_name)
+    program_settings: dict[str, Any] = {"languages": program_languages(seller_language or language)}
+    if manager_email:
+        program_settings["manager_email"] = manager_email
+    program = create_program(db=db, org_id=org_id, name="Key accounts", settings=program_settings)
+    rows = roster_rows(
+        buyers=buyers,
+        sellers=sellers,
+        accounts=accounts,
+        language=language,
+        every_seller_for_every_buyer=every_seller_for_every_buyer,
+        buyer_names=buyer_names,
     )
-    account_docs = [
-        {
-            "_id": new_id(),
-            "org_id": org_id,
-            "program_id": program_id,
-            "external_id": f"A{i + 1:04d}",
-            "name": f"Account {i + 1}",
-            "annual_revenue": 100_000.0 * (i + 1),
-        }
-        for i in range(accounts)
-    ]
-    seller_docs = [
-        {
-            "_id": new_id(),
-            "org_id": org_id,
-            "program_id": program_id,
-            "email": f"seller{i + 1}@northwind.example",
-            "name": f"Seller {i + 1}",
-            "language": seller_language or language,
-        }
-        for i in range(sellers)
-    ]
-    contact_docs, assignment_docs = [], []
-    for i in range(buyers):
-        account = account_docs[i % accounts]
-        email = f"buyer{i + 1}@client{i % accounts + 1}.example"
-        assigned = (
-            seller_docs
-            if every_seller_for_every_buyer
-            else [seller_docs[i % sellers]]
-            if sellers
-            else []
-        )
-        primary = seller_docs[i % sellers] if sellers else None
-        if primary is not None and primary in assigned:
-            assigned = [primary] + [s for s in assigned if s is not primary]
-        contact_docs.append(
-            {
-                "_id": new_id(),
-                "org_id": org_id,
-                "program_id": program_id,
-                "account_id": account["_id"],
-                "account_external_id": account["external_id"],
-                "email": email,
-                "name": f"Buyer {i + 1}",
-                "role": "decision_maker" if i % 3 == 0 else "influencer",
-                "language": language,
-                "primary_seller_email": primary["email"] if primary else None,
-            }
-        )
-        for position, seller in enumerate(assigned):
-            assignment_docs.append(
-                {
-                    "org_id": org_id,
-                    "program_id": program_id,
-                    "contact_email": email,
-                    "seller_email": seller["email"],
-                    "position": position,
-                }
-            )
-    db.waves.insert_one(
-        {
-            "_id": wave_id,
-            "org_id": org_id,
-            "program_id": program_id,
-            "name": "Spring review",
-            "status": status,
-            "opens_at": now - timedelta(days=1),
-            "closes_at": now + closes_in,
-            "reminder_days": [3, 7],
-            "launched_at": now - timedelta(days=1),
-            "closing_at": None,
-            "closed_at": None,
-            "scored_at": None,
-            "delivery": "none",
-        }
+    import_rows(db, org_id, program["_id"], rows)
+    wave = create_wave(
+        db=db,
+        org_id=org_id,
+        program_id=program["_id"],
+        name="Spring review",
+        closes_at=clock.stored_now() + timedelta(days=14),
     )
-    for docs, collection in (
-        (account_docs, "accounts"),
-        (seller_docs, "sellers"),
-        (contact_docs, "contacts"),
-        (assignment_docs, "assignments"),
+    # delivery "none": no invitation events, so the bus is never used
+    launch_wave(
+        db=db, bus=InProcessBus(settings), org_id=org_id, wave_id=wave["_id"], delivery="none"
+    )
+
+    world = SurveyWorld(org_id=org_id, program_id=program["_id"], wave_id=wave["_id"])
+    invitations = {
+        (inv["side"], inv["person_email"]): inv
+        for inv in db.invitations.find({"wave_id": wave["_id"]})
+    }
+
+    def person(invitation: Mapping[str, Any]) -> Person:
+        subjects = invitation["subjects"]
+        buyer = invitation["side"] == "buyer"
+        return Person(
+            invitation_id=invitation["_id"],
+            token=sign_invitation(invitation["_id"], settings),
+            email=invitation["person_email"],
+            name=invitation["person_name"],
+            side=invitation["side"],
+            subject_ids=tuple(s["subject_id"] for s in subjects),
+            contact_id=subjects[0]["contact_id"] if buyer else None,
+            account_id=subjects[0]["account_id"] if buyer else None,
+        )
+
+    # in roster order (buyer 1, 2, ...; seller 1, 2, ...), not in the launch's email order
+    for side, email in dict.fromkeys(
+        [("buyer", r["contact_email"]) for r in rows]
+        + [("seller", r["seller_email"]) for r in rows]
     ):
-        if docs:
-            db[collection].insert_many(docs)
-
-    world = SurveyWorld(org_id=org_id, program_id=program_id, wave_id=wave_id)
-    accounts_by_id = {a["_id"]: a for a in account_docs}
-    invitations = []
-
-    def invitation(side: str, person: dict, subjects: list[dict], lang: str) -> dict:
-        doc = {
-            "_id": new_id(),
-            "org_id": org_id,
-            "program_id": program_id,
-            "wave_id": wave_id,
-            "side": side,
-            "person_email": person["email"],
-            "person_name": person["name"],
-            "language": lang,
-            "subjects": subjects,
-            "status": "invited",
-            "opened_at": None,
-            "completed_at": None,
-            "revoked": False,
-            "opted_out": False,
-        }
-        invitations.append(doc)
-        return doc
-
-    for contact in contact_docs:
-        label = f"{contact['name']}, {accounts_by_id[contact['account_id']]['name']}"
-        doc = invitation(
-            "buyer",
-            contact,
-            [{"subject_id": contact["_id"], "contact_id": contact["_id"], "label": label}],
-            contact["language"],
-        )
-        world.buyers.append(
-            Person(
-                invitation_id=doc["_id"],
-                token=sign_invitation(doc["_id"], settings),
-                email=contact["email"],
-                name=contact["name"],
-                side="buyer",
-                subject_ids=(contact["_id"],),
-                contact_id=contact["_id"],
-                account_id=contact["account_id"],
-            )
-        )
-    contacts_by_email = {c["email"]: c for c in contact_docs}
-    for seller in seller_docs:
-        subjects = []
-        for a in assignment_docs:
-            if a["seller_email"] != seller["email"]:
-                continue
-            contact = contacts_by_email[a["contact_email"]]
-            account = accounts_by_id[contact["account_id"]]
-            subjects.append(
-                {
-                    "subject_id": contact["_id"],
-                    "contact_id": contact["_id"],
-                    "label": f"{contact['name']}, {account['name']}",
-                }
-            )
-        doc = invitation("seller", seller, subjects, seller["language"])
-        world.sellers.append(
-            Person(
-                invitation_id=doc["_id"],
-                token=sign_invitation(doc["_id"], settings),
-                email=seller["email"],
-                name=seller["name"],
-                side="seller",
-                subject_ids=tuple(s["subject_id"] for s in subjects),
-            )
-        )
-    if invitations:
-        db.invitations.insert_many(invitations)
+        people = world.buyers if side == "buyer" else world.sellers
+        people.append(person(invitations[(side, email)]))
     return world
 
 
@@ -270,13 +209,26 @@ def complete_answers(*, recommend: int = 9, value: int = 6) -> dict:
     return answers
 
 
-def set_wave(db: Database, wave_id: str, **fields: object) -> None:
-    """Change a wave (close it, move closes_at) as the admin API or the scheduler would."""
-    db.waves.update_one({"_id": wave_id}, {"$set": fields})
+def close(db: Database, settings: Settings, world: SurveyWorld, *, scored: bool = True) -> None:
+    """Close the wave through the admin API's function (closing), then, with `scored`, as the
+    scoring worker does on `wave.closed` (closed, final results)."""
+    bus = InProcessBus(settings, declare={"everything": ("#",)})
+    close_wave(db=db, bus=bus, org_id=world.org_id, wave_id=world.wave_id)
+    if scored:
+        score_closed_wave(db=db, bus=bus, wave_id=world.wave_id)
+
+
+def pass_the_closing_date(db: Database, world: SurveyWorld) -> None:
+    """The wave's closes_at a minute ago, before any scheduler pass has closed it."""
+    # time passing is the only product path here: create_wave refuses a past closes_at
+    db.waves.update_one(
+        {"_id": world.wave_id}, {"$set": {"closes_at": clock.stored_now() - timedelta(minutes=1)}}
+    )
 
 
 def revoke(db: Database, invitation_id: str) -> None:
-    """Revoke an invitation."""
+    """Revoke an invitation's link."""
+    # API.md's POST /waves/{id}/links/{email}/revoke is not built yet: set what it would set
     db.invitations.update_one({"_id": invitation_id}, {"$set": {"revoked": True}})
 
 

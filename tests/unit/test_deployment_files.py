@@ -79,6 +79,9 @@ def test_compose_takes_the_secret_key_from_env_and_refuses_to_start_without_it()
         value = _compose()["services"][name]["environment"]["RAPPORT_SECRET_KEY"]
         # ${VAR:?message}: compose stops with the message when VAR is unset or empty
         assert re.fullmatch(r"\$\{RAPPORT_SECRET_KEY:\?[^}]*\}", value), value
+    # the admin API key too: a key shipped in the repository opens every compose stack
+    value = _compose()["services"]["survey"]["environment"]["RAPPORT_BOOTSTRAP_API_KEY"]
+    assert re.fullmatch(r"\$\{RAPPORT_BOOTSTRAP_API_KEY:\?[^}]*\}", value), value
     assert ".env" in (ROOT / ".gitignore").read_text().split()
 
 
@@ -101,9 +104,11 @@ def test_the_readme_command_makes_an_env_file_whose_key_is_accepted():
     readme = (ROOT / "README.md").read_text()
     command = re.search(r"^python3 -c '([^']+)' > \.env", readme, re.MULTILINE)
     assert command, "the README shows how to make .env"
-    line = subprocess.run(
+    lines = subprocess.run(
         [sys.executable, "-c", command.group(1)], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    name, _, key = line.partition("=")
-    assert name == "RAPPORT_SECRET_KEY"
-    assert Settings.from_env({name: key}).secret_key == key
+    ).stdout.split()
+    made = dict(line.partition("=")[::2] for line in lines)
+    assert set(made) == {"RAPPORT_SECRET_KEY", "RAPPORT_BOOTSTRAP_API_KEY"}
+    key = made["RAPPORT_SECRET_KEY"]
+    assert Settings.from_env({"RAPPORT_SECRET_KEY": key}).secret_key == key
+    assert len(made["RAPPORT_BOOTSTRAP_API_KEY"]) >= 40  # rk_ and 32 random bytes

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deploy.local.synthetic import generate_roster_and_answers, generate_wave
 from services.scoring.coaching import load_coaching_library
 from services.scoring.engine import (
     COMPETITOR_ITEMS,
@@ -22,7 +23,6 @@ from services.scoring.engine import (
     score_wave,
     wave_result_to_json,
 )
-from services.scoring.synthetic import generate_roster_and_answers, generate_wave
 from tests.support.naive import differences, score_wave_naive
 from tests.support.one_response import score_one
 

@@ -225,3 +225,14 @@ def test_a_missing_name_picks_the_sentence_written_without_it():
     assert en("digest_intro", wave=None, program="Key accounts") == (
         "The wave – of Key accounts is scored. The full results are in Rapport."
     )
+
+
+def test_an_alert_value_sent_as_a_code_is_named_as_the_engine_codes_it():
+    from services.notify.alerts import describe
+    from services.scoring.engine.vocabulary import DETRACTOR, PROMOTER, TRANSACTIONAL
+
+    words = Words("en", html=False)
+    assert describe(DETRACTOR, "nps_category", words) == words.name("nps_category", "detractor")
+    assert describe(PROMOTER, "nps_category", words) == words.name("nps_category", "promoter")
+    assert describe(TRANSACTIONAL, "level", words) == words.name("level", "transactional")
+    assert describe("passive", "nps_category", words) == words.name("nps_category", "passive")

@@ -67,3 +67,16 @@ def test_a_refused_setting_ends_the_process_with_one_line(monkeypatch):
     message = str(exited.value.code)
     assert message.startswith("rapport: cannot start: RAPPORT_SECRET_KEY is not set")
     assert "\n" not in message
+
+
+def test_the_whole_wave_limit_and_the_digest_length_come_from_the_environment():
+    defaults = Settings.from_env({"RAPPORT_ENV": "test"})
+    assert (defaults.whole_wave_max_invited, defaults.priority_accounts_shown) == (5000, 10)
+    settings = Settings.from_env(
+        {
+            "RAPPORT_ENV": "test",
+            "RAPPORT_WHOLE_WAVE_MAX_INVITED": "200",
+            "RAPPORT_PRIORITY_ACCOUNTS_SHOWN": "3",
+        }
+    )
+    assert (settings.whole_wave_max_invited, settings.priority_accounts_shown) == (200, 3)

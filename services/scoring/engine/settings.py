@@ -10,7 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from services.scoring.engine.vocabulary import LEVELS, ROLES
+from shared.vocabulary import (
+    DEFAULT_CUT_POINTS,
+    DEFAULT_GAP_THRESHOLD,
+    DEFAULT_ROLE_WEIGHTS,
+    LEVELS,
+    ROLES,
+)
 
 
 class InvalidScoringSettings(ValueError):
@@ -18,7 +24,7 @@ class InvalidScoringSettings(ValueError):
 
 
 _DEFAULT_ROLE_WEIGHTS: Mapping[str, float] = MappingProxyType(
-    {"decision_maker": 3.0, "influencer": 2.0, "user": 1.0, "other": 1.0}
+    {role: float(weight) for role, weight in DEFAULT_ROLE_WEIGHTS.items()}
 )
 
 
@@ -26,8 +32,8 @@ _DEFAULT_ROLE_WEIGHTS: Mapping[str, float] = MappingProxyType(
 class ScoringSettings:
     """What a program may configure, with the SCORING.md defaults."""
 
-    cut_points: tuple[float, float, float] = (40.0, 60.0, 80.0)
-    gap_threshold: float = 10.0
+    cut_points: tuple[float, float, float] = DEFAULT_CUT_POINTS  # __post_init__ makes floats
+    gap_threshold: float = DEFAULT_GAP_THRESHOLD
     role_weights: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_ROLE_WEIGHTS))
     bootstrap_samples: int = 2000
     bootstrap_seed: int = 0

@@ -16,10 +16,14 @@ from services.scoring.engine.structure import Structure
 from services.scoring.engine.vocabulary import (
     DETRACTOR,
     DIMENSIONS,
+    FIX_FIRST,
     GAP_CLASSES,
     ITEMS_PER_DIMENSION,
+    MAINTAIN,
+    MONITOR,
     PASSIVE,
     PROMOTER,
+    PROTECT,
     TOLERANCE,
     TOUCHPOINTS,
 )
@@ -197,9 +201,9 @@ def touchpoint_summaries(
             high_impact = impact[t] >= impact_median - TOLERANCE
             high_performance = performance[t] >= performance_median - TOLERANCE
             quadrants[t] = (
-                ("protect" if high_performance else "fix_first")
+                (PROTECT if high_performance else FIX_FIRST)
                 if high_impact
-                else ("maintain" if high_performance else "monitor")
+                else (MAINTAIN if high_performance else MONITOR)
             )
     return {
         name: TouchpointSummary(performance[t], n[t], impact[t], n_impact[t], quadrants[t])

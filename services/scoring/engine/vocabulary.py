@@ -1,37 +1,27 @@
-"""The names the scoring speaks in (SCORING.md section 1 and the class names of sections 2 to 7),
-the item bank's columns, and the codes arrays use for each class."""
+"""The item bank's columns and the codes arrays use for each class; the names themselves
+(SCORING.md section 1 and the class names of sections 2 to 7) are shared.vocabulary's."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
 
-DIMENSIONS: tuple[str, ...] = (
-    "trust",
-    "competence",
-    "recognition",
-    "proactivity",
-    "responsiveness",
-    "commitment",
+from shared.vocabulary import (
+    ALERT_REASONS,
+    DIMENSIONS,
+    GAP_CLASSES,
+    INSUFFICIENT,
+    LEVEL_NAMES,
+    LEVELS,
+    MOMENT_TAGS,
+    NPS_CATEGORIES,
+    QUADRANTS,
+    ROLES,
+    SEGMENTS,
+    TOUCHPOINTS,
 )
-TOUCHPOINTS: tuple[str, ...] = (
-    "sales",
-    "service",
-    "delivery",
-    "product",
-    "implementation",
-    "billing",
-)
-ROLES: tuple[str, ...] = ("decision_maker", "influencer", "user", "other")
-LEVELS: tuple[str, ...] = ("antagonistic", "transactional", "predisposed", "trusted_advisor")
-INSUFFICIENT = "insufficient"
-LEVEL_NAMES: tuple[str, ...] = (*LEVELS, INSUFFICIENT)
+
 INSUFFICIENT_CODE = len(LEVELS)
-NPS_CATEGORIES: tuple[str, ...] = ("promoter", "passive", "detractor")
-SEGMENTS: tuple[str, ...] = ("ambassador", "rational", "ambivalent", "stalker", "opponent")
-GAP_CLASSES: tuple[str, ...] = ("blind_spot", "aligned", "undervalued")
-MOMENT_TAGS: tuple[str, ...] = ("delighted", "let_down", "angry")
-ALERT_REASONS: tuple[str, ...] = ("level_drop", "ri_drop", "became_detractor", "antagonistic")
 MISSING = -1  # code of a missing category (no NPS answer, no segment, no gap class, no response)
 
 ITEMS_PER_DIMENSION = 3
@@ -55,7 +45,46 @@ COLUMN: Mapping[str, int] = MappingProxyType({item: i for i, item in enumerate(R
 PROMOTER, PASSIVE, DETRACTOR = range(3)
 BLIND_SPOT, ALIGNED, UNDERVALUED = range(3)
 ANTAGONISTIC, TRANSACTIONAL = 0, 1
+FIX_FIRST, PROTECT, MONITOR, MAINTAIN = QUADRANTS  # a touchpoint's quadrant is stored by name
 
 # Scores are sums of sixths of 100, so a value that is exactly on a cut point in real numbers
 # can land a few ulps off it in floats; comparisons with cut points allow this much.
 TOLERANCE = 1e-9
+
+__all__ = [
+    "AGREEMENT_ITEMS",
+    "ALERT_REASONS",
+    "ALIGNED",
+    "ANTAGONISTIC",
+    "BLIND_SPOT",
+    "COLUMN",
+    "COMPETITOR_ITEMS",
+    "DETRACTOR",
+    "DIMENSION_ITEMS",
+    "DIMENSIONS",
+    "FIX_FIRST",
+    "GAP_CLASSES",
+    "INSUFFICIENT",
+    "INSUFFICIENT_CODE",
+    "ITEMS_PER_DIMENSION",
+    "LEVEL_NAMES",
+    "LEVELS",
+    "MAINTAIN",
+    "MIN_DIMENSIONS",
+    "MISSING",
+    "MOMENT_TAGS",
+    "MONITOR",
+    "NPS_CATEGORIES",
+    "PASSIVE",
+    "PROMOTER",
+    "PROTECT",
+    "QUADRANTS",
+    "RATED_ITEMS",
+    "ROLES",
+    "SEGMENTS",
+    "TOLERANCE",
+    "TOUCHPOINT_ITEMS",
+    "TOUCHPOINTS",
+    "TRANSACTIONAL",
+    "UNDERVALUED",
+]

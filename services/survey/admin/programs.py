@@ -11,15 +11,14 @@ from shared import clock
 from shared.ids import new_id
 from shared.questionnaire import load_bank
 from shared.store import Database, programs, roster
+from shared.vocabulary import (
+    DEFAULT_CUT_POINTS,
+    DEFAULT_GAP_THRESHOLD,
+    DEFAULT_REMINDER_DAYS,
+    DEFAULT_ROLE_WEIGHTS,
+)
 
-ROLES = ("decision_maker", "influencer", "user", "other")
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
-
-# SCORING.md defaults; a program overrides any of them in its settings.
-DEFAULT_CUT_POINTS = [40, 60, 80]
-DEFAULT_GAP_THRESHOLD = 10
-DEFAULT_ROLE_WEIGHTS = {"decision_maker": 3, "influencer": 2, "user": 1, "other": 1}
-DEFAULT_REMINDER_DAYS = [3, 7]
 
 
 def default_languages() -> list[str]:

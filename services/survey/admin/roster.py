@@ -22,10 +22,11 @@ from marshmallow import ValidationError
 from pymongo import DeleteOne, UpdateOne
 from pymongo.database import Database
 
-from services.survey.admin.programs import ROLES, get_program
+from services.survey.admin.programs import get_program
 from services.survey.admin.schemas import RosterBodySchema, flat_messages, invalid_input_message
 from services.survey.errors import ApiError, ValidationFailed
 from shared.ids import new_id
+from shared.vocabulary import ROLES
 
 REQUIRED_COLUMNS = (
     "account_id",

@@ -14,7 +14,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from services.survey.admin.programs import LANGUAGE_PATTERN, ROLES, default_languages
+from services.survey.admin.programs import LANGUAGE_PATTERN, default_languages
+from shared.vocabulary import ROLES
 
 NAME_MAX = 200
 

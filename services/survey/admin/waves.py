@@ -28,13 +28,26 @@ from shared.store import Database, opt_outs, waves
 from shared.store import invitations as invitation_store
 from shared.store import roster as roster_store
 from shared.tokens import sign_invitation, survey_url
+from shared.vocabulary import (
+    BUYER,
+    CLOSED,
+    CLOSING,
+    COMPLETED,
+    DRAFT,
+    IN_PROGRESS,
+    INVITATION_STATUSES,
+    INVITED,
+    LAUNCHING,
+    OPEN,
+    OPENED,
+    SELLER,
+)
 
 log = logging.getLogger(__name__)
 
-DRAFT, LAUNCHING, OPEN, CLOSING, CLOSED = "draft", "launching", "open", "closing", "closed"
 DELIVERIES = ("email", "none")
-SIDES = {"buyer": "buyers", "seller": "sellers"}
-STARTED = ("opened", "in_progress", "completed")
+SIDES = {BUYER: "buyers", SELLER: "sellers"}
+STARTED = (OPENED, IN_PROGRESS, COMPLETED)
 
 # A launch that has not finished after this long died with its process: it may be retried.
 LAUNCH_LEASE = timedelta(minutes=10)
@@ -99,7 +112,7 @@ def get_wave(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
 
 def _empty_counts() -> dict[str, dict[str, int]]:
     return {
-        plural: {"invited": 0, "opened": 0, "in_progress": 0, "completed": 0, "opted_out": 0}
+        plural: {**dict.fromkeys(INVITATION_STATUSES, 0), "opted_out": 0}
         for plural in SIDES.values()
     }
 
@@ -117,13 +130,13 @@ def wave_counts(*, db: Database, org_id: str, wave_id: str) -> dict[str, dict[st
         if side is None:
             continue
         status = state.get("status")
-        if state.get("opted_out") is True and status != "completed":
+        if state.get("opted_out") is True and status != COMPLETED:
             counts[side]["opted_out"] += n
             continue
-        counts[side]["invited"] += n
+        counts[side][INVITED] += n
         if status in STARTED:
-            counts[side]["opened"] += n
-        if status in ("in_progress", "completed"):
+            counts[side][OPENED] += n
+        if status in (IN_PROGRESS, COMPLETED):
             counts[side][status] += n
     return counts
 
@@ -220,7 +233,7 @@ def build_invitations(
         }
         subject_of[contact["email"]] = subject
         language = contact.get("language") or roster.default_language
-        buyers.append(invitation("buyer", contact["email"], name, language, [dict(subject)]))
+        buyers.append(invitation(BUYER, contact["email"], name, language, [dict(subject)]))
 
     subjects_of_seller: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
     for assignment in roster.assignments:
@@ -232,7 +245,7 @@ def build_invitations(
         seller = roster.sellers.get(email) or {}
         subjects = sorted(subjects_of_seller[email], key=lambda s: s["label"].casefold())
         language = seller.get("language") or roster.default_language
-        sellers.append(invitation("seller", email, seller.get("name") or email, language, subjects))
+        sellers.append(invitation(SELLER, email, seller.get("name") or email, language, subjects))
     return buyers + sellers
 
 
@@ -332,13 +345,13 @@ def launch_wave(
         program = get_program(db=db, org_id=org_id, program_id=wave["program_id"])
         roster = load_launch_roster(db=db, org_id=org_id, program=program)
         invitations = build_invitations(wave=wave, roster=roster, now=now)
-        buyers = sum(1 for i in invitations if i["side"] == "buyer")
+        buyers = sum(1 for i in invitations if i["side"] == BUYER)
         if buyers == 0:
             raise Conflict("the program has no contacts to invite: import a roster first")
         _refuse_a_second_running_wave(db, wave, invitations, now)
         # as the wave's counts do: who opted out before launch is not counted as invited
         opted_out = sum(1 for i in invitations if i["opted_out"])
-        invited_buyers = sum(1 for i in invitations if i["side"] == "buyer" and not i["opted_out"])
+        invited_buyers = sum(1 for i in invitations if i["side"] == BUYER and not i["opted_out"])
         invited_sellers = len(invitations) - opted_out - invited_buyers
         ids = write_invitations(db=db, invitations=invitations)
         events = invitation_events(wave=wave, invitation_ids=ids) if delivery == "email" else []

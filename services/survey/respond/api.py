@@ -19,6 +19,7 @@ from services.survey.respond.service import (
 )
 from shared.questionnaire import load_bank
 from shared.questionnaire.answers import answers_json_schema, complete_answers_example
+from shared.vocabulary import SELLER
 
 bp = Blueprint(
     "respond",
@@ -123,7 +124,7 @@ def _respondent(token: str, *, opened: bool = False) -> Respondent:
 def _texts_about(bank: Any, respondent: Respondent, buyer_name: str | None) -> dict[str, str]:
     """The seller's wording of every item about one buyer ("Joe would say that we ...")."""
     items = bank.items_for(
-        "seller", respondent.language, buyer_name=buyer_name, seller_company=respondent.sender
+        SELLER, respondent.language, buyer_name=buyer_name, seller_company=respondent.sender
     )
     return {item["id"]: item["text"] for item in items}
 
@@ -148,7 +149,7 @@ def respondent_document(respondent: Respondent) -> dict[str, Any]:
                 "answers": dict(s.answers),
                 **(
                     {"texts": _texts_about(bank, respondent, s.buyer_name)}
-                    if respondent.side == "seller"
+                    if respondent.side == SELLER
                     else {}
                 ),
             }

@@ -34,6 +34,7 @@ from services.survey.respond.service import (
 )
 from services.survey.respond.wording import phrase, words
 from shared.questionnaire import load_bank, missing_for_submit
+from shared.vocabulary import NOT_STARTED, SELLER
 
 bp = Blueprint("respond_pages", __name__)
 
@@ -84,7 +85,7 @@ def _closed(respondent: Respondent):
 
 def _step_url(token: str, respondent: Respondent, subject: SubjectState, step: str | None) -> str:
     if step is None:  # before the first page
-        if respondent.side == "seller":
+        if respondent.side == SELLER:
             return url_for(".seller_list", token=token)
         return url_for(".welcome", token=token)
     return url_for(".section", token=token, subject_id=subject.subject_id, section_id=step)
@@ -101,10 +102,10 @@ def start(token: str):
         return _closed(respondent)
     if respondent.completed:
         return _render("already_submitted.html", respondent, subject=None)
-    started = any(s.status != "not_started" for s in respondent.subjects)
+    started = any(s.status != NOT_STARTED for s in respondent.subjects)
     if not started:
         return _welcome(token, respondent)
-    if respondent.side == "seller":
+    if respondent.side == SELLER:
         return redirect(url_for(".seller_list", token=token), 303)
     subject = respondent.subjects[0]
     return redirect(_step_url(token, respondent, subject, screens.resume_step(subject)), 303)
@@ -119,12 +120,12 @@ def welcome(token: str):
 
 
 def _welcome(token: str, respondent: Respondent):
-    if respondent.side == "seller":
+    if respondent.side == SELLER:
         start_url = url_for(".seller_list", token=token)
     else:
         subject = respondent.subjects[0]
         start_url = _step_url(token, respondent, subject, screens.resume_step(subject))
-    started = any(s.status != "not_started" for s in respondent.subjects)
+    started = any(s.status != NOT_STARTED for s in respondent.subjects)
     return _render(
         "welcome.html",
         respondent,
@@ -140,7 +141,7 @@ def seller_list(token: str):
     respondent = _load(token, opened=True)
     if respondent.closed:
         return _closed(respondent)
-    if respondent.side != "seller":
+    if respondent.side != SELLER:
         return redirect(url_for(".start", token=token), 303)
     links = {
         s.subject_id: _step_url(token, respondent, s, screens.resume_step(s))
@@ -324,7 +325,7 @@ def _submit(token: str, respondent: Respondent, subject: SubjectState):
         )
     except NotReadyToSubmit as exc:
         return _review(token, respondent, subject, missing=exc.details, status=400)
-    if respondent.side == "seller" and any(
+    if respondent.side == SELLER and any(
         not s.completed for s in respondent.subjects if s.subject_id != subject.subject_id
     ):
         return redirect(url_for(".seller_list", token=token, submitted=subject.subject_id), 303)

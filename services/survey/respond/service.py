@@ -35,11 +35,19 @@ from shared.settings import Settings
 from shared.store import Database, composite_id, invitations, roster, waves
 from shared.store import responses as stored_responses
 from shared.tokens import invitation_id_from_token
+from shared.vocabulary import (
+    COMPLETED,
+    DRAFT,
+    ENDED_WAVE_STATUSES,
+    IN_PROGRESS,
+    INVITATION_STATUSES,
+    INVITED,
+    NOT_STARTED,
+    SELLER,
+)
 
 log = logging.getLogger(__name__)
 
-NOT_STARTED, IN_PROGRESS, COMPLETED = "not_started", "in_progress", "completed"
-CLOSED_WAVE_STATUSES = frozenset({"closing", "closed"})
 _SAVE_ATTEMPTS = 5  # optimistic-concurrency retries when two tabs save the same subject
 
 
@@ -174,7 +182,7 @@ class Respondent:
 
 def wave_is_closed(wave: Mapping[str, Any], *, now: datetime | None = None) -> bool:
     """Closing or closed, or past its closes_at."""
-    if wave.get("status") in CLOSED_WAVE_STATUSES:
+    if wave.get("status") in ENDED_WAVE_STATUSES:
         return True
     closes_at = clock.aware(wave.get("closes_at"))
     return closes_at is not None and closes_at <= (now or clock.now())
@@ -201,7 +209,7 @@ def load_respondent(
     if invitation is None or invitation.get("revoked"):
         raise LinkNotValid()
     wave = waves.get(db=db, org_id=invitation["org_id"], wave_id=invitation["wave_id"])
-    if wave is None or wave.get("status") == "draft":
+    if wave is None or wave.get("status") == DRAFT:
         raise LinkNotValid()
     bank = questionnaire or load_bank()
     closed = wave_is_closed(wave)
@@ -215,7 +223,7 @@ def load_respondent(
         )
     }
     buyer_names: dict[str, str] = {}
-    if invitation["side"] == "seller":
+    if invitation["side"] == SELLER:
         contact_ids = [s["contact_id"] for s in invitation.get("subjects", [])]
         buyer_names = {
             c["_id"]: c.get("name") or ""
@@ -250,7 +258,7 @@ def load_respondent(
     )
     if closed and not allow_closed:
         raise WaveClosed(respondent)
-    if opened and invitation.get("status") == "invited":
+    if opened and invitation.get("status") == INVITED:
         invitations.mark_opened(db=db, invitation_id=invitation_id, now=clock.now())
     return respondent
 
@@ -287,7 +295,7 @@ def save_answers(
         new_answers=cleaned,
         extra={"resume_section": resume_section} if resume_section else {},
     )
-    _advance_invitation(db=db, respondent=respondent, to="in_progress")
+    _advance_invitation(db=db, respondent=respondent, to=IN_PROGRESS)
     return saved
 
 
@@ -354,10 +362,10 @@ def submit_answers(
         if cleaned:
             # Not complete yet, but what was sent is kept: nothing typed is lost.
             _write(db=db, respondent=respondent, subject=subject, new_answers=cleaned, extra={})
-            _advance_invitation(db=db, respondent=respondent, to="in_progress")
+            _advance_invitation(db=db, respondent=respondent, to=IN_PROGRESS)
         raise
     assert event is not None  # a completing write always records its event
-    _advance_invitation(db=db, respondent=respondent, to="in_progress")
+    _advance_invitation(db=db, respondent=respondent, to=IN_PROGRESS)
     _complete_invitation_if_done(db=db, respondent=respondent)
     log.info(
         "response completed",
@@ -476,20 +484,17 @@ def _new_response(
         "completed_at": None,
         "outbox": [],
     }
-    if respondent.side == "seller":
+    if respondent.side == SELLER:
         doc["seller_email"] = respondent.invitation.get("person_email")
     return doc
 
 
-_STATUS_ORDER = ("invited", "opened", "in_progress", "completed")
-
-
 def _advance_invitation(*, db: Database, respondent: Respondent, to: str) -> None:
     """Move the invitation's status forward (never back), once."""
-    current = respondent.invitation.get("status", "invited")
-    if _STATUS_ORDER.index(current) >= _STATUS_ORDER.index(to):
+    current = respondent.invitation.get("status", INVITED)
+    if INVITATION_STATUSES.index(current) >= INVITATION_STATUSES.index(to):
         return
-    earlier = list(_STATUS_ORDER[: _STATUS_ORDER.index(to)])
+    earlier = list(INVITATION_STATUSES[: INVITATION_STATUSES.index(to)])
     now = clock.now()
     changes: dict[str, Any] = {"status": to}
     if not respondent.invitation.get("opened_at"):
