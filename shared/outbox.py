@@ -31,7 +31,7 @@ from shared import clock
 from shared.bus import Bus, Unroutable
 from shared.events import Event
 from shared.store import Database
-from shared.store import outbox as stored_outbox
+from shared.store import outbox as outbox_store
 from shared.store.outbox import OUTBOX, PENDING, RESPONSES, SENT, OutboxPlace
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def stage_events(*, db: Database, events: Sequence[Event]) -> int:
         {**outbox_entry(event), "org_id": event.payload.get("org_id"), "attempts": 0}
         for event in events
     ]
-    return stored_outbox.stage(db=db, entries=entries)
+    return outbox_store.stage(db=db, entries=entries)
 
 
 def publish_staged(*, db: Database, bus: Bus, event_ids: Sequence[str]) -> int:
@@ -176,7 +176,7 @@ def publish_staged(*, db: Database, bus: Bus, event_ids: Sequence[str]) -> int:
     """
     if not event_ids:
         return 0
-    found = stored_outbox.pending(db=db, event_ids=event_ids)
+    found = outbox_store.pending(db=db, event_ids=event_ids)
     published = 0
     for entry in (found[i] for i in event_ids if i in found):
         outcome = publish_entry(db=db, bus=bus, place=OUTBOX, doc_id=entry["_id"], entry=entry)
@@ -191,7 +191,7 @@ def pending_count(*, db: Database, event_ids: Sequence[str]) -> int:
     """How many of these events still wait in the outbox."""
     if not event_ids:
         return 0
-    return stored_outbox.count_pending(db=db, event_ids=event_ids)
+    return outbox_store.count_pending(db=db, event_ids=event_ids)
 
 
 def relay_outbox(*, db: Database, bus: Bus, older_than_s: float, limit: int = 500) -> int:

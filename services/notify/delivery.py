@@ -23,7 +23,7 @@ from services.notify.mailer import Mailer, PermanentFailure, TemporaryFailure
 from services.notify.messages import InvalidAddress, RenderedEmail, compose, mailbox
 from shared.ids import new_id
 from shared.store import Database, invitations
-from shared.store import emails as emails_store
+from shared.store import emails as email_store
 from shared.vocabulary import COMPLETED
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class Delivery:
         """Insert pending emails claimed by this process; those whose key exists are left out."""
         now = self.clock()
         docs = [self._document(email, now) for email in emails]
-        return emails_store.insert_new(db=self.db, emails=docs)
+        return email_store.insert_new(db=self.db, emails=docs)
 
     def send_all(self, emails: Iterable[Outgoing], *, chunk: int = 50) -> Counter:
         """Record and send emails, `chunk` at a time: while one thread sends a chunk, the
@@ -209,7 +209,7 @@ class Delivery:
     ) -> bool:
         """Record an email that cannot be sent at all (e.g. an invalid address) as failed."""
         now = self.clock()
-        recorded = emails_store.insert_one_new(
+        recorded = email_store.insert_one_new(
             db=self.db,
             email={
                 "_id": new_id(),
@@ -306,7 +306,7 @@ class Delivery:
         """Take the lease on a due pending email; None when another process holds it or it is done."""
         now = now or self.clock()
         lease_until = now + timedelta(seconds=self.config.lease_s)
-        return emails_store.claim(
+        return email_store.claim(
             db=self.db, email_id=email_id, now=now, lease_until=lease_until, owner=self.owner
         )
 
@@ -316,7 +316,7 @@ class Delivery:
         if self.relay_down():
             return counts
         now = now or self.clock()
-        for email_id in emails_store.due(db=self.db, now=now, limit=self.config.batch_size):
+        for email_id in email_store.due(db=self.db, now=now, limit=self.config.batch_size):
             doc = self.claim(email_id, now)
             if doc is None:
                 continue  # another process took it
@@ -367,13 +367,13 @@ class Delivery:
             "next_attempt_at": None,
         }
         update[{SENT: "sent_at", FAILED: "failed_at"}.get(status, "cancelled_at")] = now
-        emails_store.finish(db=self.db, email_id=doc["_id"], changes=update)
+        email_store.finish(db=self.db, email_id=doc["_id"], changes=update)
 
     def _reschedule(self, doc: dict, *, attempts: int, error: str | None, at: datetime) -> None:
         update: dict[str, Any] = {"attempts": attempts, "next_attempt_at": at, "lease_until": at}
         if error is not None:
             update["last_error"] = error
-        emails_store.reschedule(db=self.db, email_id=doc["_id"], owner=self.owner, changes=update)
+        email_store.reschedule(db=self.db, email_id=doc["_id"], owner=self.owner, changes=update)
 
     def _relay_failed(self) -> None:
         with self._lock:

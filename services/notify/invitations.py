@@ -13,7 +13,7 @@ from shared.organisation import Branding, load_branding
 from shared.questionnaire import load_bank
 from shared.settings import Settings
 from shared.store import Database, opt_outs, programs, roster, waves
-from shared.store import invitations as stored_invitations
+from shared.store import invitations as invitation_store
 from shared.tokens import optout_url, survey_url
 from shared.vocabulary import BUYER, ENDED_WAVE_STATUSES, IN_PROGRESS, OPENED, SELLER
 
@@ -222,7 +222,7 @@ def send_invitations(
         log.info("wave already closing; invitations not sent", extra={"wave_id": wave_id})
         return Tally()
     ids = [str(i) for i in payload.get("invitation_ids") or []]
-    invitations = stored_invitations.get_many(
+    invitations = invitation_store.get_many(
         db=db, org_id=org_id, wave_id=wave_id, invitation_ids=ids
     )
     order = {invitation_id: n for n, invitation_id in enumerate(ids)}

@@ -24,7 +24,7 @@ from shared.organisation import Branding, load_branding
 from shared.questionnaire import load_bank
 from shared.settings import Settings
 from shared.store import Database, invitations, programs, roster, scores, waves
-from shared.store import results as stored_results
+from shared.store import results as result_store
 from shared.vocabulary import BUYER, COMPLETED, DIMENSIONS, LEVEL_NAMES, SEGMENTS, SELLER
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,7 @@ def buyer_words(
 
 def load_final_results(db: Database, wave_id: str) -> dict[str, Any]:
     """The wave's final results, with each account's document (stored one per `scores` row)."""
-    doc = stored_results.read(db=db, wave_id=wave_id)
+    doc = result_store.read(db=db, wave_id=wave_id)
     if doc is None or not doc.get("final"):
         raise ResultsNotReady(f"no final results for wave {wave_id}")
     accounts = scores.of_kind(db=db, wave_id=wave_id, kind="account", fields=("key", "account"))

@@ -43,7 +43,7 @@ from shared.events import (
 from shared.periodic import PeriodicPass
 from shared.settings import Settings
 from shared.store import Database, programs, responses, roster, scores, scoring_state, waves
-from shared.store import results as stored_results
+from shared.store import results as result_store
 from shared.store.results import ranking_chunks, ranking_key
 from shared.store.scores import Score
 from shared.vocabulary import BUYER, CLOSED, COMPLETED, SELLER
@@ -244,7 +244,7 @@ def write_results(
         ]
         _write_scores(db, loaded, writes + ranking, as_of=as_of, final=True)
     # never over final results, nor over a recompute that read the wave later than this one
-    return stored_results.write(
+    return result_store.write(
         db=db,
         wave_id=wave_id,
         org_id=org_id,

@@ -18,7 +18,7 @@ from shared import comments
 from shared.csv_cells import CsvWriter
 from shared.results import unscored_account, unscored_results
 from shared.store import Database, roster, scores, waves
-from shared.store import results as stored_results
+from shared.store import results as result_store
 from shared.vocabulary import BUYER, CLOSED, DIMENSIONS, MOMENT_TAGS, SELLER, SIDES, TOUCHPOINTS
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
@@ -63,7 +63,7 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
     """The stored results of a wave; before its first completion is scored, the results of a
     wave nobody has answered (every figure null, its accounts listed)."""
     wave = _wave(db, org_id, wave_id)
-    stored = stored_results.read(db=db, wave_id=wave_id, org_id=org_id)
+    stored = result_store.read(db=db, wave_id=wave_id, org_id=org_id)
     if stored is not None and "results" in stored:  # else only marked stale so far
         results = dict(stored["results"])
         final = bool(stored["final"])

@@ -16,9 +16,9 @@ from pymongo.database import Database
 
 from shared.ids import new_id
 from shared.store.database import projection
+from shared.vocabulary import COMPLETED, INVITED, OPENED
 
 WRITE_BATCH = 500  # invitation upserts per round trip
-COMPLETED = "completed"
 _ACTIVE = {"revoked": {"$ne": True}}
 
 
@@ -51,7 +51,7 @@ def build(
         "person_name": name,
         "language": language,
         "subjects": subjects,
-        "status": "invited",
+        "status": INVITED,
         "opened_at": None,
         "completed_at": None,
         "revoked": False,
@@ -190,8 +190,8 @@ def count_by_state(*, db: Database, org_id: str, wave_id: str) -> list[tuple[dic
 def mark_opened(*, db: Database, invitation_id: str, now: datetime) -> None:
     """invited -> opened (an invitation further on stays as it is)."""
     db.invitations.update_one(
-        {"_id": invitation_id, "status": "invited"},
-        {"$set": {"status": "opened", "opened_at": now}},
+        {"_id": invitation_id, "status": INVITED},
+        {"$set": {"status": OPENED, "opened_at": now}},
     )
 
 

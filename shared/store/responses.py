@@ -16,8 +16,8 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from shared.store.database import find_each, projection
+from shared.vocabulary import COMPLETED
 
-COMPLETED = "completed"
 _NO_OUTBOX = {"outbox": 0}  # the pending events are the relay's business
 
 

@@ -33,7 +33,7 @@ from shared.questionnaire import (
 )
 from shared.settings import Settings
 from shared.store import Database, composite_id, invitations, roster, waves
-from shared.store import responses as stored_responses
+from shared.store import responses as response_store
 from shared.tokens import invitation_id_from_token
 from shared.vocabulary import (
     COMPLETED,
@@ -215,7 +215,7 @@ def load_respondent(
     closed = wave_is_closed(wave)
     responses = {
         r["subject_id"]: r
-        for r in stored_responses.of_invitation(
+        for r in response_store.of_invitation(
             db=db,
             org_id=invitation["org_id"],
             wave_id=invitation["wave_id"],
@@ -406,7 +406,7 @@ def _write(
         }
     for attempt in range(_SAVE_ATTEMPTS):
         if attempt:
-            current = stored_responses.find(
+            current = response_store.find(
                 db=db,
                 org_id=respondent.org_id,
                 wave_id=respondent.wave_id,
@@ -429,11 +429,11 @@ def _write(
             doc.update(_id=response_id, rev=1, **fields)
             if change["push"]:
                 doc["outbox"] = [change["push"]]
-            if not stored_responses.insert_new(db=db, response=doc):
+            if not response_store.insert_new(db=db, response=doc):
                 continue  # the other tab created it first: merge into theirs
             written = doc
         else:
-            written = stored_responses.update_unchanged(
+            written = response_store.update_unchanged(
                 db=db,
                 org_id=respondent.org_id,
                 response_id=response_id,
@@ -507,7 +507,7 @@ def _advance_invitation(*, db: Database, respondent: Respondent, to: str) -> Non
 def _complete_invitation_if_done(*, db: Database, respondent: Respondent) -> None:
     """Completed when every subject's response is: counted in the store, not in memory."""
     wanted = len(respondent.subjects)
-    done = stored_responses.count_completed(
+    done = response_store.count_completed(
         db=db, wave_id=respondent.wave_id, invitation_id=respondent.invitation_id
     )
     if done >= wanted:
