@@ -186,10 +186,29 @@ class RosterRowSchema(StrictSchema):
     segment = fields.String(allow_none=True, validate=validate.Length(max=1000))
 
 
+ROSTER_MAX_ROWS = 200_000
+
+
 class RosterBodySchema(StrictSchema):
     rows = fields.List(
-        fields.Nested(RosterRowSchema), required=True, validate=validate.Length(max=200_000)
+        fields.Nested(RosterRowSchema),
+        required=True,
+        validate=validate.Length(max=ROSTER_MAX_ROWS),
     )
+
+
+def _a_list_of_rows(value: Any) -> None:
+    if not isinstance(value, list):
+        raise ValidationError("Not a valid list.")
+    if len(value) > ROSTER_MAX_ROWS:
+        raise ValidationError(f"Longer than maximum length {ROSTER_MAX_ROWS}.")
+
+
+class RosterEnvelopeSchema(StrictSchema):
+    """RosterBodySchema without checking the rows: the import checks them one by one and
+    stops after the first bad ones (100,000 bad rows would make a 50 MB answer)."""
+
+    rows = fields.Raw(required=True, validate=_a_list_of_rows)
 
 
 class RowErrorSchema(Schema):
