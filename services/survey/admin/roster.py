@@ -838,6 +838,7 @@ def _finished(importer: _Import) -> RosterReport:
     report = importer.finish()
     if report.rows_imported == 0 and report.rows_rejected:
         first = report.errors[0]
+        truncated = report.errors_truncated or len(report.errors) > MAX_SHOWN_ERRORS
         details: dict[str, list[str]] = {}
         for error in report.errors[:MAX_SHOWN_ERRORS]:
             details.setdefault(error.column or "row", []).append(
@@ -847,9 +848,7 @@ def _finished(importer: _Import) -> RosterReport:
             f"no row could be imported; row {first.row}"
             f"{', ' + first.column if first.column else ''}: {first.message}",
             details=details,
-            extra={
-                "errors_truncated": report.errors_truncated or len(report.errors) > MAX_SHOWN_ERRORS
-            },
+            extra={"errors_truncated": True} if truncated else None,
         )
     return report
 
@@ -907,7 +906,9 @@ def roster_json_rows(data: bytes) -> list[dict[str, Any]]:
         message = invalid_input_message(details)
         if unchecked:
             message += f"; rows after row {index + 1} were not checked"
-        raise ValidationFailed(message, details=details, extra={"errors_truncated": unchecked > 0})
+        # Said only when it holds, so that the usual error keeps its three fields.
+        extra = {"errors_truncated": True} if unchecked else None
+        raise ValidationFailed(message, details=details, extra=extra)
     return rows
 
 
