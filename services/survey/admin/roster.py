@@ -468,7 +468,7 @@ _OPTIONAL: dict[str, tuple[str, ...]] = {"accounts": ("segment",)}
 
 
 def _digest(values: Iterable[object]) -> bytes:
-    # 16 bytes stand for a stored document's values: the program's documents stay in memory.
+    # 16 bytes stand for a document's values, so the program's documents need not stay in memory.
     return hashlib.blake2b(repr(tuple(values)).encode(), digest_size=16).digest()
 
 
@@ -905,7 +905,7 @@ def roster_json_rows(data: bytes) -> list[dict[str, Any]]:
         unchecked = len(raw_rows) - index - 1
         message = invalid_input_message(details)
         if unchecked:
-            message += f"; rows after row {index + 1} were not checked"
+            message += f"; the rows after rows.{index} were not checked"
         # Said only when it holds, so that the usual error keeps its three fields.
         extra = {"errors_truncated": True} if unchecked else None
         raise ValidationFailed(message, details=details, extra=extra)
