@@ -2,15 +2,19 @@
 
 One row is one contact–seller assignment. Good rows are imported and bad rows reported
 with their row number and column; importing the same file again changes nothing. Writes
-are upserts keyed by the unique indexes, a thousand rows per round trip, so the memory in
-use is one batch plus the keys seen so far.
+are upserts keyed by the unique indexes, a thousand rows per round trip, compared first
+with one read of the program's documents (its keys, ids and a digest of their values), so
+the memory in use is one batch plus the keys of the program and of the file. If the
+database fails part-way, the error names the rows imported and a re-import finishes.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -21,12 +25,20 @@ from typing import Any
 from marshmallow import ValidationError
 from pymongo import DeleteOne, UpdateOne
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
 from services.survey.admin.programs import get_program
-from services.survey.admin.schemas import RosterBodySchema, flat_messages, invalid_input_message
+from services.survey.admin.schemas import (
+    RosterEnvelopeSchema,
+    RosterRowSchema,
+    flat_messages,
+    invalid_input_message,
+)
 from services.survey.errors import ApiError, ValidationFailed
 from shared.ids import new_id
 from shared.vocabulary import ROLES
+
+log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = (
     "account_id",
@@ -44,15 +56,28 @@ COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 BATCH_ROWS = 1000
 MAX_REVENUE = 1e15  # beyond any company; also keeps integers inside BSON's 64 bits
 MAX_REPORTED_ERRORS = 1000
+MAX_SHOWN_ERRORS = 50  # in the details of a 400 that refuses the whole roster
+MAX_SHAPE_ERROR_ROWS = 20  # JSON rows of the wrong shape: checking stops at this many
 _DELIMITERS = (",", ";", "\t", "|")
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# In one value: identifiers take no control character at all, names keep tab and line breaks.
+_CONTROL_IN_ID = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_NAME = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NAME_COLUMNS = ("account_name", "contact_name", "seller_name")
 _LIMITS = {"account_id": 100, "segment": 100, "contact_email": 254, "seller_email": 254}
 _NAME_LIMIT = 200
 
 
 class RosterFileError(ValidationFailed):
     """The file as a whole cannot be read as a roster: nothing is imported."""
+
+
+class RosterImportInterrupted(ApiError):
+    """The database failed part-way through an import: the rows named as imported are, and
+    importing the same file again finishes the job (it writes only what is missing)."""
+
+    status, code = 503, "import_interrupted"
 
 
 @dataclass(frozen=True)
@@ -208,15 +233,22 @@ def read_roster_csv(data: bytes) -> RosterCsv:
     first = next((i for i, line in enumerate(lines) if line.strip()), 0)
     header_line = lines[first]
     match = re.fullmatch(r'\s*"?sep=(.)"?\s*', header_line, flags=re.IGNORECASE)
-    if match:
-        # Excel's "sep=;" hint line before the header.
-        delimiter = match.group(1)
-        first += 1
-        header_line = lines[first] if first < len(lines) else ""
-    else:
-        delimiter = _sniff_delimiter(header_line)
+    try:
+        if match:
+            # Excel's "sep=;" hint line before the header.
+            delimiter = match.group(1)
+            first += 1
+            header_line = lines[first] if first < len(lines) else ""
+        else:
+            delimiter = _sniff_delimiter(header_line)
+        header = next(csv.reader([header_line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        problem = _csv_problem(exc)
+        raise RosterFileError(
+            f"line {first + 1} (the header): the CSV cannot be read ({problem})",
+            details={"header": [f"line {first + 1}: {problem}"]},
+        ) from None
     skip = first + 1
-    header = next(csv.reader([header_line], delimiter=delimiter), [])
     columns: dict[str, int] = {}
     for position, cell in enumerate(header):
         name = column_name(cell)
@@ -256,8 +288,19 @@ def _count_data_rows(text: str, delimiter: str, skip: int) -> int:
             if index > skip and any(cell.strip() for cell in record):
                 count += 1
     except csv.Error as exc:
-        raise RosterFileError(f"row {index + 1}: the CSV cannot be read ({exc})") from None
+        problem = _csv_problem(exc)
+        raise RosterFileError(
+            f"row {index + 1}: the CSV cannot be read ({problem})",
+            details={"row": [f"row {index + 1}: {problem}"]},
+        ) from None
     return count
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    # Python's words for its field size limit, in the user's.
+    if "field larger than field limit" in str(exc):
+        return f"a cell is longer than {csv.field_size_limit():,} characters"
+    return str(exc)
 
 
 # --- one row -------------------------------------------------------------------------------
@@ -328,18 +371,25 @@ def parse_row(
     errors: list[RowError] = []
 
     def text(column: str, *, required: bool = True) -> str:
+        """The value, or "" once its problem is reported (so no second error names it)."""
         raw = values.get(column)
         value = "" if raw is None else str(raw).strip()
         limit = _LIMITS.get(column, _NAME_LIMIT)
+        control = (_CONTROL_IN_NAME if column in _NAME_COLUMNS else _CONTROL_IN_ID).search(value)
         if not value and required:
             errors.append(RowError(row, column, "is required"))
         elif len(value) > limit:
             errors.append(RowError(row, column, f"is longer than {limit} characters"))
-        return value
+        elif control:
+            code = f"U+{ord(control.group()):04X}"
+            errors.append(RowError(row, column, f"contains the control character {code}"))
+        else:
+            return value
+        return ""
 
     def email(column: str) -> str:
         value = text(column).lower()
-        if value and len(value) <= _LIMITS[column] and not _EMAIL.match(value):
+        if value and not _EMAIL.match(value):
             errors.append(RowError(row, column, f"not a valid email address: {_shown(value)}"))
         return value
 
@@ -398,6 +448,43 @@ def parse_row(
 
 # --- importing -----------------------------------------------------------------------------
 
+# The values an import writes and compares, per collection (besides the key fields); an
+# optional one is compared only when the row gives it.
+_COMPARED: dict[str, tuple[str, ...]] = {
+    "accounts": ("org_id", "name", "annual_revenue", "owner_email", "natural_key"),
+    "sellers": ("org_id", "name", "natural_key"),
+    "contacts": (
+        "org_id",
+        "account_id",
+        "account_external_id",
+        "name",
+        "role",
+        "language",
+        "primary_seller_email",
+        "natural_key",
+    ),
+    "assignments": ("org_id", "position", "natural_key"),
+}
+_OPTIONAL: dict[str, tuple[str, ...]] = {"accounts": ("segment",)}
+
+
+def _digest(values: Iterable[object]) -> bytes:
+    # 16 bytes stand for a document's values, so the program's documents need not stay in memory.
+    return hashlib.blake2b(repr(tuple(values)).encode(), digest_size=16).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A document already in the program: its id, its compared values' digest, its optionals."""
+
+    id: str
+    digest: bytes
+    optional: tuple[object, ...]
+
+
+class _WriteFailed(Exception):
+    """The database accepted a write but does not give it back: the import cannot go on."""
+
 
 @dataclass
 class _Pending:
@@ -426,8 +513,20 @@ class _Import:
         self.contact_first: dict[str, tuple[str, int]] = {}  # email -> (account, first row)
         self.sellers_of: dict[str, list[str]] = {}  # contact email -> sellers, in file order
         self.batch: list[_Pending] = []
+        self.stored: dict[str, dict[tuple[str, ...], _Stored]] = {}  # read once per collection
+        # Where the import stands, for an honest answer if the database fails part-way.
+        self.first_row: int | None = None
+        self.last_row: int | None = None  # the last row read
+        self.done_through: int | None = None  # every row up to here is imported
+        self.wrote = False
+
+    def _read(self, number: int) -> None:
+        if self.first_row is None:
+            self.first_row = number
+        self.last_row = number
 
     def add(self, number: int, values: Mapping[str, object], *, decimal_comma: bool) -> None:
+        self._read(number)
         row, errors = parse_row(
             number, values, languages=self.languages, decimal_comma=decimal_comma
         )
@@ -467,13 +566,17 @@ class _Import:
             self.flush()
 
     def reject(self, error: RowError) -> None:
+        self._read(error.row)
         self.report.reject([error])
 
     def flush(self) -> None:
         """Write the batch: accounts, sellers, contacts, then assignments."""
         batch, self.batch = self.batch, []
-        if not batch:
-            return
+        if batch:
+            self._write(batch)
+        self.done_through = self.last_row
+
+    def _write(self, batch: list[_Pending]) -> None:
         report = self.report
         on_insert = self._on_insert
         created, updated, ids = self._sync(
@@ -531,6 +634,29 @@ class _Import:
     def _on_insert(self) -> dict[str, Any]:
         return {"_id": new_id(), "created_at": self.now}
 
+    def _stored_in(
+        self, collection: str, key_fields: tuple[str, ...]
+    ) -> dict[tuple[str, ...], _Stored]:
+        """The program's documents of a collection by key, read once in one pass.
+
+        One scan instead of a lookup per batch: the local server answers `$in` by testing
+        every document against every key (and its SQLite engine refuses more than ~500 keys).
+        """
+        stored = self.stored.get(collection)
+        if stored is None:
+            compared, optional = _COMPARED[collection], _OPTIONAL.get(collection, ())
+            projection = {name: 1 for name in (*key_fields, *compared, *optional)}
+            stored = {
+                tuple(doc.get(f) for f in key_fields): _Stored(
+                    doc["_id"],
+                    _digest(doc.get(name) for name in compared),
+                    tuple(doc.get(name) for name in optional),
+                )
+                for doc in self.db[collection].find({"program_id": self.program_id}, projection)
+            }
+            self.stored[collection] = stored
+        return stored
+
     def _sync(
         self,
         collection: str,
@@ -539,22 +665,13 @@ class _Import:
     ) -> tuple[int, int, dict[tuple[str, ...], str | None]]:
         """Upsert what is new, update what differs, leave the rest: (created, updated, ids).
 
-        One read and one bulk write per batch; comparing here, not trusting the server's
-        nModified, keeps a re-import at zero writes.
+        One bulk write per batch; comparing here, not trusting the server's nModified,
+        keeps a re-import at zero writes.
         """
         if not wanted:
             return 0, 0, {}
-        fields = {name for values, _ in wanted.values() for name in values} | {"natural_key"}
-        existing = {
-            tuple(doc.get(f) for f in key_fields): doc
-            for doc in self.db[collection].find(
-                {
-                    "program_id": self.program_id,
-                    key_fields[0]: {"$in": sorted({key[0] for key in wanted})},
-                },
-                {name: 1 for name in (*key_fields, *fields)},
-            )
-        }
+        stored = self._stored_in(collection, key_fields)
+        compared, optional = _COMPARED[collection], _OPTIONAL.get(collection, ())
         ops: list[UpdateOne] = []
         inserts: list[tuple[int, tuple[str, ...]]] = []
         ids: dict[tuple[str, ...], str | None] = {}
@@ -562,7 +679,7 @@ class _Import:
         for key, (values, insert_values) in wanted.items():
             # Unique by one field, natural_key, so inserts stay cheap on every server.
             want = {**values, "natural_key": "|".join((self.program_id, *key))}
-            current = existing.get(key)
+            current = stored.get(key)
             if current is None:
                 inserts.append((len(ops), key))
                 on_insert = {
@@ -579,12 +696,18 @@ class _Import:
                 )
                 ids[key] = insert_values.get("_id")
                 continue
-            ids[key] = current.get("_id")
-            if any(current.get(name) != value for name, value in want.items()):
-                ops.append(UpdateOne({"_id": current["_id"]}, {"$set": want}))
+            ids[key] = current.id
+            same = current.digest == _digest(want.get(name) for name in compared) and all(
+                want[name] == value
+                for name, value in zip(optional, current.optional, strict=True)
+                if name in want
+            )
+            if not same:
+                ops.append(UpdateOne({"_id": current.id}, {"$set": want}))
                 updated += 1
         if not ops:
             return 0, 0, ids
+        self.wrote = True
         result = self.db[collection].bulk_write(ops, ordered=False)
         for index, key in inserts:
             if index not in result.upserted_ids:
@@ -617,14 +740,14 @@ class _Import:
         }
 
     def _resolve_accounts(self, external_ids: set[str]) -> None:
-        unknown = [e for e in external_ids if e not in self.account_ids]
-        if not unknown:
-            return
-        for account in self.db.accounts.find(
-            {"program_id": self.program_id, "external_id": {"$in": unknown}},
-            {"external_id": 1},
-        ):
-            self.account_ids[account["external_id"]] = account["_id"]
+        # Only accounts another import inserted between our read and our write are unknown.
+        for external_id in external_ids - self.account_ids.keys():
+            found = self.db.accounts.find_one(
+                {"natural_key": f"{self.program_id}|{external_id}"}, {"_id": 1}
+            )
+            if found is None:
+                raise _WriteFailed(f"account {external_id!r} was written but cannot be read back")
+            self.account_ids[external_id] = found["_id"]
 
     def finish(self) -> RosterReport:
         """Write what is left and drop the assignments the file no longer lists for its contacts."""
@@ -639,17 +762,86 @@ class _Import:
                 and a["seller_email"] not in self.sellers_of[a["contact_email"]]
             ]
             if stale:
+                self.wrote = True
                 result = self.db.assignments.bulk_write(stale, ordered=False)
                 self.report.assignments_removed = result.deleted_count
         return self.report
+
+    def interrupted(self, exc: Exception) -> RosterImportInterrupted:
+        """The answer when the database fails part-way: which rows are imported, what to do."""
+        problem = _database_problem(exc)
+        again = (
+            "import the same file again to finish: what is already imported is not written twice"
+        )
+        first, done = self.first_row, self.done_through
+        if not self.wrote:
+            message = f"the roster was not imported ({problem}); nothing was changed"
+            rows = ["none imported"]
+        elif done is not None and done == self.last_row and not self.batch:
+            message = (
+                f"every row is imported, but removing the assignments the file no longer lists "
+                f"failed ({problem}); {again}"
+            )
+            rows = [f"{first}-{done}: imported"]
+        elif done is None:
+            message = (
+                f"the import stopped part-way ({problem}): no row is completely imported yet; "
+                f"rows from {first} on are not imported, or only in part; {again}"
+            )
+            rows = [f"{first} on: not imported, or only in part"]
+        else:
+            message = (
+                f"the import stopped part-way ({problem}): rows {first}-{done} are imported, "
+                f"rows after {done} are not, or only in part; {again}"
+            )
+            rows = [f"{first}-{done}: imported", f"{done + 1} on: not imported, or only in part"]
+        return RosterImportInterrupted(
+            message,
+            details={"rows": rows, "database": [problem]},
+            extra={"last_row_imported": done if self.wrote else None},
+        )
+
+
+def _database_problem(exc: Exception) -> str:
+    """What went wrong in the database, in one short phrase (no topology dump)."""
+    if isinstance(exc, ConnectionFailure):
+        return "the database could not be reached"
+    if isinstance(exc, BulkWriteError):
+        first = (exc.details.get("writeErrors") or [{}])[0]
+        return f"the database refused a write: {str(first.get('errmsg', exc))[:200]}"
+    if isinstance(exc, OperationFailure):
+        return (
+            f"the database refused the request: {str((exc.details or {}).get('errmsg', exc))[:200]}"
+        )
+    return str(exc)[:200] or type(exc).__name__
+
+
+def _run(
+    importer: _Import,
+    rows: Iterable[tuple[int, Mapping[str, object] | RowError]],
+    *,
+    decimal_comma: bool,
+) -> RosterReport:
+    """Feed the rows to the importer and finish; a database failure names what was done."""
+    try:
+        for number, values in rows:
+            if isinstance(values, RowError):
+                importer.reject(values)
+            else:
+                importer.add(number, values, decimal_comma=decimal_comma)
+        return _finished(importer)
+    except (PyMongoError, _WriteFailed) as exc:
+        log.warning("roster import interrupted", exc_info=exc)
+        raise importer.interrupted(exc) from exc
 
 
 def _finished(importer: _Import) -> RosterReport:
     report = importer.finish()
     if report.rows_imported == 0 and report.rows_rejected:
         first = report.errors[0]
+        truncated = report.errors_truncated or len(report.errors) > MAX_SHOWN_ERRORS
         details: dict[str, list[str]] = {}
-        for error in report.errors[:50]:
+        for error in report.errors[:MAX_SHOWN_ERRORS]:
             details.setdefault(error.column or "row", []).append(
                 f"row {error.row}: {error.message}"
             )
@@ -657,6 +849,7 @@ def _finished(importer: _Import) -> RosterReport:
             f"no row could be imported; row {first.row}"
             f"{', ' + first.column if first.column else ''}: {first.message}",
             details=details,
+            extra={"errors_truncated": True} if truncated else None,
         )
     return report
 
@@ -682,16 +875,42 @@ def import_roster(
 
 
 def roster_json_rows(data: bytes) -> list[dict[str, Any]]:
-    """The rows of a JSON roster body, checked by RosterBodySchema (400 naming the field)."""
+    """The rows of a JSON roster body, each checked by RosterRowSchema (400 naming the field).
+
+    Checking stops at the MAX_SHAPE_ERROR_ROWS-th row of the wrong shape, so that a body of
+    100,000 bad rows is answered at once, naming the first ones (`errors_truncated`).
+    """
     try:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise ApiError("malformed JSON body", details={"body": ["Invalid JSON body."]}) from None
     try:
-        return RosterBodySchema().load(body)["rows"]
+        raw_rows = RosterEnvelopeSchema().load(body)["rows"]
     except ValidationError as exc:
         details = flat_messages(exc.messages)
         raise ValidationFailed(invalid_input_message(details), details=details) from None
+    schema = RosterRowSchema()
+    rows: list[dict[str, Any]] = []
+    details = {}
+    bad_rows = 0
+    index = 0
+    for index, raw in enumerate(raw_rows):
+        try:
+            rows.append(schema.load(raw))
+        except ValidationError as exc:
+            bad_rows += 1
+            details.update(flat_messages(exc.messages, f"rows.{index}"))
+            if bad_rows == MAX_SHAPE_ERROR_ROWS:
+                break
+    if details:
+        unchecked = len(raw_rows) - index - 1
+        message = invalid_input_message(details)
+        if unchecked:
+            message += f"; the rows after rows.{index} were not checked"
+        # Said only when it holds, so that the usual error keeps its three fields.
+        extra = {"errors_truncated": True} if unchecked else None
+        raise ValidationFailed(message, details=details, extra=extra)
+    return rows
 
 
 def import_roster_csv(
@@ -700,17 +919,13 @@ def import_roster_csv(
     """Import a CSV roster file; a file that cannot be read as a whole changes nothing.
 
     Raises RosterFileError (a 400) for an empty, binary or unreadable file or a missing
-    column, and ValidationFailed when no row at all is valid.
+    column, ValidationFailed when no row at all is valid, and RosterImportInterrupted (a
+    503 naming the rows imported) when the database fails part-way.
     """
     program = get_program(db=db, org_id=org_id, program_id=program_id)
     roster = read_roster_csv(data)
     importer = _Import(db=db, org_id=org_id, program=program, batch_rows=batch_rows)
-    for number, values in roster.rows():
-        if isinstance(values, RowError):
-            importer.reject(values)
-        else:
-            importer.add(number, values, decimal_comma=roster.decimal_comma)
-    return _finished(importer)
+    return _run(importer, roster.rows(), decimal_comma=roster.decimal_comma)
 
 
 def import_roster_rows(
@@ -718,7 +933,7 @@ def import_roster_rows(
     db: Database,
     org_id: str,
     program_id: str,
-    rows: Iterable[Mapping[str, object]],
+    rows: Sequence[Mapping[str, object]],
     batch_rows: int = BATCH_ROWS,
 ) -> RosterReport:
     """Import roster rows given as JSON objects (already checked by RosterRowSchema).
@@ -726,10 +941,7 @@ def import_roster_rows(
     Row numbers in the report count from 1.
     """
     program = get_program(db=db, org_id=org_id, program_id=program_id)
-    importer = _Import(db=db, org_id=org_id, program=program, batch_rows=batch_rows)
-    count = 0
-    for count, values in enumerate(rows, start=1):
-        importer.add(count, values, decimal_comma=False)
-    if count == 0:
+    if not rows:
         raise RosterFileError("the roster has no rows", details={"rows": ["is empty"]})
-    return _finished(importer)
+    importer = _Import(db=db, org_id=org_id, program=program, batch_rows=batch_rows)
+    return _run(importer, enumerate(rows, start=1), decimal_comma=False)
