@@ -9,7 +9,7 @@ import tracemalloc
 
 import pytest
 
-from services.survey.admin.roster import (
+from services.survey.admin.roster_file import (
     RosterFileError,
     RowError,
     column_name,
