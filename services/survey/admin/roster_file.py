@@ -11,7 +11,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.survey.errors import ValidationFailed
 from shared.vocabulary import ROLES
@@ -299,6 +299,40 @@ def role_word(value: str) -> str:
     return re.sub(r"[\s\-]+", "_", value.strip().lower())
 
 
+@dataclass
+class _RowReader:
+    """One row's values, read column by column; each problem is noted once, by column."""
+
+    row: int
+    values: Mapping[str, object]
+    errors: list[RowError] = field(default_factory=list)
+
+    def fail(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.row, column, message))
+
+    def text(self, column: str, *, required: bool = True) -> str:
+        """The value, or "" once its problem is reported (so no second error names it)."""
+        raw = self.values.get(column)
+        value = "" if raw is None else str(raw).strip()
+        limit = _LIMITS.get(column, _NAME_LIMIT)
+        control = (_CONTROL_IN_NAME if column in _NAME_COLUMNS else _CONTROL_IN_ID).search(value)
+        if not value and required:
+            self.fail(column, "is required")
+        elif len(value) > limit:
+            self.fail(column, f"is longer than {limit} characters")
+        elif control:
+            self.fail(column, f"contains the control character U+{ord(control.group()):04X}")
+        else:
+            return value
+        return ""
+
+    def email(self, column: str) -> str:
+        value = self.text(column).lower()
+        if value and not _EMAIL.match(value):
+            self.fail(column, f"not a valid email address: {_shown(value)}")
+        return value
+
+
 def parse_row(
     row: int,
     values: Mapping[str, object],
@@ -307,66 +341,34 @@ def parse_row(
     decimal_comma: bool = False,
 ) -> tuple[RosterRow | None, list[RowError]]:
     """Check and normalise one row's values; the row, or every problem found in it."""
-    errors: list[RowError] = []
-
-    def text(column: str, *, required: bool = True) -> str:
-        """The value, or "" once its problem is reported (so no second error names it)."""
-        raw = values.get(column)
-        value = "" if raw is None else str(raw).strip()
-        limit = _LIMITS.get(column, _NAME_LIMIT)
-        control = (_CONTROL_IN_NAME if column in _NAME_COLUMNS else _CONTROL_IN_ID).search(value)
-        if not value and required:
-            errors.append(RowError(row, column, "is required"))
-        elif len(value) > limit:
-            errors.append(RowError(row, column, f"is longer than {limit} characters"))
-        elif control:
-            code = f"U+{ord(control.group()):04X}"
-            errors.append(RowError(row, column, f"contains the control character {code}"))
-        else:
-            return value
-        return ""
-
-    def email(column: str) -> str:
-        value = text(column).lower()
-        if value and not _EMAIL.match(value):
-            errors.append(RowError(row, column, f"not a valid email address: {_shown(value)}"))
-        return value
-
-    account_id = text("account_id")
-    account_name = text("account_name")
+    read = _RowReader(row, values)
+    account_id = read.text("account_id")
+    account_name = read.text("account_name")
     revenue: int | float = 0
     try:
         revenue = parse_revenue(values.get("annual_revenue", ""), decimal_comma=decimal_comma)
     except ValueError as exc:
-        errors.append(RowError(row, "annual_revenue", str(exc)))
-    contact_email = email("contact_email")
-    contact_name = text("contact_name")
-    role = role_word(text("contact_role"))
+        read.fail("annual_revenue", str(exc))
+    contact_email = read.email("contact_email")
+    contact_name = read.text("contact_name")
+    role = role_word(read.text("contact_role"))
     if role and role not in ROLES:
-        errors.append(
-            RowError(
-                row,
-                "contact_role",
-                f"unknown role {_shown(values.get('contact_role'))}: use one of {', '.join(ROLES)}",
-            )
-        )
-    seller_email = email("seller_email")
-    seller_name = text("seller_name")
+        shown = _shown(values.get("contact_role"))
+        read.fail("contact_role", f"unknown role {shown}: use one of {', '.join(ROLES)}")
+    seller_email = read.email("seller_email")
+    seller_name = read.text("seller_name")
     if contact_email and contact_email == seller_email:
-        errors.append(RowError(row, "seller_email", "is the contact's own address"))
-    language = text("language", required=False).lower().replace("_", "-").split("-")[0] or None
+        read.fail("seller_email", "is the contact's own address")
+    language = read.text("language", required=False).lower().replace("_", "-").split("-")[0] or None
     if language is not None and language not in languages:
-        errors.append(
-            RowError(
-                row,
-                "language",
-                f"{_shown(values.get('language'))} is not a language of this program "
-                f"({', '.join(languages)})",
-            )
+        read.fail(
+            "language",
+            f"{_shown(values.get('language'))} is not a language of this program "
+            f"({', '.join(languages)})",
         )
-    segment = text("segment", required=False) or None
-    if errors:
-        return None, errors
+    segment = read.text("segment", required=False) or None
+    if read.errors:
+        return None, read.errors
     return (
         RosterRow(
             row=row,
