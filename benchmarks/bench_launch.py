@@ -32,7 +32,8 @@ from pymongo import IndexModel, UpdateOne
 
 from deploy.local.mongo_server import mongo_url_or_local
 from services.survey.admin.programs import create_program
-from services.survey.admin.roster import REQUIRED_COLUMNS, import_roster_csv
+from services.survey.admin.roster import import_roster_csv
+from services.survey.admin.roster_file import REQUIRED_COLUMNS
 from services.survey.admin.waves import (
     build_invitations,
     create_wave,

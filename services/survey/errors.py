@@ -18,10 +18,14 @@ class ApiError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, details: dict | None = None) -> None:
+    def __init__(
+        self, message: str, *, details: dict | None = None, extra: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        # Fields beside code, message and details (API.md: fields may be added), e.g. errors_truncated.
+        self.extra = extra or {}
 
 
 class ValidationFailed(ApiError):
@@ -67,12 +71,16 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <body><main><h1>{{ title }}</h1><p>{{ message }}</p></main></body></html>"""
 
 
-def error_body(status: int, code: str, message: str, details: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+def error_body(
+    status: int, code: str, message: str, details: dict | None = None, extra: dict | None = None
+) -> dict:
+    return {"error": {**(extra or {}), "code": code, "message": message, "details": details or {}}}
 
 
-def _json_error(status: int, code: str, message: str, details: dict | None = None) -> Response:
-    response = jsonify(error_body(status, code, message, details))
+def _json_error(
+    status: int, code: str, message: str, details: dict | None = None, extra: dict | None = None
+) -> Response:
+    response = jsonify(error_body(status, code, message, details, extra))
     response.status_code = status
     return response
 
@@ -92,7 +100,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         if _wants_json():
-            return _json_error(exc.status, exc.code, exc.message, exc.details)
+            return _json_error(exc.status, exc.code, exc.message, exc.details, exc.extra)
         return render_template_string(_PAGE, title=exc.message, message=""), exc.status
 
     @app.errorhandler(HTTPException)

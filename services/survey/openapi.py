@@ -24,6 +24,13 @@ class ErrorDetailSchema(Schema):
         values=fields.List(fields.String()),
         metadata={"description": "messages per field (or per row and column for rosters)"},
     )
+    errors_truncated = fields.Boolean(
+        metadata={"description": "roster: more problems than the details list"}
+    )
+    last_row_imported = fields.Integer(
+        allow_none=True,
+        metadata={"description": "roster import_interrupted: rows up to here are imported"},
+    )
 
 
 class ErrorSchema(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -317,6 +317,39 @@ def parse_bank(data: object) -> Questionnaire:
     default_language = data.get("default_language", languages[0])
     if default_language not in languages:
         raise BankError(f"default_language {default_language!r} is not in languages")
+    localized = _localizer(languages)
+    placeholder_defaults = {
+        name: localized(_mapping(data.get("placeholders"), "placeholders").get(name), name)
+        for name in PLACEHOLDERS.values()
+    }
+    limits = _mapping(data.get("limits", {}), "limits")
+    text_max = _positive_int(limits.get("text_max_length", 2000), "limits.text_max_length")
+    moments_max = _positive_int(limits.get("moments_max_items", 10), "limits.moments_max_items")
+    scales = _parse_scales(data, languages)
+    bank = Questionnaire(
+        version=int(data.get("version", 1)),
+        languages=languages,
+        default_language=default_language,
+        sections=_parse_sections(
+            data, localized=localized, scales=scales, limits=(text_max, moments_max)
+        ),
+        scales=MappingProxyType(scales),
+        touchpoints=MappingProxyType(_localized_names(data, "touchpoints", localized)),
+        moment_tags=MappingProxyType(_localized_names(data, "moment_tags", localized)),
+        dont_know=localized(data.get("dont_know"), "dont_know"),
+        placeholder_defaults=MappingProxyType(placeholder_defaults),
+        min_dimensions=_positive_int(
+            _mapping(data.get("submit", {}), "submit").get("min_dimensions", 4),
+            "submit.min_dimensions",
+        ),
+        minutes=_positive_int(data.get("minutes", 10), "minutes"),
+    )
+    _check_references(bank)
+    return bank
+
+
+def _localizer(languages: tuple[str, ...]) -> Callable[..., Localized]:
+    """A reader of localized texts: a text per language, or per side then per language."""
 
     def localized(node: object, where: str, *, sides: bool = False) -> Localized:
         node = _mapping(node, where)
@@ -329,14 +362,19 @@ def parse_bank(data: object) -> Questionnaire:
             raise BankError(f"{where}: no text for {', '.join(missing)}")
         return MappingProxyType({lang: node[lang] for lang in languages})
 
-    placeholder_defaults = {
-        name: localized(_mapping(data.get("placeholders"), "placeholders").get(name), name)
-        for name in PLACEHOLDERS.values()
-    }
-    limits = _mapping(data.get("limits", {}), "limits")
-    text_max = _positive_int(limits.get("text_max_length", 2000), "limits.text_max_length")
-    moments_max = _positive_int(limits.get("moments_max_items", 10), "limits.moments_max_items")
+    return localized
 
+
+def _localized_names(
+    data: Mapping[str, Any], key: str, localized: Callable[..., Localized]
+) -> dict[str, Localized]:
+    return {
+        name: localized(node, f"{key}.{name}")
+        for name, node in _mapping(data.get(key), key).items()
+    }
+
+
+def _parse_scales(data: Mapping[str, Any], languages: tuple[str, ...]) -> dict[str, Scale]:
     scales: dict[str, Scale] = {}
     for name, node in _mapping(data.get("scales"), "scales").items():
         node = _mapping(node, f"scales.{name}")
@@ -351,16 +389,16 @@ def parse_bank(data: object) -> Questionnaire:
                 raise BankError(f"scales.{name}.labels.{lang}: a label outside {low}..{high}")
             labels[lang] = MappingProxyType(dict(points))
         scales[name] = Scale(name, low, high, MappingProxyType(labels))
+    return scales
 
-    touchpoints = {
-        t: localized(node, f"touchpoints.{t}")
-        for t, node in _mapping(data.get("touchpoints"), "touchpoints").items()
-    }
-    moment_tags = {
-        t: localized(node, f"moment_tags.{t}")
-        for t, node in _mapping(data.get("moment_tags"), "moment_tags").items()
-    }
 
+def _parse_sections(
+    data: Mapping[str, Any],
+    *,
+    localized: Callable[..., Localized],
+    scales: Mapping[str, Scale],
+    limits: tuple[int, int],
+) -> tuple[Section, ...]:
     sections: list[Section] = []
     seen: set[str] = set()
     for s_index, s_node in enumerate(_list(data.get("sections"), "sections")):
@@ -375,7 +413,7 @@ def parse_bank(data: object) -> Questionnaire:
                 section_id,
                 localized=localized,
                 scales=scales,
-                limits=(text_max, moments_max),
+                limits=limits,
             )
             if item.id in seen:
                 raise BankError(f"item {item.id}: duplicate id")
@@ -385,23 +423,11 @@ def parse_bank(data: object) -> Questionnaire:
         intro = localized(s_node.get("intro"), f"section {section_id}: intro", sides=True)
         _check_placeholders(intro, f"section {section_id}: intro")
         sections.append(Section(section_id, title, intro, tuple(items)))
+    return tuple(sections)
 
-    bank = Questionnaire(
-        version=int(data.get("version", 1)),
-        languages=languages,
-        default_language=default_language,
-        sections=tuple(sections),
-        scales=MappingProxyType(scales),
-        touchpoints=MappingProxyType(touchpoints),
-        moment_tags=MappingProxyType(moment_tags),
-        dont_know=localized(data.get("dont_know"), "dont_know"),
-        placeholder_defaults=MappingProxyType(placeholder_defaults),
-        min_dimensions=_positive_int(
-            _mapping(data.get("submit", {}), "submit").get("min_dimensions", 4),
-            "submit.min_dimensions",
-        ),
-        minutes=_positive_int(data.get("minutes", 10), "minutes"),
-    )
+
+def _check_references(bank: Questionnaire) -> None:
+    """Names one part of the bank gives another exist there."""
     for item in bank.items:
         if item.compares and item.compares not in bank.dimensions:
             raise BankError(f"item {item.id}: compares unknown dimension {item.compares!r}")
@@ -411,7 +437,6 @@ def parse_bank(data: object) -> Questionnaire:
             raise BankError(f"item {item.id}: not a touchpoint listed under touchpoints")
     if bank.min_dimensions > len(bank.dimensions):
         raise BankError("submit.min_dimensions is more than the number of dimensions")
-    return bank
 
 
 def _parse_item(

@@ -98,7 +98,14 @@ def test_openapi_document_describes_the_api_md_error_body():
     error = spec["components"]["schemas"]["Error"]
     assert set(error["properties"]) == {"error"}
     detail = spec["components"]["schemas"][error["properties"]["error"]["$ref"].rsplit("/", 1)[-1]]
-    assert set(detail["properties"]) == {"code", "message", "details"}
+    # API.md's three fields, and the roster's optional ones (sent only when they apply).
+    assert set(detail["properties"]) == {
+        "code",
+        "message",
+        "details",
+        "errors_truncated",
+        "last_row_imported",
+    }
 
 
 def test_warm_up_connects_creates_indexes_and_compiles_templates(mongo_uri, db):

@@ -9,8 +9,9 @@ import tracemalloc
 
 import pytest
 
-from services.survey.admin.roster import (
+from services.survey.admin.roster_file import (
     RosterFileError,
+    RowError,
     column_name,
     parse_revenue,
     parse_row,
@@ -168,6 +169,45 @@ def test_a_bad_value_names_its_row_column_and_reason(column, value, message):
     assert row is None
     assert [(e.row, e.column) for e in errors] == [(7, column)]
     assert message in errors[0].message
+
+
+@pytest.mark.parametrize(
+    "column, value, code",
+    [
+        ("account_id", "\x00", "U+0000"),
+        ("account_id", "a\x00b", "U+0000"),
+        ("account_id", "A\t1", "U+0009"),
+        ("account_name", "Acme\x07", "U+0007"),
+        ("contact_email", "joe\x00@acme.example", "U+0000"),
+        ("contact_name", "Joe\x1bBuyer", "U+001B"),
+        ("contact_role", "user\x00", "U+0000"),
+        ("seller_email", "sue@vendor\x7f.example", "U+007F"),
+        ("seller_name", "Sue\x9bSeller", "U+009B"),
+        ("segment", "Tier\x001", "U+0000"),
+        ("language", "de\x00", "U+0000"),
+    ],
+)
+def test_a_control_character_in_an_identifier_or_name_is_one_error_naming_row_and_column(
+    column, value, code
+):
+    row, errors = parse_row(4, values(**{column: value}), languages=LANGUAGES)
+    assert row is None
+    assert errors == [RowError(4, column, f"contains the control character {code}")]
+
+
+def test_a_name_may_keep_a_tab_or_a_line_break():
+    row, errors = parse_row(2, values(account_name="Acme\nHoldings\tGmbH"), languages=LANGUAGES)
+    assert errors == []
+    assert row.account_name == "Acme\nHoldings\tGmbH"
+
+
+def test_a_header_longer_than_the_csv_field_limit_is_refused_naming_the_line():
+    with pytest.raises(RosterFileError) as caught:
+        read_roster_csv(("\n" + "h" * 200_000 + f"\n{GOOD}\n").encode())
+    assert caught.value.message == (
+        "line 2 (the header): the CSV cannot be read (a cell is longer than 131,072 characters)"
+    )
+    assert caught.value.details == {"header": ["line 2: a cell is longer than 131,072 characters"]}
 
 
 def test_every_bad_value_of_a_row_is_reported():

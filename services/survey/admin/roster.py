@@ -1,19 +1,19 @@
-"""The roster: reading a CRM export (CSV or JSON rows) and importing it into a program.
+"""The roster: importing a CRM export (CSV or JSON rows, read by `roster_file`) into a program.
 
 One row is one contact–seller assignment. Good rows are imported and bad rows reported
 with their row number and column; importing the same file again changes nothing. Writes
-are upserts keyed by the unique indexes, a thousand rows per round trip, so the memory in
-use is one batch plus the keys seen so far.
+are upserts keyed by the unique indexes, a thousand rows per round trip, compared first
+with one read of the program's documents (its keys, ids and a digest of their values), so
+the memory in use is one batch plus the keys of the program and of the file. If the
+database fails part-way, the error names the rows imported and a re-import finishes.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 import json
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,64 +21,38 @@ from typing import Any
 from marshmallow import ValidationError
 from pymongo import DeleteOne, UpdateOne
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
 from services.survey.admin.programs import get_program
-from services.survey.admin.schemas import RosterBodySchema, flat_messages, invalid_input_message
+from services.survey.admin.roster_file import (
+    RosterFileError,
+    RosterRow,
+    RowError,
+    parse_row,
+    read_roster_csv,
+)
+from services.survey.admin.schemas import (
+    RosterEnvelopeSchema,
+    RosterRowSchema,
+    flat_messages,
+    invalid_input_message,
+)
 from services.survey.errors import ApiError, ValidationFailed
 from shared.ids import new_id
-from shared.vocabulary import ROLES
 
-REQUIRED_COLUMNS = (
-    "account_id",
-    "account_name",
-    "annual_revenue",
-    "contact_email",
-    "contact_name",
-    "contact_role",
-    "seller_email",
-    "seller_name",
-)
-OPTIONAL_COLUMNS = ("language", "segment")
-COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+log = logging.getLogger(__name__)
 
 BATCH_ROWS = 1000
-MAX_REVENUE = 1e15  # beyond any company; also keeps integers inside BSON's 64 bits
 MAX_REPORTED_ERRORS = 1000
-_DELIMITERS = (",", ";", "\t", "|")
-_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_LIMITS = {"account_id": 100, "segment": 100, "contact_email": 254, "seller_email": 254}
-_NAME_LIMIT = 200
+MAX_SHOWN_ERRORS = 50  # in the details of a 400 that refuses the whole roster
+MAX_SHAPE_ERROR_ROWS = 20  # JSON rows of the wrong shape: checking stops at this many
 
 
-class RosterFileError(ValidationFailed):
-    """The file as a whole cannot be read as a roster: nothing is imported."""
+class RosterImportInterrupted(ApiError):
+    """The database failed part-way through an import: the rows named as imported are, and
+    importing the same file again finishes the job (it writes only what is missing)."""
 
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem with one value of one row."""
-
-    row: int
-    column: str
-    message: str
-
-
-@dataclass(frozen=True)
-class RosterRow:
-    """A valid roster row, normalised (emails lower-case, role a known word)."""
-
-    row: int
-    account_id: str
-    account_name: str
-    annual_revenue: int | float
-    contact_email: str
-    contact_name: str
-    contact_role: str
-    seller_email: str
-    seller_name: str
-    language: str | None = None
-    segment: str | None = None
+    status, code = 503, "import_interrupted"
 
 
 @dataclass
@@ -107,296 +81,44 @@ class RosterReport:
         self.errors.extend(errors[: max(room, 0)])
 
 
-# --- reading the file ----------------------------------------------------------------------
-
-
-def decode_roster(data: bytes) -> str:
-    """The text of an uploaded roster: UTF-8 (with or without BOM), UTF-16 or Windows-1252.
-
-    A file that is none of these, or holds control characters, is refused as binary.
-    """
-    if not data or not data.strip():
-        raise RosterFileError("the roster file is empty")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Excel's "Unicode text" export.
-        text = _decode(data, "utf-16")
-    elif b"\x00" in data:
-        raise RosterFileError("the roster is not a CSV file (it is binary): export it as CSV")
-    else:
-        text = _decode(data, "utf-8-sig") if _is_utf8(data) else _decode(data, "cp1252")
-    if _CONTROL.search(text):
-        raise RosterFileError("the roster is not a CSV file (it is binary): export it as CSV")
-    if not text.strip():
-        raise RosterFileError("the roster file is empty")
-    return text.removeprefix("\ufeff")
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _decode(data: bytes, encoding: str) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
-        raise RosterFileError(
-            "the roster is not a CSV file (it is binary): export it as CSV (UTF-8)"
-        ) from None
-
-
-def column_name(header: str) -> str:
-    """A header cell as a column name: "Contact Email " gives "contact_email"."""
-    name = unicodedata.normalize("NFKC", header).strip().strip('"').strip().lower()
-    return re.sub(r"[\s\-]+", "_", name)
-
-
-def _sniff_delimiter(first_line: str) -> str:
-    # The header names known columns: the delimiter that splits out most of them wins.
-    def known(delimiter: str) -> tuple[int, int]:
-        cells = next(csv.reader([first_line], delimiter=delimiter), [])
-        return sum(column_name(c) in COLUMNS for c in cells), len(cells)
-
-    return max(_DELIMITERS, key=known)
-
-
-@dataclass(frozen=True)
-class RosterCsv:
-    """A checked CSV roster: its delimiter, column positions and where the data starts."""
-
-    text: str
-    delimiter: str
-    columns: Mapping[str, int]
-    width: int
-    skip: int  # records before the first data row (the header, and a "sep=" line)
-    data_rows: int
-    decimal_comma: bool
-
-    def rows(self) -> Iterator[tuple[int, dict[str, str] | RowError]]:
-        """(row number, values by column) for every non-blank data row; too many cells is an error."""
-        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
-        for index, record in enumerate(reader, start=1):
-            if index <= self.skip or not any(cell.strip() for cell in record):
-                continue
-            extra = [c for c in record[self.width :] if c.strip()]
-            if extra:
-                yield (
-                    index,
-                    RowError(index, "", f"{len(record)} cells but the header has {self.width}"),
-                )
-                continue
-            yield (
-                index,
-                {
-                    name: record[position] if position < len(record) else ""
-                    for name, position in self.columns.items()
-                },
-            )
-
-
-def read_roster_csv(data: bytes) -> RosterCsv:
-    """Check an uploaded CSV roster as a whole (encoding, delimiter, header, syntax).
-
-    Raises RosterFileError naming the problem; nothing has been imported then.
-    """
-    text = decode_roster(data)
-    lines = text.splitlines()
-    skip = 0
-    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
-    header_line = lines[first]
-    match = re.fullmatch(r'\s*"?sep=(.)"?\s*', header_line, flags=re.IGNORECASE)
-    if match:
-        # Excel's "sep=;" hint line before the header.
-        delimiter = match.group(1)
-        first += 1
-        header_line = lines[first] if first < len(lines) else ""
-    else:
-        delimiter = _sniff_delimiter(header_line)
-    skip = first + 1
-    header = next(csv.reader([header_line], delimiter=delimiter), [])
-    columns: dict[str, int] = {}
-    for position, cell in enumerate(header):
-        name = column_name(cell)
-        if name in COLUMNS:
-            if name in columns:
-                raise RosterFileError(
-                    f"column {name} appears twice in the header", details={name: ["repeated"]}
-                )
-            columns[name] = position
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        raise RosterFileError(
-            f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
-            details={name: ["missing column"] for name in missing},
-        )
-    data_rows = _count_data_rows(text, delimiter, skip)
-    if data_rows == 0:
-        raise RosterFileError("the roster has a header but no rows")
-    return RosterCsv(
-        text=text,
-        delimiter=delimiter,
-        columns=columns,
-        width=len(header),
-        skip=skip,
-        data_rows=data_rows,
-        decimal_comma=delimiter == ";",
-    )
-
-
-def _count_data_rows(text: str, delimiter: str, skip: int) -> int:
-    # A full pass before any write, so a syntax error refuses the file before anything changes.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    count = 0
-    index = 0
-    try:
-        for index, record in enumerate(reader, start=1):
-            if index > skip and any(cell.strip() for cell in record):
-                count += 1
-    except csv.Error as exc:
-        raise RosterFileError(f"row {index + 1}: the CSV cannot be read ({exc})") from None
-    return count
-
-
-# --- one row -------------------------------------------------------------------------------
-
-
-def parse_revenue(value: object, *, decimal_comma: bool = False) -> int | float:
-    """Annual revenue as a number >= 0; spreadsheets' grouping and currency signs are accepted.
-
-    `decimal_comma` is the convention of `;`-separated exports ("1.200.000,50").
-    """
-    if isinstance(value, bool):
-        raise ValueError("not a number")
-    if isinstance(value, int | float):
-        number: int | float = value
-    else:
-        text = str(value).strip()
-        if not text:
-            raise ValueError("is required")
-        number = _number_from_text(text, decimal_comma=decimal_comma)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError("not a finite number")
-    if number < 0:
-        raise ValueError(f"must not be negative: {_shown(value)}")
-    if number > MAX_REVENUE:
-        raise ValueError(f"is larger than any company's revenue: {_shown(value)}")
-    if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
-        return int(number)
-    return number
-
-
-def _number_from_text(text: str, *, decimal_comma: bool) -> int | float:
-    if text.isascii() and text.isdigit():
-        return int(text)  # the usual case, without the regexes
-    cleaned = re.sub(r"[\s\u00a0\u202f'_$€£¥]", "", text).replace("\u2212", "-")
-    for code in ("EUR", "USD", "GBP", "CHF"):
-        cleaned = cleaned.removeprefix(code).removesuffix(code)
-    sign = -1 if cleaned.startswith("-") else 1
-    digits = cleaned.lstrip("+-")
-    thousands, decimal = (".", ",") if decimal_comma else (",", ".")
-    t, d = re.escape(thousands), re.escape(decimal)
-    if re.fullmatch(rf"\d{{1,3}}({t}\d{{3}})+({d}\d+)?|\d+({d}\d+)?", digits):
-        normal = digits.replace(thousands, "").replace(decimal, ".")
-        return sign * (float(normal) if "." in normal else int(normal))
-    try:
-        return sign * float(digits)
-    except ValueError:
-        raise ValueError(f"not a number: {_shown(text)}") from None
-
-
-def _shown(value: object) -> str:
-    text = str(value)
-    return repr(text if len(text) <= 40 else text[:40] + "…")
-
-
-def role_word(value: str) -> str:
-    """A role as written in a spreadsheet ("Decision Maker") as its word ("decision_maker")."""
-    return re.sub(r"[\s\-]+", "_", value.strip().lower())
-
-
-def parse_row(
-    row: int,
-    values: Mapping[str, object],
-    *,
-    languages: Sequence[str],
-    decimal_comma: bool = False,
-) -> tuple[RosterRow | None, list[RowError]]:
-    """Check and normalise one row's values; the row, or every problem found in it."""
-    errors: list[RowError] = []
-
-    def text(column: str, *, required: bool = True) -> str:
-        raw = values.get(column)
-        value = "" if raw is None else str(raw).strip()
-        limit = _LIMITS.get(column, _NAME_LIMIT)
-        if not value and required:
-            errors.append(RowError(row, column, "is required"))
-        elif len(value) > limit:
-            errors.append(RowError(row, column, f"is longer than {limit} characters"))
-        return value
-
-    def email(column: str) -> str:
-        value = text(column).lower()
-        if value and len(value) <= _LIMITS[column] and not _EMAIL.match(value):
-            errors.append(RowError(row, column, f"not a valid email address: {_shown(value)}"))
-        return value
-
-    account_id = text("account_id")
-    account_name = text("account_name")
-    revenue: int | float = 0
-    try:
-        revenue = parse_revenue(values.get("annual_revenue", ""), decimal_comma=decimal_comma)
-    except ValueError as exc:
-        errors.append(RowError(row, "annual_revenue", str(exc)))
-    contact_email = email("contact_email")
-    contact_name = text("contact_name")
-    role = role_word(text("contact_role"))
-    if role and role not in ROLES:
-        errors.append(
-            RowError(
-                row,
-                "contact_role",
-                f"unknown role {_shown(values.get('contact_role'))}: use one of {', '.join(ROLES)}",
-            )
-        )
-    seller_email = email("seller_email")
-    seller_name = text("seller_name")
-    if contact_email and contact_email == seller_email:
-        errors.append(RowError(row, "seller_email", "is the contact's own address"))
-    language = text("language", required=False).lower().replace("_", "-").split("-")[0] or None
-    if language is not None and language not in languages:
-        errors.append(
-            RowError(
-                row,
-                "language",
-                f"{_shown(values.get('language'))} is not a language of this program "
-                f"({', '.join(languages)})",
-            )
-        )
-    segment = text("segment", required=False) or None
-    if errors:
-        return None, errors
-    return (
-        RosterRow(
-            row=row,
-            account_id=account_id,
-            account_name=account_name,
-            annual_revenue=revenue,
-            contact_email=contact_email,
-            contact_name=contact_name,
-            contact_role=role,
-            seller_email=seller_email,
-            seller_name=seller_name,
-            language=language,
-            segment=segment,
-        ),
-        [],
-    )
-
-
 # --- importing -----------------------------------------------------------------------------
+
+# The values an import writes and compares, per collection (besides the key fields); an
+# optional one is compared only when the row gives it.
+_COMPARED: dict[str, tuple[str, ...]] = {
+    "accounts": ("org_id", "name", "annual_revenue", "owner_email", "natural_key"),
+    "sellers": ("org_id", "name", "natural_key"),
+    "contacts": (
+        "org_id",
+        "account_id",
+        "account_external_id",
+        "name",
+        "role",
+        "language",
+        "primary_seller_email",
+        "natural_key",
+    ),
+    "assignments": ("org_id", "position", "natural_key"),
+}
+_OPTIONAL: dict[str, tuple[str, ...]] = {"accounts": ("segment",)}
+
+
+def _digest(values: Iterable[object]) -> bytes:
+    # 16 bytes stand for a document's values, so the program's documents need not stay in memory.
+    return hashlib.blake2b(repr(tuple(values)).encode(), digest_size=16).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A document already in the program: its id, its compared values' digest, its optionals."""
+
+    id: str
+    digest: bytes
+    optional: tuple[object, ...]
+
+
+class _WriteFailed(Exception):
+    """The database accepted a write but does not give it back: the import cannot go on."""
 
 
 @dataclass
@@ -426,8 +148,20 @@ class _Import:
         self.contact_first: dict[str, tuple[str, int]] = {}  # email -> (account, first row)
         self.sellers_of: dict[str, list[str]] = {}  # contact email -> sellers, in file order
         self.batch: list[_Pending] = []
+        self.stored: dict[str, dict[tuple[str, ...], _Stored]] = {}  # read once per collection
+        # Where the import stands, for an honest answer if the database fails part-way.
+        self.first_row: int | None = None
+        self.last_row: int | None = None  # the last row read
+        self.done_through: int | None = None  # every row up to here is imported
+        self.wrote = False
+
+    def _read(self, number: int) -> None:
+        if self.first_row is None:
+            self.first_row = number
+        self.last_row = number
 
     def add(self, number: int, values: Mapping[str, object], *, decimal_comma: bool) -> None:
+        self._read(number)
         row, errors = parse_row(
             number, values, languages=self.languages, decimal_comma=decimal_comma
         )
@@ -467,13 +201,17 @@ class _Import:
             self.flush()
 
     def reject(self, error: RowError) -> None:
+        self._read(error.row)
         self.report.reject([error])
 
     def flush(self) -> None:
         """Write the batch: accounts, sellers, contacts, then assignments."""
         batch, self.batch = self.batch, []
-        if not batch:
-            return
+        if batch:
+            self._write(batch)
+        self.done_through = self.last_row
+
+    def _write(self, batch: list[_Pending]) -> None:
         report = self.report
         on_insert = self._on_insert
         created, updated, ids = self._sync(
@@ -531,6 +269,29 @@ class _Import:
     def _on_insert(self) -> dict[str, Any]:
         return {"_id": new_id(), "created_at": self.now}
 
+    def _stored_in(
+        self, collection: str, key_fields: tuple[str, ...]
+    ) -> dict[tuple[str, ...], _Stored]:
+        """The program's documents of a collection by key, read once in one pass.
+
+        One scan instead of a lookup per batch: the local server answers `$in` by testing
+        every document against every key (and its SQLite engine refuses more than ~500 keys).
+        """
+        stored = self.stored.get(collection)
+        if stored is None:
+            compared, optional = _COMPARED[collection], _OPTIONAL.get(collection, ())
+            projection = {name: 1 for name in (*key_fields, *compared, *optional)}
+            stored = {
+                tuple(doc.get(f) for f in key_fields): _Stored(
+                    doc["_id"],
+                    _digest(doc.get(name) for name in compared),
+                    tuple(doc.get(name) for name in optional),
+                )
+                for doc in self.db[collection].find({"program_id": self.program_id}, projection)
+            }
+            self.stored[collection] = stored
+        return stored
+
     def _sync(
         self,
         collection: str,
@@ -539,22 +300,13 @@ class _Import:
     ) -> tuple[int, int, dict[tuple[str, ...], str | None]]:
         """Upsert what is new, update what differs, leave the rest: (created, updated, ids).
 
-        One read and one bulk write per batch; comparing here, not trusting the server's
-        nModified, keeps a re-import at zero writes.
+        One bulk write per batch; comparing here, not trusting the server's nModified,
+        keeps a re-import at zero writes.
         """
         if not wanted:
             return 0, 0, {}
-        fields = {name for values, _ in wanted.values() for name in values} | {"natural_key"}
-        existing = {
-            tuple(doc.get(f) for f in key_fields): doc
-            for doc in self.db[collection].find(
-                {
-                    "program_id": self.program_id,
-                    key_fields[0]: {"$in": sorted({key[0] for key in wanted})},
-                },
-                {name: 1 for name in (*key_fields, *fields)},
-            )
-        }
+        stored = self._stored_in(collection, key_fields)
+        compared, optional = _COMPARED[collection], _OPTIONAL.get(collection, ())
         ops: list[UpdateOne] = []
         inserts: list[tuple[int, tuple[str, ...]]] = []
         ids: dict[tuple[str, ...], str | None] = {}
@@ -562,7 +314,7 @@ class _Import:
         for key, (values, insert_values) in wanted.items():
             # Unique by one field, natural_key, so inserts stay cheap on every server.
             want = {**values, "natural_key": "|".join((self.program_id, *key))}
-            current = existing.get(key)
+            current = stored.get(key)
             if current is None:
                 inserts.append((len(ops), key))
                 on_insert = {
@@ -579,12 +331,18 @@ class _Import:
                 )
                 ids[key] = insert_values.get("_id")
                 continue
-            ids[key] = current.get("_id")
-            if any(current.get(name) != value for name, value in want.items()):
-                ops.append(UpdateOne({"_id": current["_id"]}, {"$set": want}))
+            ids[key] = current.id
+            same = current.digest == _digest(want.get(name) for name in compared) and all(
+                want[name] == value
+                for name, value in zip(optional, current.optional, strict=True)
+                if name in want
+            )
+            if not same:
+                ops.append(UpdateOne({"_id": current.id}, {"$set": want}))
                 updated += 1
         if not ops:
             return 0, 0, ids
+        self.wrote = True
         result = self.db[collection].bulk_write(ops, ordered=False)
         for index, key in inserts:
             if index not in result.upserted_ids:
@@ -617,14 +375,14 @@ class _Import:
         }
 
     def _resolve_accounts(self, external_ids: set[str]) -> None:
-        unknown = [e for e in external_ids if e not in self.account_ids]
-        if not unknown:
-            return
-        for account in self.db.accounts.find(
-            {"program_id": self.program_id, "external_id": {"$in": unknown}},
-            {"external_id": 1},
-        ):
-            self.account_ids[account["external_id"]] = account["_id"]
+        # Only accounts another import inserted between our read and our write are unknown.
+        for external_id in external_ids - self.account_ids.keys():
+            found = self.db.accounts.find_one(
+                {"natural_key": f"{self.program_id}|{external_id}"}, {"_id": 1}
+            )
+            if found is None:
+                raise _WriteFailed(f"account {external_id!r} was written but cannot be read back")
+            self.account_ids[external_id] = found["_id"]
 
     def finish(self) -> RosterReport:
         """Write what is left and drop the assignments the file no longer lists for its contacts."""
@@ -639,17 +397,86 @@ class _Import:
                 and a["seller_email"] not in self.sellers_of[a["contact_email"]]
             ]
             if stale:
+                self.wrote = True
                 result = self.db.assignments.bulk_write(stale, ordered=False)
                 self.report.assignments_removed = result.deleted_count
         return self.report
+
+    def interrupted(self, exc: Exception) -> RosterImportInterrupted:
+        """The answer when the database fails part-way: which rows are imported, what to do."""
+        problem = _database_problem(exc)
+        again = (
+            "import the same file again to finish: what is already imported is not written twice"
+        )
+        first, done = self.first_row, self.done_through
+        if not self.wrote:
+            message = f"the roster was not imported ({problem}); nothing was changed"
+            rows = ["none imported"]
+        elif done is not None and done == self.last_row and not self.batch:
+            message = (
+                f"every row is imported, but removing the assignments the file no longer lists "
+                f"failed ({problem}); {again}"
+            )
+            rows = [f"{first}-{done}: imported"]
+        elif done is None:
+            message = (
+                f"the import stopped part-way ({problem}): no row is completely imported yet; "
+                f"rows from {first} on are not imported, or only in part; {again}"
+            )
+            rows = [f"{first} on: not imported, or only in part"]
+        else:
+            message = (
+                f"the import stopped part-way ({problem}): rows {first}-{done} are imported, "
+                f"rows after {done} are not, or only in part; {again}"
+            )
+            rows = [f"{first}-{done}: imported", f"{done + 1} on: not imported, or only in part"]
+        return RosterImportInterrupted(
+            message,
+            details={"rows": rows, "database": [problem]},
+            extra={"last_row_imported": done if self.wrote else None},
+        )
+
+
+def _database_problem(exc: Exception) -> str:
+    """What went wrong in the database, in one short phrase (no topology dump)."""
+    if isinstance(exc, ConnectionFailure):
+        return "the database could not be reached"
+    if isinstance(exc, BulkWriteError):
+        first = (exc.details.get("writeErrors") or [{}])[0]
+        return f"the database refused a write: {str(first.get('errmsg', exc))[:200]}"
+    if isinstance(exc, OperationFailure):
+        return (
+            f"the database refused the request: {str((exc.details or {}).get('errmsg', exc))[:200]}"
+        )
+    return str(exc)[:200] or type(exc).__name__
+
+
+def _run(
+    importer: _Import,
+    rows: Iterable[tuple[int, Mapping[str, object] | RowError]],
+    *,
+    decimal_comma: bool,
+) -> RosterReport:
+    """Feed the rows to the importer and finish; a database failure names what was done."""
+    try:
+        for number, values in rows:
+            if isinstance(values, RowError):
+                importer.reject(values)
+            else:
+                importer.add(number, values, decimal_comma=decimal_comma)
+        return _finished(importer)
+    except (PyMongoError, _WriteFailed) as exc:
+        log.warning("roster import interrupted", exc_info=exc)
+        raise importer.interrupted(exc) from exc
 
 
 def _finished(importer: _Import) -> RosterReport:
     report = importer.finish()
     if report.rows_imported == 0 and report.rows_rejected:
         first = report.errors[0]
+        truncated = report.errors_truncated or len(report.errors) > MAX_SHOWN_ERRORS
         details: dict[str, list[str]] = {}
-        for error in report.errors[:50]:
+        for error in report.errors[:MAX_SHOWN_ERRORS]:
             details.setdefault(error.column or "row", []).append(
                 f"row {error.row}: {error.message}"
             )
@@ -657,6 +484,7 @@ def _finished(importer: _Import) -> RosterReport:
             f"no row could be imported; row {first.row}"
             f"{', ' + first.column if first.column else ''}: {first.message}",
             details=details,
+            extra={"errors_truncated": True} if truncated else None,
         )
     return report
 
@@ -682,16 +510,42 @@ def import_roster(
 
 
 def roster_json_rows(data: bytes) -> list[dict[str, Any]]:
-    """The rows of a JSON roster body, checked by RosterBodySchema (400 naming the field)."""
+    """The rows of a JSON roster body, each checked by RosterRowSchema (400 naming the field).
+
+    Checking stops at the MAX_SHAPE_ERROR_ROWS-th row of the wrong shape, so that a body of
+    100,000 bad rows is answered at once, naming the first ones (`errors_truncated`).
+    """
     try:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise ApiError("malformed JSON body", details={"body": ["Invalid JSON body."]}) from None
     try:
-        return RosterBodySchema().load(body)["rows"]
+        raw_rows = RosterEnvelopeSchema().load(body)["rows"]
     except ValidationError as exc:
         details = flat_messages(exc.messages)
         raise ValidationFailed(invalid_input_message(details), details=details) from None
+    schema = RosterRowSchema()
+    rows: list[dict[str, Any]] = []
+    details = {}
+    bad_rows = 0
+    index = 0
+    for index, raw in enumerate(raw_rows):
+        try:
+            rows.append(schema.load(raw))
+        except ValidationError as exc:
+            bad_rows += 1
+            details.update(flat_messages(exc.messages, f"rows.{index}"))
+            if bad_rows == MAX_SHAPE_ERROR_ROWS:
+                break
+    if details:
+        unchecked = len(raw_rows) - index - 1
+        message = invalid_input_message(details)
+        if unchecked:
+            message += f"; the rows after rows.{index} were not checked"
+        # Said only when it holds, so that the usual error keeps its three fields.
+        extra = {"errors_truncated": True} if unchecked else None
+        raise ValidationFailed(message, details=details, extra=extra)
+    return rows
 
 
 def import_roster_csv(
@@ -700,17 +554,13 @@ def import_roster_csv(
     """Import a CSV roster file; a file that cannot be read as a whole changes nothing.
 
     Raises RosterFileError (a 400) for an empty, binary or unreadable file or a missing
-    column, and ValidationFailed when no row at all is valid.
+    column, ValidationFailed when no row at all is valid, and RosterImportInterrupted (a
+    503 naming the rows imported) when the database fails part-way.
     """
     program = get_program(db=db, org_id=org_id, program_id=program_id)
     roster = read_roster_csv(data)
     importer = _Import(db=db, org_id=org_id, program=program, batch_rows=batch_rows)
-    for number, values in roster.rows():
-        if isinstance(values, RowError):
-            importer.reject(values)
-        else:
-            importer.add(number, values, decimal_comma=roster.decimal_comma)
-    return _finished(importer)
+    return _run(importer, roster.rows(), decimal_comma=roster.decimal_comma)
 
 
 def import_roster_rows(
@@ -718,7 +568,7 @@ def import_roster_rows(
     db: Database,
     org_id: str,
     program_id: str,
-    rows: Iterable[Mapping[str, object]],
+    rows: Sequence[Mapping[str, object]],
     batch_rows: int = BATCH_ROWS,
 ) -> RosterReport:
     """Import roster rows given as JSON objects (already checked by RosterRowSchema).
@@ -726,10 +576,7 @@ def import_roster_rows(
     Row numbers in the report count from 1.
     """
     program = get_program(db=db, org_id=org_id, program_id=program_id)
-    importer = _Import(db=db, org_id=org_id, program=program, batch_rows=batch_rows)
-    count = 0
-    for count, values in enumerate(rows, start=1):
-        importer.add(count, values, decimal_comma=False)
-    if count == 0:
+    if not rows:
         raise RosterFileError("the roster has no rows", details={"rows": ["is empty"]})
-    return _finished(importer)
+    importer = _Import(db=db, org_id=org_id, program=program, batch_rows=batch_rows)
+    return _run(importer, enumerate(rows, start=1), decimal_comma=False)

@@ -321,18 +321,34 @@ ROSTER_EXAMPLE_CSV = "\r\n".join(
     + [",".join(str(value) for value in row.values()) for row in ROSTER_EXAMPLE_ROWS]
 )
 
+ROSTER_MAX_ROWS = 200_000
+
 
 class RosterBodySchema(StrictSchema):
     rows = fields.List(
         fields.Nested(RosterRowSchema),
         required=True,
-        validate=validate.Length(max=200_000),
+        validate=validate.Length(max=ROSTER_MAX_ROWS),
         # an empty roster is refused with its own message ("the roster has no rows")
         metadata={
             "minItems": 1,
             "description": "at least one row must be valid: bad rows are reported, not imported",
         },
     )
+
+
+def _a_list_of_rows(value: Any) -> None:
+    if not isinstance(value, list):
+        raise ValidationError("Not a valid list.")
+    if len(value) > ROSTER_MAX_ROWS:
+        raise ValidationError(f"Longer than maximum length {ROSTER_MAX_ROWS}.")
+
+
+class RosterEnvelopeSchema(StrictSchema):
+    """RosterBodySchema without checking the rows: the import checks them one by one and
+    stops after the first bad ones (100,000 bad rows would make a 50 MB answer)."""
+
+    rows = fields.Raw(required=True, validate=_a_list_of_rows)
 
 
 class RowErrorSchema(Schema):
