@@ -23,7 +23,14 @@ named here too, so nothing outside this package imports pymongo.
 """
 
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, InvalidOperation, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    InvalidOperation,
+    OperationFailure,
+    PyMongoError,
+)
 
 from shared.store.database import (
     INDEXES,
@@ -37,11 +44,13 @@ from shared.store.database import (
 
 __all__ = [
     "INDEXES",
+    "BulkWriteError",
     "ConnectionFailure",
     "Database",
     "DuplicateKeyError",
     "Index",
     "InvalidOperation",
+    "OperationFailure",
     "PyMongoError",
     "composite_id",
     "ensure_indexes",

@@ -1,17 +1,18 @@
 """A program's roster: the `accounts`, `contacts`, `sellers` and `assignments` collections.
 
-Reads only; the roster import writes them (services/survey/admin/roster.py). Every read
-is scoped to a program, and to the organisation when the caller answers an organisation's
-request. `engine_rows` gives the scoring engine its roster in the API's row shape.
+Every read is scoped to a program, and to the organisation when the caller answers an
+organisation's request. `engine_rows` gives the scoring engine its roster in the API's row
+shape; the roster import (services/survey/admin/roster.py) writes through `write`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DeleteOne, UpdateOne
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 from shared.store.database import find_each, projection
@@ -228,3 +229,72 @@ def engine_rows(*, db: Database, program_id: str, account_id: str | None = None)
         owner = account.get("owner_email") or contact.get("primary_seller_email")
         owners.setdefault(account["external_id"], owner or assignment["seller_email"])
     return EngineRoster(rows=rows, contacts=contacts, owners=owners)
+
+
+# --- the roster import ---------------------------------------------------------------------
+# Each roster document is unique by `natural_key` ("<program_id>|<its key fields>"), one
+# field, so inserts stay cheap on every server.
+
+ROSTER_COLLECTIONS = ("accounts", "contacts", "sellers", "assignments")
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """A roster document to write by its natural key: `values` always, `on_insert` when new."""
+
+    natural_key: str
+    values: Mapping[str, Any]
+    on_insert: Mapping[str, Any]
+
+
+def _collection(db: Database, family: str) -> Collection:
+    if family not in ROSTER_COLLECTIONS:
+        raise ValueError(f"not a roster collection: {family}")
+    return db[family]
+
+
+def program_documents(
+    *, db: Database, family: str, program_id: str, fields: Iterable[str]
+) -> Iterator[dict[str, Any]]:
+    """Every document of one roster collection in the program, `fields` only, in one pass
+    (the local server answers `$in` by testing every document against every key)."""
+    return _collection(db, family).find({"program_id": program_id}, projection(fields))
+
+
+def write(
+    *,
+    db: Database,
+    family: str,
+    upserts: Sequence[Upsert] = (),
+    updates: Mapping[str, Mapping[str, Any]] | None = None,
+) -> set[str]:
+    """One bulk write of new documents (upserts by natural key) and changed ones (`updates`:
+    the values to set by `_id`); returns the natural keys this write inserted (one inserted
+    meanwhile by another import is not among them)."""
+    ops = [
+        UpdateOne(
+            {"natural_key": u.natural_key},
+            {"$set": dict(u.values), "$setOnInsert": dict(u.on_insert)},
+            upsert=True,
+        )
+        for u in upserts
+    ]
+    ops += [UpdateOne({"_id": _id}, {"$set": dict(v)}) for _id, v in (updates or {}).items()]
+    if not ops:
+        return set()
+    result = _collection(db, family).bulk_write(ops, ordered=False)
+    return {upserts[index].natural_key for index in result.upserted_ids}
+
+
+def id_of(*, db: Database, family: str, natural_key: str) -> str | None:
+    """The `_id` of the roster document with this natural key, or None."""
+    found = _collection(db, family).find_one({"natural_key": natural_key}, {"_id": 1})
+    return found["_id"] if found else None
+
+
+def delete_assignments(*, db: Database, assignment_ids: Iterable[str]) -> int:
+    """Delete these assignments (one bulk write); returns how many were deleted."""
+    ops = [DeleteOne({"_id": _id}) for _id in assignment_ids]
+    if not ops:
+        return 0
+    return db.assignments.bulk_write(ops, ordered=False).deleted_count
