@@ -12,7 +12,7 @@ over one reused SMTP connection and marked sent:
 The survey's collections (contacts, invitations) are seeded without their indexes: here
 they are only read by `_id`, and the stand-in server's inserts under a compound unique
 index grow quadratically. The collections notify writes (`emails` above all) have their
-real indexes from shared/store.py.
+real indexes from shared/store/database.py.
 
 For context it also prints the raw costs on the same servers: smtplib over one
 connection, and a pymongo insert into a collection of the same size, and the ratio of

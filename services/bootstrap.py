@@ -12,13 +12,11 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pymongo.database import Database
-
 from shared.bus import Bus, MongoIdempotencyLog, make_bus
 from shared.outbox import RELAYS
 from shared.periodic import PeriodicPass
 from shared.settings import Settings
-from shared.store import ensure_indexes, get_database
+from shared.store import Database, ensure_indexes, get_database
 
 _relays_lock = threading.Lock()
 

@@ -23,22 +23,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo.database import Database
-
-from shared.vocabulary import BUYER, COMPLETED, SELLER
+from shared.store import Database, responses, roster
+from shared.vocabulary import BUYER, SELLER
 
 TEXT_KINDS: tuple[str, ...] = ("start", "stop", "continue")
 KINDS: tuple[str, ...] = (*TEXT_KINDS, "moment")
 PAGE_SIZE = 100  # comments per page unless asked otherwise
 PAGE_MAX = 500
 SCAN_LIMIT = 2000  # responses examined per page at most
-_PROJECTION = {
-    "answers": 1,
-    "completed_at": 1,
-    "side": 1,
-    "contact_id": 1,
-    "seller_email": 1,
-}
+_FIELDS = ("answers", "completed_at", "side", "contact_id", "seller_email")
 
 
 class BadCursor(ValueError):
@@ -132,9 +125,11 @@ class People:
         if contact_id is None:
             return {}
         if contact_id not in self._contacts:
-            found = self._db.contacts.find_one(
-                {"_id": contact_id, "org_id": self._org_id},
-                {"email": 1, "name": 1, "role": 1, "account_id": 1, "account_external_id": 1},
+            found = roster.get_contact(
+                db=self._db,
+                contact_id=contact_id,
+                org_id=self._org_id,
+                fields=("email", "name", "role", "account_id", "account_external_id"),
             )
             self._contacts[contact_id] = found or {}
         return self._contacts[contact_id]
@@ -144,8 +139,11 @@ class People:
         if account_id is None:
             return {}
         if account_id not in self._accounts:
-            found = self._db.accounts.find_one(
-                {"_id": account_id, "org_id": self._org_id}, {"external_id": 1, "name": 1}
+            found = roster.get_account(
+                db=self._db,
+                account_id=account_id,
+                org_id=self._org_id,
+                fields=("external_id", "name"),
             )
             self._accounts[account_id] = found or {}
         return self._accounts[account_id]
@@ -155,9 +153,12 @@ class People:
         if not email:
             return {}
         if email not in self._sellers:
-            found = self._db.sellers.find_one(
-                {"program_id": self._program_id, "email": email, "org_id": self._org_id},
-                {"name": 1},
+            found = roster.find_seller(
+                db=self._db,
+                program_id=self._program_id,
+                email=email,
+                org_id=self._org_id,
+                fields=("name",),
             )
             self._sellers[email] = found or {}
         return self._sellers[email]
@@ -193,16 +194,8 @@ def contacts_responses(
     (the local MongoDB stand-in answers `$in` by scanning the collection)."""
     found: dict[str, list[dict[str, Any]]] = {}
     for contact_id in dict.fromkeys(contact_ids):
-        found[contact_id] = list(
-            db.responses.find(
-                {
-                    "wave_id": wave_id,
-                    "contact_id": contact_id,
-                    "org_id": org_id,
-                    "status": COMPLETED,
-                },
-                _PROJECTION,
-            ).sort("_id", 1)
+        found[contact_id] = responses.completed_about(
+            db=db, wave_id=wave_id, org_id=org_id, contact_id=contact_id, fields=_FIELDS
         )
     return found
 
@@ -226,30 +219,25 @@ def wave_comments(
     after = _read_cursor(cursor) if cursor else None
     people = People(db, org_id=org_id, program_id=program_id)
     if where.account is not None or where.contact is not None:
-        responses: Iterable[Mapping[str, Any]] = _chosen_responses(
+        found: Iterable[Mapping[str, Any]] = _chosen_responses(
             db, wave=wave, where=where, after=after
         )
     else:
-        query: dict[str, Any] = {"wave_id": wave["_id"], "org_id": org_id, "status": COMPLETED}
-        if where.side is not None:
-            query["side"] = where.side
-        if after is not None:
-            at, response_id, index = after
-            query["$or"] = [
-                {"completed_at": {"$lt": at}},
-                {"completed_at": at, "_id": {"$lte" if index is not None else "$lt": response_id}},
-            ]
-        responses = (
-            db.responses.find(query, _PROJECTION)
-            .sort([("completed_at", -1), ("_id", -1)])
-            .limit(scan_limit)
-            .batch_size(min(scan_limit, 500))
+        found = responses.completed_newest_first(
+            db=db,
+            wave_id=wave["_id"],
+            org_id=org_id,
+            fields=_FIELDS,
+            limit=scan_limit,
+            side=where.side,
+            # resume at the cursor's response (inclusive) or after it
+            before=None if after is None else (after[0], after[1], after[2] is not None),
         )
     items: list[dict[str, Any]] = []
     next_cursor = None
     scanned = 0
     last: Mapping[str, Any] | None = None
-    for response in responses:
+    for response in found:
         scanned += 1
         last = response
         start = (after[2] or 0) if after and response["_id"] == after[1] else 0
@@ -277,10 +265,12 @@ def _chosen_responses(
     """The completed responses about one account's or one contact's contacts, newest first."""
     program = {"program_id": wave.get("program_id"), "org_id": wave["org_id"]}
     if where.account is not None:
-        account = db.accounts.find_one({**program, "external_id": where.account}, {"_id": 1})
+        account = roster.find_account(db=db, **program, external_id=where.account, fields=("_id",))
         if account is None:
             return []
-        contacts = list(db.contacts.find({**program, "account_id": account["_id"]}, {"email": 1}))
+        contacts = roster.list_contacts(
+            db=db, **program, account_id=account["_id"], fields=("email",)
+        )
     else:
         contacts = []
     if where.contact is not None:
@@ -288,14 +278,14 @@ def _chosen_responses(
         if where.account is not None:
             contacts = [c for c in contacts if c.get("email") == email]
         else:
-            contacts = list(db.contacts.find({**program, "email": email}, {"email": 1}))
+            contacts = roster.list_contacts(db=db, **program, email=email, fields=("email",))
     by_contact = contacts_responses(
         db, wave_id=wave["_id"], org_id=wave["org_id"], contact_ids=[c["_id"] for c in contacts]
     )
     found = [
         r
-        for responses in by_contact.values()
-        for r in responses
+        for about in by_contact.values()
+        for r in about
         if where.side is None or r.get("side") == where.side
     ]
     found.sort(key=_order_key, reverse=True)
@@ -350,9 +340,9 @@ def responses_comments(
 ) -> Iterator[tuple[str, list[Comment]]]:
     """Every completed response of the wave with its open answers, in response id order (the
     order of the export's rows, so the export reads both side by side in one pass)."""
-    found = db.responses.find(
-        {"wave_id": wave_id, "org_id": org_id, "status": COMPLETED}, {"answers": 1}
-    ).sort("_id", 1)
+    found = responses.completed(
+        db=db, wave_id=wave_id, org_id=org_id, fields=("answers",), by_id=True
+    )
     for response in found:
         yield str(response["_id"]), comments_in(response.get("answers"))
 
@@ -369,10 +359,12 @@ class CommentSummary:
 def buyer_comment_summary(db: Database, *, wave: Mapping[str, Any], shown: int) -> CommentSummary:
     """Count the buyers' comments of a wave and keep the `shown` most recent (one pass; only
     those few are kept in memory)."""
-    query = {"wave_id": wave["_id"], "org_id": wave["org_id"], "status": COMPLETED}
     by_kind = dict.fromkeys(KINDS, 0)
     newest: list[tuple[tuple[datetime, str, int], Mapping[str, Any], Comment]] = []
-    for response in db.responses.find({**query, "side": BUYER}, _PROJECTION):
+    buyers = responses.completed(
+        db=db, wave_id=wave["_id"], org_id=wave["org_id"], fields=_FIELDS, side=BUYER
+    )
+    for response in buyers:
         at, response_id = _order_key(response)
         for index, comment in enumerate(comments_in(response.get("answers"))):
             by_kind[comment.kind] += 1

@@ -10,9 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from bson import ObjectId
-from bson.errors import InvalidId
-from pymongo.database import Database
+from shared.store import Database, organisations
 
 # The names Rapport gives organisations itself; nobody outside should ever read them.
 INTERNAL_NAMES = frozenset({"", "default"})
@@ -57,10 +55,7 @@ def branding_of(organisation: Mapping[str, Any] | None) -> Branding:
 
 def find_organisation(db: Database, org_id: str) -> dict[str, Any] | None:
     """The organisation document of an `org_id` (the str of its ObjectId), or None."""
-    try:
-        return db.organisations.find_one({"_id": ObjectId(org_id)})
-    except (InvalidId, TypeError):
-        return db.organisations.find_one({"_id": org_id})
+    return organisations.get(db=db, org_id=org_id)
 
 
 def load_branding(db: Database, org_id: str) -> Branding:

@@ -22,70 +22,21 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from pymongo import UpdateOne
-from pymongo.database import Database
-
 from shared import clock
 from shared.bus import Bus, Unroutable
 from shared.events import Event
+from shared.store import Database
+from shared.store import outbox as outbox_store
+from shared.store.outbox import OUTBOX, PENDING, RESPONSES, SENT, OutboxPlace
 
 log = logging.getLogger(__name__)
 
-PENDING, SENT = "pending", "sent"
 PUBLISH_LEASE = timedelta(seconds=30)  # longest a publish may take before another may retry
-
-
-@dataclass(frozen=True)
-class OutboxPlace:
-    """Where entries are stored: a collection of their own, or an array in each document."""
-
-    name: str
-    collection: str
-    array: str | None = None  # None: one document per entry
-
-    def match(self, doc_id: Any, event_id: str, **more: Any) -> dict[str, Any]:
-        """The filter of one pending entry (with `more` conditions on it)."""
-        entry = {"event_id": event_id, "status": PENDING, **more}
-        if self.array is None:
-            return entry
-        return {"_id": doc_id, self.array: {"$elemMatch": entry}}
-
-    def field(self, name: str) -> str:
-        """The update path of an entry's field, for an update filtered by `match`."""
-        return name if self.array is None else f"{self.array}.$.{name}"
-
-    def update(
-        self, db: Database, doc_id: Any, event_id: str, update: Mapping[str, Any], **match: Any
-    ) -> bool:
-        """Change one pending entry (`update` maps operators to entry fields); True if it did."""
-        paths = {op: {self.field(k): v for k, v in fields.items()} for op, fields in update.items()}
-        done = db[self.collection].update_one(self.match(doc_id, event_id, **match), paths)
-        return bool(done.modified_count)
-
-    def due(
-        self, db: Database, *, cutoff: datetime, limit: int
-    ) -> Iterator[tuple[Any, Mapping[str, Any]]]:
-        """Pending entries created at or before `cutoff`, with their document's id."""
-        due = {"status": PENDING, "created_at": {"$lte": cutoff}}
-        if self.array is None:
-            found = db[self.collection].find(due).sort("created_at", 1).limit(limit)
-            for doc in found:
-                yield doc["_id"], doc
-            return
-        found = db[self.collection].find({self.array: {"$elemMatch": due}}, {self.array: 1})
-        for doc in found.limit(limit):
-            for entry in doc.get(self.array, []):
-                yield doc["_id"], entry
-
-
-OUTBOX = OutboxPlace("outbox", "outbox")
-RESPONSES = OutboxPlace("responses", "responses", array="outbox")
 
 
 def outbox_entry(event: Event, *, lease_until: datetime | None = None) -> dict[str, Any]:
@@ -211,23 +162,11 @@ def stage_events(*, db: Database, events: Sequence[Event]) -> int:
 
     Returns how many were new.
     """
-    if not events:
-        return 0
-    ops = [
-        UpdateOne(
-            {"event_id": event.event_id},
-            {
-                "$setOnInsert": {
-                    **outbox_entry(event),
-                    "org_id": event.payload.get("org_id"),
-                    "attempts": 0,
-                }
-            },
-            upsert=True,
-        )
+    entries = [
+        {**outbox_entry(event), "org_id": event.payload.get("org_id"), "attempts": 0}
         for event in events
     ]
-    return db.outbox.bulk_write(ops, ordered=False).upserted_count
+    return outbox_store.stage(db=db, entries=entries)
 
 
 def publish_staged(*, db: Database, bus: Bus, event_ids: Sequence[str]) -> int:
@@ -237,10 +176,7 @@ def publish_staged(*, db: Database, bus: Bus, event_ids: Sequence[str]) -> int:
     """
     if not event_ids:
         return 0
-    found = {
-        entry["event_id"]: entry
-        for entry in db.outbox.find({"event_id": {"$in": list(event_ids)}, "status": PENDING})
-    }
+    found = outbox_store.pending(db=db, event_ids=event_ids)
     published = 0
     for entry in (found[i] for i in event_ids if i in found):
         outcome = publish_entry(db=db, bus=bus, place=OUTBOX, doc_id=entry["_id"], entry=entry)
@@ -255,7 +191,7 @@ def pending_count(*, db: Database, event_ids: Sequence[str]) -> int:
     """How many of these events still wait in the outbox."""
     if not event_ids:
         return 0
-    return db.outbox.count_documents({"event_id": {"$in": list(event_ids)}, "status": PENDING})
+    return outbox_store.count_pending(db=db, event_ids=event_ids)
 
 
 def relay_outbox(*, db: Database, bus: Bus, older_than_s: float, limit: int = 500) -> int:

@@ -18,7 +18,7 @@ import time
 import weakref
 from collections.abc import Callable
 
-from pymongo.errors import InvalidOperation
+from shared.store import InvalidOperation
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF_S = 60.0

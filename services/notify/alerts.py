@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo.database import Database
-
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.invitations import sent_for
 from services.notify.rendering import Renderer, Words, email_language, wording
 from shared.organisation import load_branding
 from shared.settings import Settings
+from shared.store import Database, roster, waves
 from shared.vocabulary import LEVELS, NPS_CATEGORIES
 
 log = logging.getLogger(__name__)
@@ -55,10 +54,10 @@ def send_alert(
     tally = Tally()
     org_id, wave_id = payload["org_id"], payload.get("wave_id")
     external_id = payload.get("account_external_id")
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id}) or {}
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id) or {}
     program_id = wave.get("program_id")
     account = (
-        db.accounts.find_one({"program_id": program_id, "external_id": external_id}) or {}
+        roster.find_account(db=db, program_id=program_id, external_id=external_id) or {}
         if program_id
         else {}
     )
@@ -67,14 +66,14 @@ def send_alert(
         log.info("alert without an account owner; not emailed", extra={"wave_id": wave_id})
         tally.skip("no_owner")
         return tally
-    owner_person = db.sellers.find_one({"program_id": program_id, "email": owner}) or {}
+    owner_person = roster.find_seller(db=db, program_id=program_id, email=owner) or {}
     language = email_language(owner_person.get("language"))
     words = Words(language, html=False)
     kind = str(payload.get("kind") or "")
     detail = payload.get("detail") or {}
     contact_email = payload.get("contact_email")
     contact = (
-        db.contacts.find_one({"program_id": program_id, "email": contact_email}) or {}
+        roster.find_contact(db=db, program_id=program_id, email=contact_email) or {}
         if contact_email and program_id
         else {}
     )

@@ -18,19 +18,15 @@ from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
-from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
-
 from services.notify.config import NotifyConfig
 from services.notify.mailer import Mailer, PermanentFailure, TemporaryFailure
 from services.notify.messages import InvalidAddress, RenderedEmail, compose, mailbox
 from shared.ids import new_id
+from shared.store import Database, invitations
+from shared.store import emails as email_store
 from shared.vocabulary import COMPLETED
 
 log = logging.getLogger(__name__)
-
-DUPLICATE_KEY = 11000
 
 SENT, PENDING, FAILED = "sent", "pending", "failed"
 CANCELLED = "cancelled"  # no longer wanted: the survey closed or the person completed it
@@ -103,8 +99,7 @@ class Delivery:
         clock: Callable[[], datetime] = utcnow,
         owner: str | None = None,
     ) -> None:
-        self.emails = db["emails"]
-        self.invitations = db["invitations"]
+        self.db = db
         self.mailer = mailer
         self.sender = sender
         self.config = config or NotifyConfig()
@@ -168,17 +163,7 @@ class Delivery:
         """Insert pending emails claimed by this process; those whose key exists are left out."""
         now = self.clock()
         docs = [self._document(email, now) for email in emails]
-        if not docs:
-            return []
-        try:
-            self.emails.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            taken = {e["index"] for e in errors}
-            return [doc for n, doc in enumerate(docs) if n not in taken]
-        return docs
+        return email_store.insert_new(db=self.db, emails=docs)
 
     def send_all(self, emails: Iterable[Outgoing], *, chunk: int = 50) -> Counter:
         """Record and send emails, `chunk` at a time: while one thread sends a chunk, the
@@ -224,25 +209,25 @@ class Delivery:
     ) -> bool:
         """Record an email that cannot be sent at all (e.g. an invalid address) as failed."""
         now = self.clock()
-        try:
-            self.emails.insert_one(
-                {
-                    "_id": new_id(),
-                    "idempotency_key": key,
-                    "to": str(to)[:254],
-                    "kind": kind,
-                    "status": FAILED,
-                    "attempts": 0,
-                    "last_error": error,
-                    "next_attempt_at": None,
-                    "lease_until": now,
-                    "created_at": now,
-                    "failed_at": now,
-                    "sent_at": None,
-                    **(meta or {}),
-                }
-            )
-        except DuplicateKeyError:
+        recorded = email_store.insert_one_new(
+            db=self.db,
+            email={
+                "_id": new_id(),
+                "idempotency_key": key,
+                "to": str(to)[:254],
+                "kind": kind,
+                "status": FAILED,
+                "attempts": 0,
+                "last_error": error,
+                "next_attempt_at": None,
+                "lease_until": now,
+                "created_at": now,
+                "failed_at": now,
+                "sent_at": None,
+                **(meta or {}),
+            },
+        )
+        if not recorded:
             return False
         log.warning("email rejected", extra={"kind": kind, "error": error, **_log_meta(meta)})
         return True
@@ -320,15 +305,9 @@ class Delivery:
     def claim(self, email_id: str, now: datetime | None = None) -> dict | None:
         """Take the lease on a due pending email; None when another process holds it or it is done."""
         now = now or self.clock()
-        return self.emails.find_one_and_update(
-            {"_id": email_id, "status": PENDING, "lease_until": {"$lte": now}},
-            {
-                "$set": {
-                    "lease_until": now + timedelta(seconds=self.config.lease_s),
-                    "lease_owner": self.owner,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
+        lease_until = now + timedelta(seconds=self.config.lease_s)
+        return email_store.claim(
+            db=self.db, email_id=email_id, now=now, lease_until=lease_until, owner=self.owner
         )
 
     def send_due(self, now: datetime | None = None) -> dict[str, int]:
@@ -337,14 +316,8 @@ class Delivery:
         if self.relay_down():
             return counts
         now = now or self.clock()
-        due = self.emails.find(
-            {"status": PENDING, "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}},
-            {"_id": 1},
-            sort=[("next_attempt_at", ASCENDING)],
-            limit=self.config.batch_size,
-        )
-        for row in list(due):
-            doc = self.claim(row["_id"], now)
+        for email_id in email_store.due(db=self.db, now=now, limit=self.config.batch_size):
+            doc = self.claim(email_id, now)
             if doc is None:
                 continue  # another process took it
             outcome = self.deliver(doc, recheck=True)
@@ -373,8 +346,10 @@ class Delivery:
         if expires is not None and self.clock() >= expires:
             return "not sent: the survey has closed"
         if recheck and doc.get("kind") in SURVEY_KINDS and doc.get("invitation_id"):
-            invitation = self.invitations.find_one(
-                {"_id": doc["invitation_id"]}, {"status": 1, "opted_out": 1, "revoked": 1}
+            invitation = invitations.get(
+                db=self.db,
+                invitation_id=doc["invitation_id"],
+                fields=("status", "opted_out", "revoked"),
             )
             if invitation is None or invitation.get("status") == COMPLETED:
                 return "not sent: the survey is completed"
@@ -392,15 +367,13 @@ class Delivery:
             "next_attempt_at": None,
         }
         update[{SENT: "sent_at", FAILED: "failed_at"}.get(status, "cancelled_at")] = now
-        self.emails.update_one({"_id": doc["_id"]}, {"$set": update})
+        email_store.finish(db=self.db, email_id=doc["_id"], changes=update)
 
     def _reschedule(self, doc: dict, *, attempts: int, error: str | None, at: datetime) -> None:
         update: dict[str, Any] = {"attempts": attempts, "next_attempt_at": at, "lease_until": at}
         if error is not None:
             update["last_error"] = error
-        self.emails.update_one(
-            {"_id": doc["_id"], "status": PENDING, "lease_owner": self.owner}, {"$set": update}
-        )
+        email_store.reschedule(db=self.db, email_id=doc["_id"], owner=self.owner, changes=update)
 
     def _relay_failed(self) -> None:
         with self._lock:

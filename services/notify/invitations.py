@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo.database import Database
-
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.rendering import Renderer, Words, email_language
 from shared.organisation import Branding, load_branding
 from shared.questionnaire import load_bank
 from shared.settings import Settings
+from shared.store import Database, opt_outs, programs, roster, waves
+from shared.store import invitations as invitation_store
 from shared.tokens import optout_url, survey_url
 from shared.vocabulary import BUYER, ENDED_WAVE_STATUSES, IN_PROGRESS, OPENED, SELLER
 
@@ -42,8 +42,7 @@ def opted_out_emails(db: Database, org_id: str, emails: list[str]) -> set[str]:
     lowered = sorted({e.strip().lower() for e in emails if isinstance(e, str)})
     if not lowered:
         return set()
-    found = db.opt_outs.find({"org_id": org_id, "email": {"$in": lowered}}, {"email": 1})
-    return {row["email"] for row in found}
+    return opt_outs.emails(db=db, org_id=org_id, among=lowered)
 
 
 class WaveContext:
@@ -52,7 +51,7 @@ class WaveContext:
     def __init__(self, *, db: Database, wave: dict) -> None:
         self.db = db
         self.wave = wave
-        self.program = db.programs.find_one({"_id": wave.get("program_id")}) or {}
+        self.program = programs.get(db=db, org_id=None, program_id=wave.get("program_id")) or {}
         self.branding = load_branding(db, wave["org_id"])
         self.org_name = self.branding.display_name  # None: the wording says "your account team"
         self._askers: dict[str, str | None] = {}
@@ -68,17 +67,17 @@ class WaveContext:
         contact_ids = [c for c in contact_ids if c and c not in self._askers]
         if not contact_ids:
             return
-        contacts = list(
-            self.db.contacts.find(
-                {"_id": {"$in": contact_ids}}, {"primary_seller_email": 1, "program_id": 1}
-            )
+        contacts = roster.contacts_by_ids(
+            db=self.db, contact_ids=contact_ids, fields=("primary_seller_email", "program_id")
         )
         seller_emails = sorted({c.get("primary_seller_email") for c in contacts} - {None})
         names = {
             s["email"]: s.get("name")
-            for s in self.db.sellers.find(
-                {"program_id": self.wave.get("program_id"), "email": {"$in": seller_emails}},
-                {"email": 1, "name": 1},
+            for s in roster.list_sellers(
+                db=self.db,
+                program_id=self.wave.get("program_id"),
+                emails=seller_emails,
+                fields=("email", "name"),
             )
         }
         for contact in contacts:
@@ -215,7 +214,7 @@ def send_invitations(
 ) -> Tally:
     """Handle `invitations.created`: one invitation email per invitee of the batch."""
     org_id, wave_id = payload["org_id"], payload["wave_id"]
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id)
     if wave is None:
         log.warning("invitations for an unknown wave", extra={"wave_id": wave_id})
         return Tally()
@@ -223,8 +222,8 @@ def send_invitations(
         log.info("wave already closing; invitations not sent", extra={"wave_id": wave_id})
         return Tally()
     ids = [str(i) for i in payload.get("invitation_ids") or []]
-    invitations = list(
-        db.invitations.find({"_id": {"$in": ids}, "org_id": org_id, "wave_id": wave_id})
+    invitations = invitation_store.get_many(
+        db=db, org_id=org_id, wave_id=wave_id, invitation_ids=ids
     )
     order = {invitation_id: n for n, invitation_id in enumerate(ids)}
     invitations.sort(key=lambda inv: order.get(inv["_id"], 0))

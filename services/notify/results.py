@@ -16,16 +16,15 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from pymongo.database import Database
-
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.invitations import sent_for
 from services.notify.rendering import Renderer, email_language
 from shared import comments
 from shared.organisation import Branding, load_branding
 from shared.questionnaire import load_bank
-from shared.results import read_results
 from shared.settings import Settings
+from shared.store import Database, invitations, programs, roster, scores, waves
+from shared.store import results as result_store
 from shared.vocabulary import BUYER, COMPLETED, DIMENSIONS, LEVEL_NAMES, SEGMENTS, SELLER
 
 log = logging.getLogger(__name__)
@@ -264,10 +263,10 @@ def buyer_words(
 
 def load_final_results(db: Database, wave_id: str) -> dict[str, Any]:
     """The wave's final results, with each account's document (stored one per `scores` row)."""
-    doc = read_results(db, {"wave_id": wave_id})
+    doc = result_store.read(db=db, wave_id=wave_id)
     if doc is None or not doc.get("final"):
         raise ResultsNotReady(f"no final results for wave {wave_id}")
-    accounts = db.scores.find({"wave_id": wave_id, "kind": "account"}, {"key": 1, "account": 1})
+    accounts = scores.of_kind(db=db, wave_id=wave_id, kind="account", fields=("key", "account"))
     return {**doc, "accounts": {a["key"]: a["account"] for a in accounts}}
 
 
@@ -286,14 +285,14 @@ def send_seller_results(
     none of whose buyers answered gets a short note saying so instead."""
     tally = Tally()
     accounts: dict[str, dict] = results_doc.get("accounts") or {}
-    sellers = list(db.invitations.find({"wave_id": wave["_id"], "side": SELLER}))
+    sellers = invitations.of_side(db=db, wave_id=wave["_id"], side=SELLER)
     contact_ids = sorted(
         {s.get("contact_id") for inv in sellers for s in inv.get("subjects") or []} - {None}
     )
     contacts = {
         c["_id"]: c
-        for c in db.contacts.find(
-            {"_id": {"$in": contact_ids}}, {"email": 1, "account_external_id": 1}
+        for c in roster.contacts_by_ids(
+            db=db, contact_ids=contact_ids, fields=("email", "account_external_id")
         )
     }
     answered = answered_contacts(db, wave["_id"])
@@ -390,8 +389,8 @@ def answered_contacts(db: Database, wave_id: str) -> set[str]:
     """The contact ids of the buyers who completed the wave."""
     return {
         s.get("contact_id")
-        for inv in db.invitations.find(
-            {"wave_id": wave_id, "side": BUYER, "status": COMPLETED}, {"subjects": 1}
+        for inv in invitations.of_side(
+            db=db, wave_id=wave_id, side=BUYER, status=COMPLETED, fields=("subjects",)
         )
         for s in inv.get("subjects") or []
     }
@@ -411,10 +410,8 @@ def response_rates(db: Database, wave_id: str) -> list[dict[str, Any]]:
     """Invited and completed per side, from the wave's invitations."""
     rates = []
     for side, label in ((BUYER, "buyers"), (SELLER, "sellers")):
-        invited = db.invitations.count_documents({"wave_id": wave_id, "side": side})
-        completed = db.invitations.count_documents(
-            {"wave_id": wave_id, "side": side, "status": COMPLETED}
-        )
+        invited = invitations.count(db=db, wave_id=wave_id, side=side)
+        completed = invitations.count(db=db, wave_id=wave_id, side=side, status=COMPLETED)
         rates.append(
             {
                 "side": label,
@@ -523,12 +520,12 @@ def send_wave_results(
 ) -> Tally:
     """Handle `wave.scored`: the sellers' results emails, then the manager's digest."""
     org_id, wave_id = payload["org_id"], payload["wave_id"]
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id)
     if wave is None:
         log.warning("wave.scored for an unknown wave", extra={"wave_id": wave_id})
         return Tally()
     results_doc = load_final_results(db, wave_id)
-    program = db.programs.find_one({"_id": wave.get("program_id"), "org_id": org_id}) or {}
+    program = programs.get(db=db, org_id=org_id, program_id=wave.get("program_id")) or {}
     branding = load_branding(db, org_id)
     org_name = branding.display_name
     tally = send_seller_results(

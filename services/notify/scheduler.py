@@ -14,9 +14,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.database import Database
-
 from services.notify.config import NotifyConfig
 from services.notify.delivery import Delivery, Tally
 from services.notify.invitations import WaveContext, as_datetime, send_invitation_emails
@@ -25,7 +22,8 @@ from shared.bus import Bus
 from shared.events import WAVE_CLOSED, Event
 from shared.outbox import publish_staged, stage_events
 from shared.settings import Settings
-from shared.vocabulary import CLOSING, COMPLETED, OPEN
+from shared.store import Database, emails, invitations, outbox, programs, waves
+from shared.vocabulary import OPEN
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +60,17 @@ def send_due_reminders(
 ) -> Tally:
     """Remind everyone who has not completed, once per reminder day, never after closing."""
     total = Tally()
-    for wave in db.waves.find({"status": OPEN}):
-        program = db.programs.find_one({"_id": wave.get("program_id")}) or {}
+    for wave in waves.in_status(db=db, statuses=(OPEN,)):
+        program = programs.get(db=db, org_id=None, program_id=wave.get("program_id")) or {}
         day = due_reminder_day(wave, program, now)
         if day is None:
             continue
-        if db.reminder_rounds.find_one({"wave_id": wave["_id"], "day": day}):
+        if emails.reminder_round_done(db=db, wave_id=wave["_id"], day=day):
             continue  # every reminder of this day is recorded already
-        candidates = list(
-            db.invitations.find(
-                {
-                    "wave_id": wave["_id"],
-                    "status": {"$ne": COMPLETED},
-                    "revoked": {"$ne": True},
-                    "opted_out": {"$ne": True},
-                }
-            )
-        )
+        candidates = invitations.awaiting_answer(db=db, wave_id=wave["_id"])
         # Cheap check first: keys taken by an earlier pass or another scheduler.
         keys = [reminder_key(inv["_id"], day) for inv in candidates]
-        taken = {
-            row["idempotency_key"]
-            for row in db.emails.find({"idempotency_key": {"$in": keys}}, {"idempotency_key": 1})
-        }
+        taken = emails.taken_keys(db=db, keys=keys)
         todo = [inv for inv in candidates if reminder_key(inv["_id"], day) not in taken]
         tally = send_invitation_emails(
             delivery=delivery,
@@ -98,11 +84,7 @@ def send_due_reminders(
             meta={"reminder_day": day, "expires_at": as_datetime(wave.get("closes_at"))},
         )
         tally.duplicate += len(candidates) - len(todo)
-        db.reminder_rounds.update_one(
-            {"wave_id": wave["_id"], "day": day},
-            {"$setOnInsert": {"wave_id": wave["_id"], "day": day, "done_at": now}},
-            upsert=True,
-        )
+        emails.record_reminder_round(db=db, wave_id=wave["_id"], day=day, now=now)
         log.info(
             "reminders handled",
             extra={"wave_id": wave["_id"], "day": day, **tally.__dict__},
@@ -119,11 +101,9 @@ def closing_event_id(wave_id: str) -> str:
 def close_due_waves(*, db: Database, bus: Bus, now: datetime) -> list[str]:
     """Move every open wave past `closes_at` to closing and publish `wave.closed` once."""
     closed = []
-    for wave in db.waves.find({"status": OPEN, "closes_at": {"$lte": now}}, {"_id": 1}):
-        claimed = db.waves.find_one_and_update(
-            {"_id": wave["_id"], "status": OPEN},
-            {"$set": {"status": CLOSING, "closing_at": now, "closed_by": CLOSED_BY_SCHEDULE}},
-            return_document=ReturnDocument.AFTER,
+    for wave_id in waves.due_to_close(db=db, now=now):
+        claimed = waves.claim_closing(
+            db=db, org_id=None, wave_id=wave_id, closed_by=CLOSED_BY_SCHEDULE, now=now
         )
         if claimed is None:
             continue  # another scheduler, or the admin API, got there first
@@ -152,16 +132,14 @@ def _record_closing_event(db: Database, wave: dict, now: datetime) -> None:
 
 def _recover_closing_events(db: Database, now: datetime) -> None:
     # A process that died between closing a wave and recording its event: record it now.
-    for wave in db.waves.find({"status": CLOSING, "closed_by": CLOSED_BY_SCHEDULE}):
-        if db.outbox.find_one({"event_id": closing_event_id(wave["_id"])}, {"_id": 1}) is None:
+    for wave in waves.closing_by(db=db, closed_by=CLOSED_BY_SCHEDULE):
+        if not outbox.is_staged(db=db, event_id=closing_event_id(wave["_id"])):
             _record_closing_event(db, wave, now)
 
 
 def publish_pending_closing_events(*, db: Database, bus: Bus, now: datetime) -> int:
     """Publish the scheduler's pending `wave.closed` events; a failure leaves them for next time."""
-    pending = db.outbox.find(
-        {"type": WAVE_CLOSED, "status": "pending"}, {"event_id": 1, "payload": 1}
-    )
+    pending = outbox.pending_of_type(db=db, event_type=WAVE_CLOSED, fields=("event_id", "payload"))
     ours = [
         entry["event_id"]
         for entry in pending

@@ -20,16 +20,12 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.collection import Collection
-from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.bootstrap import Container
 from services.scoring import engine
@@ -45,15 +41,16 @@ from shared.events import (
     Event,
 )
 from shared.periodic import PeriodicPass
-from shared.results import ranking_chunks, ranking_key
 from shared.settings import Settings
-from shared.store import composite_id
+from shared.store import Database, programs, responses, roster, scores, scoring_state, waves
+from shared.store import results as result_store
+from shared.store.results import ranking_chunks, ranking_key
+from shared.store.scores import Score
 from shared.vocabulary import BUYER, CLOSED, COMPLETED, SELLER
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "scoring"
-_BATCH = 1000
 REFRESH_LEASE_S = 120.0  # a refresh that takes longer may run twice (harmless)
 
 
@@ -74,93 +71,28 @@ class LoadedWave:
     owners: dict[str, str]  # account external id -> account owner email
 
 
-def _find_each(
-    collection: Collection,
-    query: Mapping[str, Any],
-    field: str,
-    values: Iterable[Any],
-    projection: Mapping[str, Any] | None = None,
-) -> list[dict[str, Any]]:
-    """The documents matching `query` with `field` equal to one of `values` (in that order),
-    one indexed equality query per value: an account has a handful of contacts, and the
-    local MongoDB stand-in answers `$in` by scanning the whole collection."""
-    return [
-        found
-        for value in dict.fromkeys(values)
-        for found in collection.find({**query, field: value}, projection)
-    ]
-
-
-def _roster_rows(
-    db: Database, program_id: str, accounts_filter: Mapping[str, Any] | None = None
-) -> tuple[list[dict], dict[str, dict], dict[str, str]]:
-    """API-shaped roster rows of a program (or of its accounts matching `accounts_filter`),
-    its contacts by id, and account owners."""
-    program = {"program_id": program_id}
-    if accounts_filter is None:
-        accounts = {a["_id"]: a for a in db.accounts.find(program)}
-        contacts = {c["_id"]: c for c in db.contacts.find(program)}
-        assignments = list(db.assignments.find(program))
-        sellers = {s["email"]: s for s in db.sellers.find(program)}
-    else:
-        accounts = {a["_id"]: a for a in db.accounts.find({**accounts_filter, **program})}
-        contacts = {c["_id"]: c for c in _find_each(db.contacts, program, "account_id", accounts)}
-        emails = [c["email"] for c in contacts.values()]
-        assignments = _find_each(db.assignments, program, "contact_email", emails)
-        sellers = {
-            s["email"]: s
-            for s in _find_each(
-                db.sellers, program, "email", [a["seller_email"] for a in assignments]
-            )
-        }
-    by_email = {c["email"]: c for c in contacts.values()}
-    assignments.sort(key=lambda a: (a["contact_email"], a.get("position", 0)))
-    rows, owners = [], {}
-    for assignment in assignments:
-        contact = by_email.get(assignment["contact_email"])
-        account = accounts.get(contact["account_id"]) if contact else None
-        if contact is None or account is None:
-            continue
-        seller = sellers.get(assignment["seller_email"], {})
-        rows.append(
-            {
-                "account_id": account["external_id"],
-                "account_name": account.get("name") or account["external_id"],
-                "annual_revenue": account.get("annual_revenue"),
-                "contact_email": contact["email"],
-                "contact_name": contact.get("name", ""),
-                "contact_role": contact.get("role", "other"),
-                "seller_email": assignment["seller_email"],
-                "seller_name": seller.get("name", ""),
-            }
-        )
-        owner = account.get("owner_email") or contact.get("primary_seller_email")
-        owners.setdefault(account["external_id"], owner or assignment["seller_email"])
-    return rows, contacts, owners
-
-
-def load_wave(
-    db: Database, wave_id: str, *, accounts_filter: Mapping[str, Any] | None = None
-) -> LoadedWave:
+def load_wave(db: Database, wave_id: str, *, account_id: str | None = None) -> LoadedWave:
     """Everything the engine needs for one wave: roster, completed responses, settings.
 
-    With `accounts_filter` (a query on `accounts`, e.g. `{"_id": account_id}`) only those
-    accounts: their contacts, the sellers assigned to them and their responses.
+    With `account_id` only that account: its contacts, the sellers assigned to them and
+    their responses.
     """
-    wave = db.waves.find_one({"_id": wave_id})
+    wave = waves.get(db=db, org_id=None, wave_id=wave_id)
     if wave is None:
         raise WaveNotFound(wave_id)
-    program = db.programs.find_one({"_id": wave["program_id"], "org_id": wave["org_id"]}) or {}
-    rows, contacts, owners = _roster_rows(db, wave["program_id"], accounts_filter)
+    program = programs.get(db=db, org_id=wave["org_id"], program_id=wave["program_id"]) or {}
+    found_roster = roster.engine_rows(db=db, program_id=wave["program_id"], account_id=account_id)
+    rows, contacts, owners = found_roster.rows, found_roster.contacts, found_roster.owners
     on_roster = {r["contact_email"] for r in rows}
     assigned = {(r["seller_email"], r["contact_email"]) for r in rows}
     buyers, sellers, buyer_ids, seller_ids = [], [], [], []
     seen_buyers: set[str] = set()
-    projection = {"answers": 1, "side": 1, "contact_id": 1, "seller_email": 1, "status": 1}
-    if accounts_filter is None:
-        found = db.responses.find({"wave_id": wave_id, "status": COMPLETED}, projection)
-    else:
-        found = _find_each(db.responses, {"wave_id": wave_id}, "contact_id", contacts, projection)
+    found = responses.for_scoring(
+        db=db,
+        wave_id=wave_id,
+        fields=("answers", "side", "contact_id", "seller_email", "status"),
+        contact_ids=None if account_id is None else contacts,
+    )
     for response in found:
         if response.get("status") != COMPLETED:
             continue
@@ -184,20 +116,6 @@ def load_wave(
     return LoadedWave(wave, program, wave_input, settings, buyer_ids, seller_ids, owners)
 
 
-def previous_closed_wave(db: Database, wave: Mapping[str, Any]) -> str | None:
-    """The id of the program's last wave closed before this one was launched."""
-    query: dict[str, Any] = {
-        "program_id": wave["program_id"],
-        "org_id": wave["org_id"],
-        "status": CLOSED,
-        "_id": {"$ne": wave["_id"]},
-    }
-    if wave.get("launched_at"):
-        query["closed_at"] = {"$lte": wave["launched_at"]}
-    found = db.waves.find(query, {"_id": 1}).sort("closed_at", -1).limit(1)
-    return next((w["_id"] for w in found), None)
-
-
 def _response_rows(
     loaded: LoadedWave, result: engine.WaveResult, skip: Set[str] = frozenset()
 ) -> list[dict[str, Any]]:
@@ -208,7 +126,7 @@ def _response_rows(
         (BUYER, result.buyers, loaded.buyer_response_ids, wave.buyer_contact, None),
         (SELLER, result.sellers, loaded.seller_response_ids, wave.seller_contact, wave.seller_id),
     )
-    for side, scores, ids, contact_of, seller_of in sides:
+    for side, found, ids, contact_of, seller_of in sides:
         for row, response_id in enumerate(ids):
             if response_id in skip:
                 continue
@@ -224,52 +142,10 @@ def _response_rows(
                 "seller_email": None
                 if seller_of is None
                 else str(wave.seller_email[seller_of[row]]),
-                **engine.response_scores_to_json(scores, row),
+                **engine.response_scores_to_json(found, row),
             }
             rows.append(doc)
     return rows
-
-
-def _score_write(
-    loaded: LoadedWave,
-    kind: str,
-    key: str,
-    fields: Mapping[str, Any],
-    *,
-    as_of: datetime,
-    final: bool,
-) -> UpdateOne:
-    """An upsert of one `scores` document. A provisional one only lands on a document that
-    is neither final nor written from a later read of the wave (`as_of`)."""
-    wave_id = loaded.wave["_id"]
-    document = {
-        **fields,
-        "wave_id": wave_id,
-        "org_id": loaded.wave["org_id"],
-        "kind": kind,
-        "key": key,
-        "final": final,
-        "as_of": as_of,
-    }
-    filter_: dict[str, Any] = {"_id": composite_id(wave_id, kind, key)}
-    if not final:
-        filter_.update(final={"$ne": True}, **{"$or": [{"as_of": {"$lt": as_of}}, {"as_of": None}]})
-    return UpdateOne(filter_, {"$set": document}, upsert=True)
-
-
-def _bulk(db: Database, writes: list[UpdateOne]) -> int:
-    """Run the writes in batches; returns how many were skipped because a final or newer
-    document holds their `_id` (a guarded upsert that finds nothing inserts, and collides)."""
-    skipped = 0
-    for start in range(0, len(writes), _BATCH):
-        try:
-            db.scores.bulk_write(writes[start : start + _BATCH], ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != 11000 for e in errors):
-                raise
-            skipped += len(errors)
-    return skipped
 
 
 @functools.cache
@@ -277,32 +153,32 @@ def _coaching_library() -> dict[str, Any]:
     return load_coaching_library()
 
 
-def _account_writes(
-    loaded: LoadedWave,
-    result: engine.WaveResult,
-    *,
-    as_of: datetime,
-    final: bool,
-    skip: Set[str] | None = None,
-) -> list[UpdateOne]:
+def _write_scores(
+    db: Database, loaded: LoadedWave, found: list[Score], *, as_of: datetime, final: bool
+) -> int:
+    """Store the wave's scores (guarded: shared/store/scores.py); returns how many were kept
+    off because final or later documents hold their place."""
+    wave_id, org_id = loaded.wave["_id"], loaded.wave["org_id"]
+    return scores.write(
+        db=db, wave_id=wave_id, org_id=org_id, scores=found, as_of=as_of, final=final
+    )
+
+
+def _account_scores(
+    loaded: LoadedWave, result: engine.WaveResult, *, skip: Set[str] | None = None
+) -> list[Score]:
     """The scores of every response of `result` not in `skip`, and the documents of every
     account (with `skip`: of the accounts of those responses only)."""
     library = _coaching_library()
     rows = _response_rows(loaded, result, skip=skip or frozenset())
-    writes = [
-        _score_write(loaded, "response", row["key"], row, as_of=as_of, final=final) for row in rows
-    ]
+    writes = [Score("response", row["key"], row) for row in rows]
     accounts = result.wave.account_external_id.tolist()
     if skip is not None:
         touched = {row["account_external_id"] for row in rows}
         accounts = [a for a in accounts if a in touched]
     for external_id in accounts:
         account = engine.account_to_json(result, external_id, coaching_library=library)
-        writes.append(
-            _score_write(
-                loaded, "account", external_id, {"account": account}, as_of=as_of, final=final
-            )
-        )
+        writes.append(Score("account", external_id, {"account": account}))
     return writes
 
 
@@ -317,7 +193,7 @@ def write_account_scores(
     seller's dimensions over this account's relationships, the final one over the wave.
     Returns False when final (or later) documents were already there and were kept.
     """
-    return _bulk(db, _account_writes(loaded, result, as_of=as_of, final=False)) == 0
+    return _write_scores(db, loaded, _account_scores(loaded, result), as_of=as_of, final=False) == 0
 
 
 def write_results(
@@ -328,7 +204,7 @@ def write_results(
     final: bool,
     as_of: datetime | None = None,
 ) -> bool:
-    """Store the wave's results document and its ranked account list (shared.results); final
+    """Store the wave's results document and its ranked account list (shared.store.results); final
     results also every response's scores, the account documents, the alerts and the coaching
     plans.
 
@@ -342,63 +218,49 @@ def write_results(
     status = CLOSED if final else loaded.wave.get("status")
     results_json = engine.wave_result_to_json(result, wave_id=wave_id, status=status, final=final)
     # Alerts are stored per account: a large wave's alerts alone pass MongoDB's 16 MB limit;
-    # the ranked account list in chunks (shared.results).
+    # the ranked account list in chunks (shared.store.results).
     alerts = results_json.pop("alerts", None) or ()
     chunks = ranking_chunks(results_json.pop("accounts"))
-    ranking = [
-        _score_write(
-            loaded, "ranking", ranking_key(i), {"accounts": chunk}, as_of=as_of, final=final
-        )
-        for i, chunk in enumerate(chunks)
-    ]
+    ranking = [Score("ranking", ranking_key(i), {"accounts": c}) for i, c in enumerate(chunks)]
     if not final:
-        _bulk(db, ranking)
+        _write_scores(db, loaded, ranking, as_of=as_of, final=False)
     else:
         library = _coaching_library()
         alerts_by_account: dict[str, list[dict[str, Any]]] = {}
         for alert in alerts:
             alerts_by_account.setdefault(alert["account_external_id"], []).append(alert)
-        writes = _account_writes(loaded, result, as_of=as_of, final=True)
+        writes = _account_scores(loaded, result)
         writes += [
-            _score_write(loaded, "alerts", external_id, {"alerts": found}, as_of=as_of, final=True)
+            Score("alerts", external_id, {"alerts": found})
             for external_id, found in alerts_by_account.items()
         ]
         writes += [
-            _score_write(
-                loaded,
+            Score(
                 "coaching",
                 email,
                 {"plan": engine.seller_plan_to_json(result, s, coaching_library=library)},
-                as_of=as_of,
-                final=True,
             )
             for s, email in enumerate(result.wave.seller_email.tolist())
         ]
-        _bulk(db, writes + ranking)
-    document = {
-        "wave_id": wave_id,
-        "org_id": org_id,
-        "final": final,
-        "results": results_json,
-        "ranking_chunks": len(chunks),
-        "computed_at": datetime.now(UTC),
-        "as_of": as_of,
-    }
-    filter_: dict[str, Any] = {"wave_id": wave_id}
-    if not final:
-        # Never over final results, nor over a recompute that read the wave later than this one.
-        filter_.update(final={"$ne": True}, **{"$or": [{"as_of": {"$lt": as_of}}, {"as_of": None}]})
-    try:
-        db.results.update_one(filter_, {"$set": document}, upsert=True)
-    except DuplicateKeyError:
-        return False  # final or newer results landed meanwhile
-    return True
+        _write_scores(db, loaded, writes + ranking, as_of=as_of, final=True)
+    # never over final results, nor over a recompute that read the wave later than this one
+    return result_store.write(
+        db=db,
+        wave_id=wave_id,
+        org_id=org_id,
+        results=results_json,
+        ranking_chunks=len(chunks),
+        as_of=as_of,
+        computed_at=datetime.now(UTC),
+        final=final,
+    )
 
 
 def _is_small(db: Database, wave_id: str, max_invited: int) -> bool:
     """Whether the wave invited at most `max_invited` people (decided by size, not by a
     measured time, so a burst that slows the machine does not switch paths)."""
-    wave = db.waves.find_one({"_id": wave_id}, {"invited_buyers": 1, "invited_sellers": 1}) or {}
+    fields = ("invited_buyers", "invited_sellers")
+    wave = waves.get(db=db, org_id=None, wave_id=wave_id, fields=fields) or {}
     invited = (wave.get("invited_buyers") or 0) + (wave.get("invited_sellers") or 0)
     return invited <= max_invited
 
@@ -406,12 +268,12 @@ def _is_small(db: Database, wave_id: str, max_invited: int) -> bool:
 def _contact_of(db: Database, response_id: str, contact_id: str | None) -> dict[str, Any] | None:
     """The completed response's contact as it is now (its account may have changed)."""
     if contact_id is None:
-        response = db.responses.find_one({"_id": response_id}, {"contact_id": 1})
+        response = responses.get(db=db, response_id=response_id, fields=("contact_id",))
         contact_id = response.get("contact_id") if response else None
     if contact_id is None:
         return None
-    projection = {"account_id": 1, "account_external_id": 1, "email": 1}
-    return db.contacts.find_one({"_id": contact_id}, projection)
+    fields = ("account_id", "account_external_id", "email")
+    return roster.get_contact(db=db, contact_id=contact_id, fields=fields)
 
 
 def score_response(
@@ -439,14 +301,17 @@ def score_response(
     """
     started = time.perf_counter()
     as_of = clock.now()
-    scored = db.scores.find_one(
-        {"_id": composite_id(wave_id, "response", response_id)},
-        {"as_of": 1, "final": 1, "contact_email": 1, "account_external_id": 1},
+    scored = scores.get(
+        db=db,
+        wave_id=wave_id,
+        kind="response",
+        key=response_id,
+        fields=("as_of", "final", "contact_email", "account_external_id"),
     )
     if scored is not None:
         # included by a recompute that read the wave after this completion; the wave's
         # results include it too unless they were read before that recompute
-        state = db.scoring_state.find_one({"_id": wave_id}) or {}
+        state = scoring_state.get(db=db, wave_id=wave_id) or {}
         if not (scored.get("final") or state.get("final")):
             if state.get("results_as_of") is None or state["results_as_of"] < scored["as_of"]:
                 mark_stale(db, wave_id, org_id)
@@ -513,7 +378,7 @@ def _announce(
 
 
 def _score_account_slice(db: Database, wave_id: str, account_id: str, *, as_of: datetime) -> bool:
-    loaded = load_wave(db, wave_id, accounts_filter={"_id": account_id})
+    loaded = load_wave(db, wave_id, account_id=account_id)
     if loaded.wave.get("status") == CLOSED:
         return False
     settings = dataclasses.replace(loaded.settings, bootstrap_samples=0)  # wave figures: refresh
@@ -525,19 +390,9 @@ def mark_stale(db: Database, wave_id: str, org_id: str | None = None) -> dict[st
     returns the wave's `scoring_state` document.
 
     `dirty_at` only grows ($max), so a recompute that read the wave after it includes every
-    completion marked so far, and may clear `stale` (see recompute_provisional). The state
-    lives in a small document of its own: the results document of a big wave is megabytes.
+    completion marked so far, and may clear `stale` (see recompute_provisional).
     """
-    return db.scoring_state.find_one_and_update(
-        {"_id": wave_id},
-        {
-            "$set": {"stale": True},
-            "$max": {"dirty_at": clock.now()},
-            "$setOnInsert": {"org_id": org_id},
-        },
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
+    return scoring_state.mark_stale(db=db, wave_id=wave_id, org_id=org_id, now=clock.now())
 
 
 def recompute_provisional(
@@ -554,27 +409,18 @@ def recompute_provisional(
             return False
         result = engine.score_wave(loaded.input, loaded.settings)
         if new_accounts:
-            scored = {
-                d["key"]
-                for d in db.scores.find({"wave_id": wave_id, "kind": "response"}, {"key": 1})
-            }
-            _bulk(db, _account_writes(loaded, result, as_of=as_of, final=False, skip=scored))
+            scored = scores.keys(db=db, wave_id=wave_id, kind="response")
+            found = _account_scores(loaded, result, skip=scored)
+            _write_scores(db, loaded, found, as_of=as_of, final=False)
         written = write_results(db, loaded, result, final=False, as_of=as_of)
         if written:
-            db.scoring_state.update_one(
-                {
-                    "_id": wave_id,
-                    "$or": [{"results_as_of": {"$lt": as_of}}, {"results_as_of": None}],
-                },
-                {"$set": {"results_as_of": as_of, "recompute_s": time.perf_counter() - started}},
-            )
+            took_s = time.perf_counter() - started
+            scoring_state.record_results(db=db, wave_id=wave_id, as_of=as_of, took_s=took_s)
         return written
     finally:
         # stale stays set when a completion was marked after this read, or in the same
         # millisecond (BSON dates keep milliseconds): at worst one more recompute
-        db.scoring_state.update_one(
-            {"_id": wave_id, "dirty_at": {"$lt": as_of}}, {"$set": {"stale": False}}
-        )
+        scoring_state.clear_stale(db=db, wave_id=wave_id, read_at=as_of)
 
 
 def refresh_provisional(db: Database, *, lease_s: float = REFRESH_LEASE_S) -> int:
@@ -583,25 +429,17 @@ def refresh_provisional(db: Database, *, lease_s: float = REFRESH_LEASE_S) -> in
     recompute it at once; one that dies mid-way leaves it to the next after the lease.
     Returns how many waves were refreshed."""
     refreshed = 0
-    for state in list(db.scoring_state.find({"stale": True, "final": {"$ne": True}}, {"_id": 1})):
-        wave_id, now = state["_id"], clock.now()
-        claimed = db.scoring_state.update_one(
-            {
-                "_id": wave_id,
-                "stale": True,
-                "$or": [{"refresh_until": {"$lt": now}}, {"refresh_until": None}],
-            },
-            {"$set": {"refresh_until": now + timedelta(seconds=lease_s)}},
-        )
-        if not claimed.modified_count:
+    lease = timedelta(seconds=lease_s)
+    for wave_id in scoring_state.stale_waves(db=db):
+        if not scoring_state.claim_refresh(db=db, wave_id=wave_id, now=clock.now(), lease=lease):
             continue  # another process is on it, or it was just refreshed or finalised
         try:
             refreshed += int(recompute_provisional(db, wave_id, as_of=clock.now()))
         except WaveNotFound:
             log.warning("stale results of an unknown wave dropped", extra={"wave_id": wave_id})
-            db.scoring_state.update_one({"_id": wave_id}, {"$set": {"stale": False}})
+            scoring_state.clear_stale(db=db, wave_id=wave_id)
         finally:
-            db.scoring_state.update_one({"_id": wave_id}, {"$unset": {"refresh_until": ""}})
+            scoring_state.release_refresh(db=db, wave_id=wave_id)
     return refreshed
 
 
@@ -620,23 +458,12 @@ def close_wave(*, db: Database, bus: Bus, wave_id: str) -> engine.WaveResult:
     """The closing recompute: final results, coaching plans, `wave.scored` and the alerts."""
     started = time.perf_counter()
     loaded = load_wave(db, wave_id)
-    previous_id = previous_closed_wave(db, loaded.wave)
+    previous_id = waves.previous_closed(db=db, wave=loaded.wave)
     previous = load_wave(db, previous_id).input if previous_id else None
     result = engine.score_wave(loaded.input, loaded.settings, previous)
     write_results(db, loaded, result, final=True)
-    now = datetime.now(UTC)
-    db.waves.update_one(
-        {"_id": wave_id, "status": {"$ne": CLOSED}},
-        {"$set": {"status": CLOSED, "closed_at": now, "scored_at": now}},
-    )
-    db.scoring_state.update_one(
-        {"_id": wave_id},
-        {
-            "$set": {"final": True, "stale": False},
-            "$setOnInsert": {"org_id": loaded.wave["org_id"]},
-        },
-        upsert=True,
-    )
+    waves.mark_closed(db=db, wave_id=wave_id, now=datetime.now(UTC))
+    scoring_state.mark_final(db=db, wave_id=wave_id, org_id=loaded.wave["org_id"])
     org_id, program_id = loaded.wave["org_id"], loaded.wave["program_id"]
     # Ids derived from the wave: a redelivered wave.closed republishes the same events,
     # which the notify service recognises and does not send twice.

@@ -6,7 +6,6 @@ import logging
 import threading
 
 from flask import Flask
-from pymongo.errors import PyMongoError
 
 from services.bootstrap import Container, build
 from services.survey.errors import register_error_handlers
@@ -15,7 +14,7 @@ from services.survey.operations import bp as operations_bp
 from services.survey.operations import instrument
 from services.survey.organisations import bootstrap
 from services.survey.request_body import BoundedRequest
-from shared.store import ping
+from shared.store import PyMongoError, ping
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from marshmallow import Schema, ValidationError
-from pymongo.database import Database
 
 from services.bootstrap import Container, build
 from services.survey.admin import programs, roster, waves
@@ -53,6 +52,9 @@ from services.survey.organisations import (
 from shared.bus import InProcessBus
 from shared.outbox import relay_outbox
 from shared.settings import Settings, SettingsError
+from shared.store import Database, organisations
+from shared.store import programs as program_store
+from shared.store import waves as wave_store
 
 
 def _print(schema: Schema, value: Any) -> None:
@@ -69,13 +71,11 @@ def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
 
 def _org_of(db: Database, collection: str, item_id: str, org_name: str | None) -> str:
     """The organisation owning a program or wave (restricted to --org when given)."""
-    query: dict[str, Any] = {"_id": item_id}
-    if org_name:
-        org = db.organisations.find_one({"name": org_name})
-        if org is None:
-            raise NotFound(f"no organisation called {org_name!r}")
-        query["org_id"] = str(org["_id"])
-    found = db[collection].find_one(query, {"org_id": 1})
+    org_id = _org_id(db, org_name) if org_name else None
+    if collection == "programs":
+        found = program_store.get(db=db, org_id=org_id, program_id=item_id, fields=("org_id",))
+    else:
+        found = wave_store.get(db=db, org_id=org_id, wave_id=item_id, fields=("org_id",))
     if found is None:
         raise NotFound(f"{collection[:-1]} {item_id} not found")
     return found["org_id"]
@@ -91,7 +91,7 @@ def keys_create(container: Container, args: argparse.Namespace) -> int:
 
 
 def _org_id(db: Database, org_name: str) -> str:
-    org = db.organisations.find_one({"name": org_name}, {"_id": 1})
+    org = organisations.find_by_name(db=db, name=org_name, fields=("_id",))
     if org is None:
         raise NotFound(f"no organisation called {org_name!r}")
     return str(org["_id"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template_string, request
-from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
+
+from shared.store import ConnectionFailure
 
 log = logging.getLogger(__name__)
 

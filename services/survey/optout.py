@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, current_app, render_template_string
-from pymongo.database import Database
 
 from shared.organisation import load_branding
+from shared.store import Database, invitations, opt_outs, waves
 from shared.tokens import invitation_id_from_optout_token
 from shared.vocabulary import CLOSING, LAUNCHING, OPEN
 from shared.wording import missing_names, variant_key
@@ -58,23 +58,15 @@ def record_opt_out(*, db: Database, invitation: dict, now: datetime | None = Non
     now = now or datetime.now(UTC)
     org_id = invitation["org_id"]
     email = str(invitation["person_email"]).strip().lower()
-    db.opt_outs.update_one(
-        {"org_id": org_id, "email": email},
-        {"$setOnInsert": {"org_id": org_id, "email": email, "at": now}},
-        upsert=True,
-    )
-    marked = {"$set": {"opted_out": True, "opted_out_at": now}}
-    db.invitations.update_one({"_id": invitation["_id"]}, marked)
+    opt_outs.record(db=db, org_id=org_id, email=email, now=now)
+    invitations.mark_opted_out(db=db, invitation_id=invitation["_id"], now=now)
     running = [
         w["_id"]
-        for w in db.waves.find({"org_id": org_id, "status": {"$in": _RUNNING}}, {"_id": 1})
+        for w in waves.in_status(db=db, statuses=_RUNNING, org_id=org_id, fields=("_id",))
         if w["_id"] != invitation.get("wave_id")
     ]
     if running:
-        db.invitations.update_many(
-            {"wave_id": {"$in": running}, "person_email": email, "opted_out": {"$ne": True}},
-            marked,
-        )
+        invitations.mark_opted_out_in_waves(db=db, email=email, wave_ids=running, now=now)
 
 
 def _language(invitation: dict | None) -> str:
@@ -102,7 +94,7 @@ def _invitation(token: str) -> tuple[Database, dict | None]:
     db = container.db
     if invitation_id is None:
         return db, None
-    return db, db.invitations.find_one({"_id": invitation_id})
+    return db, invitations.get(db=db, invitation_id=invitation_id)
 
 
 @bp.get("/optout/<token>")

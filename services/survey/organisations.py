@@ -10,11 +10,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bson import ObjectId
-from pymongo import ReturnDocument
-from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
-
 from services.survey.errors import NotFound
 from shared.organisation import (
     BRANDING_FIELDS,
@@ -23,6 +18,7 @@ from shared.organisation import (
     find_organisation,
     load_branding,
 )
+from shared.store import Database, organisations
 
 KEY_PREFIX = "rk_"
 
@@ -34,14 +30,7 @@ def hash_key(api_key: str) -> str:
 
 def ensure_organisation(*, db: Database, name: str) -> str:
     """The id of the organisation called `name`, created when missing."""
-    existing = db.organisations.find_one({"name": name})
-    if existing:
-        return str(existing["_id"])
-    try:
-        result = db.organisations.insert_one({"name": name, "created_at": datetime.now(UTC)})
-        return str(result.inserted_id)
-    except DuplicateKeyError:
-        return str(db.organisations.find_one({"name": name})["_id"])
+    return organisations.ensure_named(db=db, name=name, now=datetime.now(UTC))
 
 
 def create_api_key(
@@ -49,10 +38,8 @@ def create_api_key(
 ) -> str:
     """Store a new key for the organisation and return it in clear, once."""
     api_key = api_key or KEY_PREFIX + secrets.token_urlsafe(32)
-    db.api_keys.update_one(
-        {"key_hash": hash_key(api_key)},
-        {"$setOnInsert": {"org_id": org_id, "label": label, "created_at": datetime.now(UTC)}},
-        upsert=True,
+    organisations.add_api_key(
+        db=db, key_hash=hash_key(api_key), org_id=org_id, label=label, now=datetime.now(UTC)
     )
     return api_key
 
@@ -61,8 +48,7 @@ def organisation_for_key(*, db: Database, api_key: str) -> str | None:
     """The org_id an API key belongs to, or None."""
     if not api_key:
         return None
-    found = db.api_keys.find_one({"key_hash": hash_key(api_key), "revoked_at": None})
-    return found["org_id"] if found else None
+    return organisations.org_of_api_key(db=db, key_hash=hash_key(api_key))
 
 
 def bootstrap(*, db: Database, api_key: str) -> str:
@@ -97,13 +83,10 @@ def update_branding(*, db: Database, org_id: str, changes: Mapping[str, Any]) ->
     if unknown:
         raise ValueError(f"not branding fields: {', '.join(sorted(unknown))}")
     cleaned = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}
-    update: dict[str, Any] = {"$set": {"updated_at": datetime.now(UTC)}}
-    cleared = {k: "" for k, v in cleaned.items() if v in (None, "")}
-    update["$set"].update({k: v for k, v in cleaned.items() if k not in cleared})
-    if cleared:
-        update["$unset"] = cleared
-    organisation = db.organisations.find_one_and_update(
-        {"_id": ObjectId(org_id)}, update, return_document=ReturnDocument.AFTER
+    cleared = [k for k, v in cleaned.items() if v in (None, "")]
+    kept = {k: v for k, v in cleaned.items() if k not in cleared}
+    organisation = organisations.update(
+        db=db, org_id=org_id, changes={"updated_at": datetime.now(UTC), **kept}, cleared=cleared
     )
     if organisation is None:
         raise NotFound("organisation not found")

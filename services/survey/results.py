@@ -11,14 +11,14 @@ from flask import Flask, Response, current_app, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
-from pymongo.database import Database
 
 from services.survey.auth import require_org
 from services.survey.errors import NotFound, ValidationFailed
 from shared import comments
 from shared.csv_cells import CsvWriter
-from shared.results import read_results, unscored_account, unscored_results
-from shared.store import composite_id
+from shared.results import unscored_account, unscored_results
+from shared.store import Database, roster, scores, waves
+from shared.store import results as result_store
 from shared.vocabulary import BUYER, CLOSED, DIMENSIONS, MOMENT_TAGS, SELLER, SIDES, TOUCHPOINTS
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/waves", description="Wave results")
@@ -53,7 +53,7 @@ EXPORT_COLUMNS = (
 
 
 def _wave(db: Database, org_id: str, wave_id: str) -> Mapping[str, Any]:
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id)
     if wave is None:
         raise NotFound("wave not found")
     return wave
@@ -63,7 +63,7 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
     """The stored results of a wave; before its first completion is scored, the results of a
     wave nobody has answered (every figure null, its accounts listed)."""
     wave = _wave(db, org_id, wave_id)
-    stored = read_results(db, {"wave_id": wave_id, "org_id": org_id})
+    stored = result_store.read(db=db, wave_id=wave_id, org_id=org_id)
     if stored is not None and "results" in stored:  # else only marked stale so far
         results = dict(stored["results"])
         final = bool(stored["final"])
@@ -78,21 +78,19 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
 def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str) -> dict[str, Any]:
     """One account's results in a wave: contacts with their comments, gaps, moments, coaching."""
     wave = _wave(db, org_id, wave_id)
-    stored = db.scores.find_one(
-        {"_id": composite_id(wave_id, "account", external_id), "org_id": org_id}
-    )
+    stored = scores.get(db=db, wave_id=wave_id, kind="account", key=external_id, org_id=org_id)
     if stored is not None:
         return with_comments(db=db, wave=wave, account=stored["account"])
     # nobody in this account has answered yet: its people, nothing measured
     program = {"program_id": wave["program_id"], "org_id": org_id}
-    account = db.accounts.find_one({**program, "external_id": external_id})
+    account = roster.find_account(db=db, **program, external_id=external_id)
     if account is None:
         raise NotFound("account not found in this wave's program")
-    contacts = db.contacts.find({**program, "account_id": account["_id"]}).sort("email", 1)
+    contacts = roster.list_contacts(db=db, **program, account_id=account["_id"], by_email=True)
     return with_comments(
         db=db,
         wave=wave,
-        account=unscored_account(account=account, contacts=list(contacts)),
+        account=unscored_account(account=account, contacts=contacts),
         unscored=True,
     )
 
@@ -100,8 +98,10 @@ def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str
 def _roster_accounts(db: Database, wave: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The program's accounts that have contacts, by name (nothing ranks them yet)."""
     program = {"program_id": wave["program_id"], "org_id": wave["org_id"]}
-    with_contacts = set(db.contacts.distinct("account_id", program))
-    accounts = db.accounts.find(program, {"external_id": 1, "name": 1, "annual_revenue": 1})
+    with_contacts = roster.accounts_with_contacts(db=db, **program)
+    accounts = roster.list_accounts(
+        db=db, **program, fields=("external_id", "name", "annual_revenue")
+    )
     return sorted(
         (a for a in accounts if a["_id"] in with_contacts),
         key=lambda a: (str(a.get("name") or ""), str(a["external_id"])),
@@ -122,7 +122,7 @@ def with_comments(
     program = {"program_id": wave.get("program_id"), "org_id": wave["org_id"]}
     ids = {}
     for contact in account.get("contacts") or ():
-        found = db.contacts.find_one({**program, "email": contact.get("email")}, {"_id": 1})
+        found = roster.find_contact(db=db, **program, email=contact.get("email"), fields=("_id",))
         if found is not None:
             ids[contact.get("email")] = found["_id"]
     responses = comments.contacts_responses(
@@ -171,10 +171,11 @@ def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
     scope = {"org_id": org_id, "program_id": wave["program_id"]}
     account_names = {
         a["external_id"]: a.get("name") or ""
-        for a in db.accounts.find(scope, {"external_id": 1, "name": 1})
+        for a in roster.list_accounts(db=db, **scope, fields=("external_id", "name"))
     }
     contact_names = {
-        c["email"]: c.get("name") or "" for c in db.contacts.find(scope, {"email": 1, "name": 1})
+        c["email"]: c.get("name") or ""
+        for c in roster.list_contacts(db=db, **scope, fields=("email", "name"))
     }
     buffer = io.StringIO()
     writer = CsvWriter(buffer)
@@ -187,9 +188,7 @@ def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
 
     writer.writerow(EXPORT_COLUMNS)
     yield flush()
-    cursor = db.scores.find({"wave_id": wave_id, "org_id": org_id, "kind": "response"}).sort(
-        "key", 1
-    )
+    cursor = scores.of_kind(db=db, wave_id=wave_id, kind="response", org_id=org_id, by_key=True)
     # both streams in response id order: one pass, whatever the wave's size
     said = _InOrder(comments.responses_comments(db, wave_id=wave_id, org_id=org_id))
     for doc in cursor:

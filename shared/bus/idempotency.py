@@ -6,10 +6,7 @@ import threading
 import time
 from typing import Protocol
 
-from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
-
-from shared.store import composite_id
+from shared.store import Database, processed_events
 
 
 class IdempotencyLog(Protocol):
@@ -21,19 +18,13 @@ class MongoIdempotencyLog:
     """Processed event ids in MongoDB, one document per (consumer, event_id), keyed by `_id`."""
 
     def __init__(self, db: Database) -> None:
-        self._events = db["processed_events"]
+        self._db = db
 
     def seen(self, consumer: str, event_id: str) -> bool:
-        return (
-            self._events.find_one({"_id": composite_id(consumer, event_id)}, {"_id": 1}) is not None
-        )
+        return processed_events.seen(db=self._db, consumer=consumer, event_id=event_id)
 
     def record(self, consumer: str, event_id: str) -> None:
-        document = {"consumer": consumer, "event_id": event_id, "at": time.time()}
-        try:
-            self._events.insert_one({"_id": composite_id(consumer, event_id), **document})
-        except DuplicateKeyError:
-            pass
+        processed_events.record(db=self._db, consumer=consumer, event_id=event_id, at=time.time())
 
 
 class MemoryIdempotencyLog:

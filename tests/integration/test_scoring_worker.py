@@ -11,7 +11,7 @@ from services.bootstrap import build
 from services.scoring.worker import consumer_specs, start_background
 from shared.bus import ConsumerSpec
 from shared.events import WAVE_CLOSED, Event
-from shared.results import read_results
+from shared.store.results import read_results
 from tests.support.survey_fixtures import complete_answers, make_wave, survey_app
 from tests.support.waiting import wait_for
 
@@ -455,8 +455,8 @@ def test_the_ranked_account_list_is_stored_in_chunks_and_read_back_in_order(db, 
     from services.scoring import engine
     from services.scoring.worker import close_wave, load_wave
     from services.survey.results import wave_results
-    from shared import results as stored_results
     from shared.bus import InProcessBus
+    from shared.store import results as stored_results
     from tests.conftest import isolated_settings
 
     monkeypatch.setattr(stored_results, "RANKING_CHUNK", 2)  # 5 accounts: chunks of 2, 2, 1

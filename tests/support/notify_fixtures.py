@@ -28,8 +28,8 @@ from services.survey.organisations import ensure_organisation
 from services.survey.respond.service import load_respondent, save_answers, submit_answers
 from shared import clock
 from shared.bus import InProcessBus
-from shared.results import read_results
 from shared.settings import Settings
+from shared.store.results import read_results
 from shared.tokens import sign_invitation
 from tests.support.survey_fixtures import import_rows, program_languages
 

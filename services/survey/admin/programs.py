@@ -6,13 +6,11 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.database import Database
-
 from services.survey.errors import NotFound
 from shared import clock
 from shared.ids import new_id
 from shared.questionnaire import load_bank
+from shared.store import Database, programs, roster
 from shared.vocabulary import (
     DEFAULT_CUT_POINTS,
     DEFAULT_GAP_THRESHOLD,
@@ -67,13 +65,13 @@ def create_program(
         "settings": program_settings(settings),
         "created_at": clock.stored_now(),
     }
-    db.programs.insert_one(program)
+    programs.insert(db=db, program=program)
     return program
 
 
 def get_program(*, db: Database, org_id: str, program_id: str) -> dict[str, Any]:
     """The organisation's program; another organisation's is as unknown as a missing one."""
-    program = db.programs.find_one({"_id": program_id, "org_id": org_id})
+    program = programs.get(db=db, org_id=org_id, program_id=program_id)
     if program is None:
         raise NotFound("program not found")
     return program
@@ -97,11 +95,7 @@ def update_program(
     if not changes:
         return program
     changes["updated_at"] = clock.stored_now()
-    updated = db.programs.find_one_and_update(
-        {"_id": program_id, "org_id": org_id},
-        {"$set": changes},
-        return_document=ReturnDocument.AFTER,
-    )
+    updated = programs.update(db=db, org_id=org_id, program_id=program_id, changes=changes)
     if updated is None:
         raise NotFound("program not found")
     return updated
@@ -109,7 +103,7 @@ def update_program(
 
 def list_programs(*, db: Database, org_id: str) -> list[dict[str, Any]]:
     """The organisation's programs, newest first."""
-    return list(db.programs.find({"org_id": org_id}).sort("created_at", -1))
+    return programs.list_for(db=db, org_id=org_id)
 
 
 def list_accounts(*, db: Database, org_id: str, program_id: str) -> list[dict[str, Any]]:
@@ -118,16 +112,18 @@ def list_accounts(*, db: Database, org_id: str, program_id: str) -> list[dict[st
     scope = {"org_id": org_id, "program_id": program_id}
     account_of: dict[str, str] = {}
     contacts: Counter[str] = Counter()
-    for contact in db.contacts.find(scope, {"email": 1, "account_id": 1}):
+    for contact in roster.list_contacts(db=db, **scope, fields=("email", "account_id")):
         account_of[contact["email"]] = contact["account_id"]
         contacts[contact["account_id"]] += 1
     sellers: defaultdict[str, set[str]] = defaultdict(set)
-    for assignment in db.assignments.find(scope, {"contact_email": 1, "seller_email": 1}):
+    for assignment in roster.list_assignments(
+        db=db, **scope, fields=("contact_email", "seller_email")
+    ):
         account_id = account_of.get(assignment["contact_email"])
         if account_id is not None:
             sellers[account_id].add(assignment["seller_email"])
     accounts = []
-    for account in db.accounts.find(scope).sort([("name", 1), ("external_id", 1)]):
+    for account in roster.list_accounts(db=db, **scope, by_name=True):
         account["contacts"] = contacts.get(account["_id"], 0)
         account["sellers"] = len(sellers.get(account["_id"], ()))
         accounts.append(account)

@@ -19,9 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from pymongo import DeleteOne, UpdateOne
-from pymongo.database import Database
-from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
 from services.survey.admin.programs import get_program
 from services.survey.admin.roster_file import (
@@ -39,6 +36,14 @@ from services.survey.admin.schemas import (
 )
 from services.survey.errors import ApiError, ValidationFailed
 from shared.ids import new_id
+from shared.store import (
+    BulkWriteError,
+    ConnectionFailure,
+    Database,
+    OperationFailure,
+    PyMongoError,
+)
+from shared.store import roster as roster_store
 
 log = logging.getLogger(__name__)
 
@@ -280,14 +285,17 @@ class _Import:
         stored = self.stored.get(collection)
         if stored is None:
             compared, optional = _COMPARED[collection], _OPTIONAL.get(collection, ())
-            projection = {name: 1 for name in (*key_fields, *compared, *optional)}
+            fields = (*key_fields, *compared, *optional)
+            found = roster_store.program_documents(
+                db=self.db, family=collection, program_id=self.program_id, fields=fields
+            )
             stored = {
                 tuple(doc.get(f) for f in key_fields): _Stored(
                     doc["_id"],
                     _digest(doc.get(name) for name in compared),
                     tuple(doc.get(name) for name in optional),
                 )
-                for doc in self.db[collection].find({"program_id": self.program_id}, projection)
+                for doc in found
             }
             self.stored[collection] = stored
         return stored
@@ -307,28 +315,21 @@ class _Import:
             return 0, 0, {}
         stored = self._stored_in(collection, key_fields)
         compared, optional = _COMPARED[collection], _OPTIONAL.get(collection, ())
-        ops: list[UpdateOne] = []
-        inserts: list[tuple[int, tuple[str, ...]]] = []
+        upserts: list[roster_store.Upsert] = []
+        changed: dict[str, dict[str, Any]] = {}
+        key_of: dict[str, tuple[str, ...]] = {}  # natural key -> key, of the new documents
         ids: dict[tuple[str, ...], str | None] = {}
-        updated = 0
         for key, (values, insert_values) in wanted.items():
-            # Unique by one field, natural_key, so inserts stay cheap on every server.
             want = {**values, "natural_key": "|".join((self.program_id, *key))}
             current = stored.get(key)
             if current is None:
-                inserts.append((len(ops), key))
                 on_insert = {
                     **insert_values,
                     "program_id": self.program_id,
                     **dict(zip(key_fields, key, strict=True)),
                 }
-                ops.append(
-                    UpdateOne(
-                        {"natural_key": want["natural_key"]},
-                        {"$set": want, "$setOnInsert": on_insert},
-                        upsert=True,
-                    )
-                )
+                upserts.append(roster_store.Upsert(want["natural_key"], want, on_insert))
+                key_of[want["natural_key"]] = key
                 ids[key] = insert_values.get("_id")
                 continue
             ids[key] = current.id
@@ -338,17 +339,17 @@ class _Import:
                 if name in want
             )
             if not same:
-                ops.append(UpdateOne({"_id": current.id}, {"$set": want}))
-                updated += 1
-        if not ops:
+                changed[current.id] = want
+        if not upserts and not changed:
             return 0, 0, ids
         self.wrote = True
-        result = self.db[collection].bulk_write(ops, ordered=False)
-        for index, key in inserts:
-            if index not in result.upserted_ids:
+        inserted = roster_store.write(
+            db=self.db, family=collection, upserts=upserts, updates=changed
+        )
+        for natural_key, key in key_of.items():
+            if natural_key not in inserted:
                 ids[key] = None  # inserted meanwhile by someone else: its id is not ours
-                updated += 1
-        return result.upserted_count, updated, ids
+        return len(inserted), len(changed) + len(key_of) - len(inserted), ids
 
     def _account_values(self, row: RosterRow) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -377,29 +378,30 @@ class _Import:
     def _resolve_accounts(self, external_ids: set[str]) -> None:
         # Only accounts another import inserted between our read and our write are unknown.
         for external_id in external_ids - self.account_ids.keys():
-            found = self.db.accounts.find_one(
-                {"natural_key": f"{self.program_id}|{external_id}"}, {"_id": 1}
+            found = roster_store.id_of(
+                db=self.db, family="accounts", natural_key=f"{self.program_id}|{external_id}"
             )
             if found is None:
                 raise _WriteFailed(f"account {external_id!r} was written but cannot be read back")
-            self.account_ids[external_id] = found["_id"]
+            self.account_ids[external_id] = found
 
     def finish(self) -> RosterReport:
         """Write what is left and drop the assignments the file no longer lists for its contacts."""
         self.flush()
         if self.sellers_of:
             stale = [
-                DeleteOne({"_id": a["_id"]})
-                for a in self.db.assignments.find(
-                    {"program_id": self.program_id}, {"contact_email": 1, "seller_email": 1}
+                a["_id"]
+                for a in roster_store.list_assignments(
+                    db=self.db, program_id=self.program_id, fields=("contact_email", "seller_email")
                 )
                 if a["contact_email"] in self.sellers_of
                 and a["seller_email"] not in self.sellers_of[a["contact_email"]]
             ]
             if stale:
                 self.wrote = True
-                result = self.db.assignments.bulk_write(stale, ordered=False)
-                self.report.assignments_removed = result.deleted_count
+                self.report.assignments_removed = roster_store.delete_assignments(
+                    db=self.db, assignment_ids=stale
+                )
         return self.report
 
     def interrupted(self, exc: Exception) -> RosterImportInterrupted:

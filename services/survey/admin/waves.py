@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.database import Database
-
 from services.survey.admin.programs import get_program
 from services.survey.errors import Conflict, NotFound, ValidationFailed
 from shared import clock
@@ -27,6 +24,9 @@ from shared.events import INVITATIONS_CREATED, WAVE_CLOSED, Event
 from shared.ids import new_id
 from shared.outbox import pending_count, publish_staged, stage_events
 from shared.settings import Settings
+from shared.store import Database, opt_outs, waves
+from shared.store import invitations as invitation_store
+from shared.store import roster as roster_store
 from shared.tokens import sign_invitation, survey_url
 from shared.vocabulary import (
     BUYER,
@@ -51,17 +51,11 @@ STARTED = (OPENED, IN_PROGRESS, COMPLETED)
 
 # A launch that has not finished after this long died with its process: it may be retried.
 LAUNCH_LEASE = timedelta(minutes=10)
-WRITE_BATCH = 500  # invitation upserts per round trip
 EVENT_BATCH = 500  # invitation ids per `invitations.created` event (DESIGN: at most 500)
 CLOSED_BY_API = "api"
 
 _INVITATION_EVENTS = uuid.UUID("6f1b8f52-8d3e-4c55-a2b4-2f3f6c1d9e01")
 _CLOSING_EVENTS = uuid.UUID("a7e3c9d0-54b1-4f0e-8f77-3c2d1b0a9e42")
-
-
-def invitation_key(wave_id: str, side: str, email: str) -> str:
-    """The unique key of an invitation: one per wave, side and person."""
-    return f"{wave_id}|{side}|{email}"
 
 
 # --- create and read ---------------------------------------------------------------------
@@ -104,13 +98,13 @@ def create_wave(
         "invited_buyers": None,
         "invited_sellers": None,
     }
-    db.waves.insert_one(wave)
+    waves.insert(db=db, wave=wave)
     return {**wave, "counts": _empty_counts()}
 
 
 def get_wave(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
     """The organisation's wave; another organisation's is as unknown as a missing one."""
-    wave = db.waves.find_one({"_id": wave_id, "org_id": org_id})
+    wave = waves.get(db=db, org_id=org_id, wave_id=wave_id)
     if wave is None:
         raise NotFound("wave not found")
     return wave
@@ -131,23 +125,12 @@ def wave_counts(*, db: Database, org_id: str, wave_id: str) -> dict[str, dict[st
     its author did afterwards, so completed <= opened <= invited always holds.
     """
     counts = _empty_counts()
-    grouped = db.invitations.aggregate(
-        [
-            {"$match": {"wave_id": wave_id, "org_id": org_id, "revoked": {"$ne": True}}},
-            {
-                "$group": {
-                    "_id": {"side": "$side", "status": "$status", "opted_out": "$opted_out"},
-                    "n": {"$sum": 1},
-                }
-            },
-        ]
-    )
-    for group in grouped:
-        side = SIDES.get(group["_id"].get("side"))
+    for state, n in invitation_store.count_by_state(db=db, org_id=org_id, wave_id=wave_id):
+        side = SIDES.get(state.get("side"))
         if side is None:
             continue
-        status, n = group["_id"].get("status"), int(group["n"])
-        if group["_id"].get("opted_out") is True and status != COMPLETED:
+        status = state.get("status")
+        if state.get("opted_out") is True and status != COMPLETED:
             counts[side]["opted_out"] += n
             continue
         counts[side][INVITED] += n
@@ -199,18 +182,19 @@ def load_launch_roster(*, db: Database, org_id: str, program: Mapping[str, Any])
     return LaunchRoster(
         accounts={
             a["_id"]: a.get("name") or a.get("external_id", "")
-            for a in db.accounts.find(scope, {"name": 1, "external_id": 1})
+            for a in roster_store.list_accounts(db=db, **scope, fields=("name", "external_id"))
         },
-        contacts=list(
-            db.contacts.find(scope, {"email": 1, "name": 1, "language": 1, "account_id": 1})
+        contacts=roster_store.list_contacts(
+            db=db, **scope, fields=("email", "name", "language", "account_id")
         ),
         sellers={
-            s["email"]: s for s in db.sellers.find(scope, {"email": 1, "name": 1, "language": 1})
+            s["email"]: s
+            for s in roster_store.list_sellers(db=db, **scope, fields=("email", "name", "language"))
         },
-        assignments=list(
-            db.assignments.find(scope, {"contact_email": 1, "seller_email": 1, "position": 1})
+        assignments=roster_store.list_assignments(
+            db=db, **scope, fields=("contact_email", "seller_email", "position")
         ),
-        opted_out=frozenset(o["email"] for o in db.opt_outs.find({"org_id": org_id}, {"email": 1})),
+        opted_out=frozenset(opt_outs.emails(db=db, org_id=org_id)),
         default_language=languages[0],
     )
 
@@ -224,24 +208,17 @@ def build_invitations(
     """
 
     def invitation(side: str, email: str, name: str, language: str, subjects: list[dict]) -> dict:
-        return {
-            "_id": new_id(),
-            "invitation_key": invitation_key(wave["_id"], side, email),
-            "org_id": wave["org_id"],
-            "program_id": wave["program_id"],
-            "wave_id": wave["_id"],
-            "side": side,
-            "person_email": email,
-            "person_name": name,
-            "language": language,
-            "subjects": subjects,
-            "status": INVITED,
-            "opened_at": None,
-            "completed_at": None,
-            "revoked": False,
-            "opted_out": email in roster.opted_out,
-            "created_at": now,
-        }
+        opted_out = email in roster.opted_out
+        return invitation_store.build(
+            wave=wave,
+            side=side,
+            email=email,
+            name=name,
+            language=language,
+            subjects=subjects,
+            opted_out=opted_out,
+            now=now,
+        )
 
     subject_of: dict[str, dict[str, Any]] = {}
     buyers = []
@@ -279,30 +256,7 @@ def _chunks[T](items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
 
 def write_invitations(*, db: Database, invitations: Sequence[Mapping[str, Any]]) -> list[str]:
     """Upsert the invitations in bulk; the stored ids in the same order (existing ones kept)."""
-    ids: list[str] = []
-    for chunk in _chunks(invitations, WRITE_BATCH):
-        result = db.invitations.bulk_write(
-            [
-                UpdateOne(
-                    {"invitation_key": doc["invitation_key"]}, {"$setOnInsert": doc}, upsert=True
-                )
-                for doc in chunk
-            ],
-            ordered=False,
-        )
-        if result.upserted_count == len(chunk):
-            ids.extend(doc["_id"] for doc in chunk)
-            continue
-        # Some were there already (a retried launch): read back their ids.
-        keys = [doc["invitation_key"] for doc in chunk]
-        stored = {
-            found["invitation_key"]: found["_id"]
-            for found in db.invitations.find(
-                {"invitation_key": {"$in": keys}}, {"invitation_key": 1}
-            )
-        }
-        ids.extend(stored[key] for key in keys)
-    return ids
+    return invitation_store.write_many(db=db, invitations=invitations)
 
 
 def invitation_events(*, wave: Mapping[str, Any], invitation_ids: Sequence[str]) -> list[Event]:
@@ -321,18 +275,7 @@ def invitation_events(*, wave: Mapping[str, Any], invitation_ids: Sequence[str])
 
 
 def _claim_for_launch(db: Database, org_id: str, wave_id: str, now: datetime) -> dict[str, Any]:
-    claimed = db.waves.find_one_and_update(
-        {
-            "_id": wave_id,
-            "org_id": org_id,
-            "$or": [
-                {"status": DRAFT},
-                {"status": LAUNCHING, "launching_at": {"$lt": now - LAUNCH_LEASE}},
-            ],
-        },
-        {"$set": {"status": LAUNCHING, "launching_at": now}},
-        return_document=ReturnDocument.AFTER,
-    )
+    claimed = waves.claim_launch(db=db, org_id=org_id, wave_id=wave_id, now=now, lease=LAUNCH_LEASE)
     if claimed is not None:
         return claimed
     wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
@@ -346,14 +289,13 @@ def _refuse_a_second_running_wave(
     invites one of these people. Called after this wave's claim: of two racing launches, at
     least the second sees the first."""
     emails = {i["person_email"] for i in invitations}
-    others = db.waves.find(
-        {
-            "org_id": wave["org_id"],
-            "program_id": wave["program_id"],
-            "_id": {"$ne": wave["_id"]},
-            "status": {"$in": [OPEN, LAUNCHING]},
-        },
-        {"name": 1, "status": 1, "closes_at": 1, "launching_at": 1},
+    others = waves.in_status(
+        db=db,
+        statuses=(OPEN, LAUNCHING),
+        org_id=wave["org_id"],
+        program_id=wave["program_id"],
+        except_id=wave["_id"],
+        fields=("name", "status", "closes_at", "launching_at"),
     )
     for other in others:
         closes_at, launching_at = (
@@ -368,8 +310,8 @@ def _refuse_a_second_running_wave(
             continue  # a launch that died: it checks again when retried
         shared = None
         if other["status"] == OPEN:
-            people = db.invitations.find(
-                {"wave_id": other["_id"], "revoked": {"$ne": True}}, {"person_email": 1}
+            people = invitation_store.not_revoked(
+                db=db, wave_id=other["_id"], fields=("person_email",)
             )
             shared = next((i["person_email"] for i in people if i["person_email"] in emails), None)
             if shared is None:
@@ -414,29 +356,24 @@ def launch_wave(
         ids = write_invitations(db=db, invitations=invitations)
         events = invitation_events(wave=wave, invitation_ids=ids) if delivery == "email" else []
         stage_events(db=db, events=events)
-        opened = db.waves.find_one_and_update(
-            {"_id": wave_id, "org_id": org_id, "status": LAUNCHING, "launching_at": now},
-            {
-                "$set": {
-                    "status": OPEN,
-                    "delivery": delivery,
-                    "launched_at": now,
-                    "opens_at": clock.aware(wave.get("opens_at")) or now,
-                    "invited_buyers": invited_buyers,
-                    "invited_sellers": invited_sellers,
-                },
-                "$unset": {"launching_at": ""},
+        opened = waves.mark_open(
+            db=db,
+            org_id=org_id,
+            wave_id=wave_id,
+            launching_at=now,
+            changes={
+                "delivery": delivery,
+                "launched_at": now,
+                "opens_at": clock.aware(wave.get("opens_at")) or now,
+                "invited_buyers": invited_buyers,
+                "invited_sellers": invited_sellers,
             },
-            return_document=ReturnDocument.AFTER,
         )
         if opened is None:
             raise Conflict("the wave was launched by another request")
     except BaseException:
         # Back to draft so the launch can be retried; invitations written so far are reused.
-        db.waves.update_one(
-            {"_id": wave_id, "status": LAUNCHING, "launching_at": now},
-            {"$set": {"status": DRAFT}, "$unset": {"launching_at": ""}},
-        )
+        waves.release_launch(db=db, wave_id=wave_id, launching_at=now)
         raise
     event_ids = [e.event_id for e in events]
     published = publish_staged(db=db, bus=bus, event_ids=event_ids)
@@ -471,10 +408,13 @@ def wave_links(
 ) -> list[dict[str, Any]]:
     """Every invitee's personal survey link, re-created from the invitation id (never stored)."""
     get_wave(db=db, org_id=org_id, wave_id=wave_id)
-    invitations = db.invitations.find(
-        {"wave_id": wave_id, "org_id": org_id, "revoked": {"$ne": True}},
-        {"person_email": 1, "person_name": 1, "side": 1, "language": 1},
-    ).sort([("side", 1), ("person_email", 1)])
+    found = invitation_store.not_revoked(
+        db=db,
+        wave_id=wave_id,
+        org_id=org_id,
+        fields=("person_email", "person_name", "side", "language"),
+        by_person=True,
+    )
     return [
         {
             "email": inv["person_email"],
@@ -484,7 +424,7 @@ def wave_links(
             "url": survey_url(inv["_id"], settings),
             "token": sign_invitation(inv["_id"], settings),  # for the respondent JSON API
         }
-        for inv in invitations
+        for inv in found
     ]
 
 
@@ -507,16 +447,12 @@ def close_wave(*, db: Database, bus: Bus, org_id: str, wave_id: str) -> dict[str
     wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
     claimed = None
     if wave["status"] == OPEN:
-        claimed = db.waves.find_one_and_update(
-            {"_id": wave_id, "org_id": org_id, "status": OPEN},
-            {
-                "$set": {
-                    "status": CLOSING,
-                    "closing_at": clock.stored_now(),
-                    "closed_by": CLOSED_BY_API,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
+        claimed = waves.claim_closing(
+            db=db,
+            org_id=org_id,
+            wave_id=wave_id,
+            closed_by=CLOSED_BY_API,
+            now=clock.stored_now(),
         )
     if claimed is not None:
         _publish_closing(db=db, bus=bus, wave=claimed)

@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
-
 from services.survey.errors import Conflict, Gone, NotFound, ValidationFailed
 from services.survey.organisations import cached_branding
 from shared import clock
@@ -36,7 +32,8 @@ from shared.questionnaire import (
     validate_answers,
 )
 from shared.settings import Settings
-from shared.store import composite_id
+from shared.store import Database, composite_id, invitations, roster, waves
+from shared.store import responses as response_store
 from shared.tokens import invitation_id_from_token
 from shared.vocabulary import (
     COMPLETED,
@@ -46,7 +43,6 @@ from shared.vocabulary import (
     INVITATION_STATUSES,
     INVITED,
     NOT_STARTED,
-    OPENED,
     SELLER,
 )
 
@@ -209,23 +205,21 @@ def load_respondent(
     invitation_id = invitation_id_from_token(token, settings)
     if invitation_id is None:
         raise LinkNotValid()
-    invitation = db.invitations.find_one({"_id": invitation_id})
+    invitation = invitations.get(db=db, invitation_id=invitation_id)
     if invitation is None or invitation.get("revoked"):
         raise LinkNotValid()
-    wave = db.waves.find_one({"_id": invitation["wave_id"], "org_id": invitation["org_id"]})
+    wave = waves.get(db=db, org_id=invitation["org_id"], wave_id=invitation["wave_id"])
     if wave is None or wave.get("status") == DRAFT:
         raise LinkNotValid()
     bank = questionnaire or load_bank()
     closed = wave_is_closed(wave)
     responses = {
         r["subject_id"]: r
-        for r in db.responses.find(
-            {
-                "org_id": invitation["org_id"],
-                "wave_id": invitation["wave_id"],
-                "invitation_id": invitation_id,
-            },
-            {"outbox": 0},
+        for r in response_store.of_invitation(
+            db=db,
+            org_id=invitation["org_id"],
+            wave_id=invitation["wave_id"],
+            invitation_id=invitation_id,
         )
     }
     buyer_names: dict[str, str] = {}
@@ -233,8 +227,8 @@ def load_respondent(
         contact_ids = [s["contact_id"] for s in invitation.get("subjects", [])]
         buyer_names = {
             c["_id"]: c.get("name") or ""
-            for c in db.contacts.find(
-                {"_id": {"$in": contact_ids}, "org_id": invitation["org_id"]}, {"name": 1}
+            for c in roster.contacts_by_ids(
+                db=db, contact_ids=contact_ids, org_id=invitation["org_id"], fields=("name",)
             )
         }
     subjects = []
@@ -265,11 +259,7 @@ def load_respondent(
     if closed and not allow_closed:
         raise WaveClosed(respondent)
     if opened and invitation.get("status") == INVITED:
-        now = clock.now()
-        db.invitations.update_one(
-            {"_id": invitation_id, "status": INVITED},
-            {"$set": {"status": OPENED, "opened_at": now}},
-        )
+        invitations.mark_opened(db=db, invitation_id=invitation_id, now=clock.now())
     return respondent
 
 
@@ -406,12 +396,6 @@ def _write(
     guarded by the revision read; a concurrent save makes this one re-read and retry.
     With `completing`, the same write also completes the response and pushes its event.
     """
-    responses = db.responses
-    key = {
-        "wave_id": respondent.wave_id,
-        "invitation_id": respondent.invitation_id,
-        "subject_id": subject.subject_id,
-    }
     current: Mapping[str, Any] | None = None
     if subject.response_id is not None:
         current = {
@@ -422,7 +406,13 @@ def _write(
         }
     for attempt in range(_SAVE_ATTEMPTS):
         if attempt:
-            current = responses.find_one({**key, "org_id": respondent.org_id}, {"outbox": 0})
+            current = response_store.find(
+                db=db,
+                org_id=respondent.org_id,
+                wave_id=respondent.wave_id,
+                invitation_id=respondent.invitation_id,
+                subject_id=subject.subject_id,
+            )
         now = clock.now()
         if current is not None and current.get("status") == COMPLETED:
             raise AlreadySubmitted()
@@ -439,25 +429,17 @@ def _write(
             doc.update(_id=response_id, rev=1, **fields)
             if change["push"]:
                 doc["outbox"] = [change["push"]]
-            try:
-                responses.insert_one(doc)
-            except DuplicateKeyError:
+            if not response_store.insert_new(db=db, response=doc):
                 continue  # the other tab created it first: merge into theirs
             written = doc
         else:
-            update: dict[str, Any] = {"$set": fields, "$inc": {"rev": 1}}
-            if change["push"]:
-                update["$push"] = {"outbox": change["push"]}
-            written = responses.find_one_and_update(
-                {
-                    "_id": response_id,
-                    "org_id": respondent.org_id,
-                    "rev": current.get("rev", 0),
-                    "status": {"$ne": COMPLETED},
-                },
-                update,
-                projection={"outbox": 0},
-                return_document=ReturnDocument.AFTER,
+            written = response_store.update_unchanged(
+                db=db,
+                org_id=respondent.org_id,
+                response_id=response_id,
+                rev=current.get("rev", 0),
+                fields=fields,
+                event=change["push"],
             )
             if written is None:
                 continue
@@ -482,8 +464,8 @@ def _new_response(
 ) -> dict[str, Any]:
     account_id = subject.account_id
     if account_id is None:
-        contact = db.contacts.find_one(
-            {"_id": subject.contact_id, "org_id": respondent.org_id}, {"account_id": 1}
+        contact = roster.get_contact(
+            db=db, contact_id=subject.contact_id, org_id=respondent.org_id, fields=("account_id",)
         )
         account_id = contact.get("account_id") if contact else None
     doc: dict[str, Any] = {
@@ -517,23 +499,16 @@ def _advance_invitation(*, db: Database, respondent: Respondent, to: str) -> Non
     changes: dict[str, Any] = {"status": to}
     if not respondent.invitation.get("opened_at"):
         changes["opened_at"] = now
-    db.invitations.update_one(
-        {"_id": respondent.invitation_id, "status": {"$in": earlier}}, {"$set": changes}
+    invitations.advance(
+        db=db, invitation_id=respondent.invitation_id, earlier=earlier, changes=changes
     )
 
 
 def _complete_invitation_if_done(*, db: Database, respondent: Respondent) -> None:
     """Completed when every subject's response is: counted in the store, not in memory."""
     wanted = len(respondent.subjects)
-    done = db.responses.count_documents(
-        {
-            "wave_id": respondent.wave_id,
-            "invitation_id": respondent.invitation_id,
-            "status": COMPLETED,
-        }
+    done = response_store.count_completed(
+        db=db, wave_id=respondent.wave_id, invitation_id=respondent.invitation_id
     )
     if done >= wanted:
-        db.invitations.update_one(
-            {"_id": respondent.invitation_id, "status": {"$ne": COMPLETED}},
-            {"$set": {"status": COMPLETED, "completed_at": clock.now()}},
-        )
+        invitations.mark_completed(db=db, invitation_id=respondent.invitation_id, now=clock.now())

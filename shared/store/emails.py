@@ -1,0 +1,102 @@
+"""The `emails` collection, notify's durable queue, and `reminder_rounds`, the reminder days done.
+
+An email is inserted as pending under its unique `idempotency_key` before it is sent, so
+a redelivered event or a second process finds the key taken. The process sending it
+holds a lease (`lease_until`, `lease_owner`); an email whose lease ran out is due again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+PENDING = "pending"
+DUPLICATE_KEY = 11000
+
+
+def insert_new(*, db: Database, emails: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert the emails; returns those inserted (an email whose key is taken is left out)."""
+    if not emails:
+        return []
+    try:
+        db.emails.insert_many(emails, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        taken = {e["index"] for e in errors}
+        return [doc for n, doc in enumerate(emails) if n not in taken]
+    return emails
+
+
+def insert_one_new(*, db: Database, email: Mapping[str, Any]) -> bool:
+    """Insert one email; False when its key is taken."""
+    try:
+        db.emails.insert_one(dict(email))
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+def taken_keys(*, db: Database, keys: Iterable[str]) -> set[str]:
+    """Which of these idempotency keys have an email already."""
+    found = db.emails.find({"idempotency_key": {"$in": list(keys)}}, {"idempotency_key": 1})
+    return {row["idempotency_key"] for row in found}
+
+
+def due(*, db: Database, now: datetime, limit: int) -> list[str]:
+    """The ids of at most `limit` pending emails due by `now` whose lease ran out, most
+    overdue first."""
+    found = db.emails.find(
+        {"status": PENDING, "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}},
+        {"_id": 1},
+        sort=[("next_attempt_at", ASCENDING)],
+        limit=limit,
+    )
+    return [row["_id"] for row in found]
+
+
+def claim(
+    *, db: Database, email_id: str, now: datetime, lease_until: datetime, owner: str
+) -> dict[str, Any] | None:
+    """Take the lease on a pending email whose lease ran out by `now`; the email after, or
+    None when another process holds it or it is done."""
+    return db.emails.find_one_and_update(
+        {"_id": email_id, "status": PENDING, "lease_until": {"$lte": now}},
+        {"$set": {"lease_until": lease_until, "lease_owner": owner}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def finish(*, db: Database, email_id: str, changes: Mapping[str, Any]) -> None:
+    """Record what became of an email (sent, failed, cancelled)."""
+    db.emails.update_one({"_id": email_id}, {"$set": dict(changes)})
+
+
+def reschedule(*, db: Database, email_id: str, owner: str, changes: Mapping[str, Any]) -> None:
+    """Set `changes` (the next attempt) on a pending email this owner holds."""
+    db.emails.update_one(
+        {"_id": email_id, "status": PENDING, "lease_owner": owner}, {"$set": dict(changes)}
+    )
+
+
+# --- reminder rounds -----------------------------------------------------------------------
+
+
+def reminder_round_done(*, db: Database, wave_id: str, day: int) -> bool:
+    """Whether every reminder of this wave's reminder day is recorded already."""
+    return db.reminder_rounds.find_one({"wave_id": wave_id, "day": day}) is not None
+
+
+def record_reminder_round(*, db: Database, wave_id: str, day: int, now: datetime) -> None:
+    """Note that every reminder of this wave's reminder day is recorded (once)."""
+    db.reminder_rounds.update_one(
+        {"wave_id": wave_id, "day": day},
+        {"$setOnInsert": {"wave_id": wave_id, "day": day, "done_at": now}},
+        upsert=True,
+    )
