@@ -15,6 +15,8 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.store.database import find_in
+
 PENDING = "pending"
 DUPLICATE_KEY = 11000
 
@@ -45,7 +47,7 @@ def insert_one_new(*, db: Database, email: Mapping[str, Any]) -> bool:
 
 def taken_keys(*, db: Database, keys: Iterable[str]) -> set[str]:
     """Which of these idempotency keys have an email already."""
-    found = db.emails.find({"idempotency_key": {"$in": list(keys)}}, {"idempotency_key": 1})
+    found = find_in(db.emails, {}, "idempotency_key", keys, ["idempotency_key"])
     return {row["idempotency_key"] for row in found}
 
 

@@ -15,7 +15,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.database import Database
 
 from shared.ids import new_id
-from shared.store.database import projection
+from shared.store.database import find_in, projection
 from shared.vocabulary import COMPLETED, INVITED, OPENED
 
 WRITE_BATCH = 500  # invitation upserts per round trip
@@ -85,9 +85,7 @@ def write_many(*, db: Database, invitations: Sequence[Mapping[str, Any]]) -> lis
         keys = [doc["invitation_key"] for doc in chunk]
         stored = {
             found["invitation_key"]: found["_id"]
-            for found in db.invitations.find(
-                {"invitation_key": {"$in": keys}}, {"invitation_key": 1}
-            )
+            for found in find_in(db.invitations, {}, "invitation_key", keys, ["invitation_key"])
         }
         ids.extend(stored[key] for key in keys)
     return ids
@@ -106,9 +104,10 @@ def get(
 def get_many(
     *, db: Database, org_id: str, wave_id: str, invitation_ids: Iterable[str]
 ) -> list[dict[str, Any]]:
-    """The wave's invitations with these ids (one `$in` read; in no particular order)."""
-    query = {"_id": {"$in": list(invitation_ids)}, "org_id": org_id, "wave_id": wave_id}
-    return list(db.invitations.find(query))
+    """The wave's invitations with these ids (a `$in` read per IN_CHUNK ids; in no particular
+    order)."""
+    query = {"org_id": org_id, "wave_id": wave_id}
+    return list(find_in(db.invitations, query, "_id", invitation_ids))
 
 
 def not_revoked(

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pymongo.database import Database
 
+from shared.store.database import find_in
+
 
 def record(*, db: Database, org_id: str, email: str, now: datetime) -> None:
     """Remember that `email` opted out of the organisation's survey email (once)."""
@@ -21,5 +23,5 @@ def emails(*, db: Database, org_id: str, among: Iterable[str] | None = None) -> 
     """The organisation's opted-out addresses (only those `among` these, when given)."""
     query: dict = {"org_id": org_id}
     if among is not None:
-        query["email"] = {"$in": list(among)}
+        return {row["email"] for row in find_in(db.opt_outs, query, "email", among, ["email"])}
     return {row["email"] for row in db.opt_outs.find(query, {"email": 1})}

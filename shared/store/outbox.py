@@ -15,7 +15,7 @@ from typing import Any
 from pymongo import ASCENDING, UpdateOne
 from pymongo.database import Database
 
-from shared.store.database import projection
+from shared.store.database import find_in, in_chunks, projection
 
 PENDING, SENT = "pending", "sent"
 
@@ -86,13 +86,16 @@ def stage(*, db: Database, entries: Sequence[Mapping[str, Any]]) -> int:
 
 def pending(*, db: Database, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Those of these events still pending, by event id."""
-    found = db.outbox.find({"event_id": {"$in": list(event_ids)}, "status": PENDING})
+    found = find_in(db.outbox, {"status": PENDING}, "event_id", event_ids)
     return {entry["event_id"]: entry for entry in found}
 
 
 def count_pending(*, db: Database, event_ids: Iterable[str]) -> int:
     """How many of these events are still pending."""
-    return db.outbox.count_documents({"event_id": {"$in": list(event_ids)}, "status": PENDING})
+    return sum(
+        db.outbox.count_documents({"event_id": {"$in": chunk}, "status": PENDING})
+        for chunk in in_chunks(event_ids)
+    )
 
 
 def pending_of_type(

@@ -15,7 +15,7 @@ from pymongo import ASCENDING, DeleteOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from shared.store.database import find_each, projection
+from shared.store.database import find_each, find_in, projection
 
 
 def _scope(program_id: str | None, org_id: str | None, **more: Any) -> dict[str, Any]:
@@ -124,11 +124,9 @@ def contacts_by_ids(
     org_id: str | None = None,
     fields: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The contacts with these ids (one `$in` read)."""
-    query: dict[str, Any] = {"_id": {"$in": list(contact_ids)}}
-    if org_id is not None:
-        query["org_id"] = org_id
-    return list(db.contacts.find(query, projection(fields)))
+    """The contacts with these ids (a `$in` read per IN_CHUNK ids)."""
+    query: dict[str, Any] = {} if org_id is None else {"org_id": org_id}
+    return list(find_in(db.contacts, query, "_id", contact_ids, fields))
 
 
 # --- sellers and assignments ---------------------------------------------------------------
@@ -154,10 +152,10 @@ def list_sellers(
     emails: Iterable[str] | None = None,
     fields: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The program's sellers (those with these emails, in one `$in` read, when given)."""
+    """The program's sellers (those with these emails, a `$in` read per IN_CHUNK, when given)."""
     query = _scope(program_id, org_id)
     if emails is not None:
-        query["email"] = {"$in": list(emails)}
+        return list(find_in(db.sellers, query, "email", emails, fields))
     return list(db.sellers.find(query, projection(fields)))
 
 
