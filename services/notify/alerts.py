@@ -77,16 +77,6 @@ def send_alert(
         if contact_email and program_id
         else {}
     )
-    value_kind = VALUE_KINDS.get(kind, "number")
-    change_key = f"alert_{kind}" if f"alert_{kind}" in wording()["words"] else "alert_other"
-    details = [
-        (
-            str(k).replace("_", " "),
-            describe(v, value_kind if k in ("previous", "current") else "", words),
-        )
-        for k, v in detail.items()
-        if k not in ("previous", "current") and not isinstance(v, dict | list)
-    ]
     account_name = account.get("name") or external_id or ""
     key = f"{event_id}:{owner}:alert"
     meta = {"event_id": event_id, "org_id": org_id, "wave_id": wave_id, "alert_kind": kind}
@@ -104,15 +94,9 @@ def send_alert(
         account_name=account_name,
         wave_name=wave.get("name", ""),
         org_name=branding.display_name,
-        change_key=change_key,
         kind=kind.replace("_", " "),
         who=contact.get("name") or contact_email or "",
-        # a missing previous value picks the sentence written without it
-        previous=None
-        if detail.get("previous") is None
-        else describe(detail.get("previous"), value_kind, words),
-        current=describe(detail.get("current"), value_kind, words),
-        details=details,
+        **_what_changed(kind, detail, words),
     )
     email = Outgoing(
         key=key,
@@ -124,3 +108,23 @@ def send_alert(
         **sent_for(branding),
     )
     return tally.count(delivery.send_all([email]))
+
+
+def _what_changed(kind: str, detail: dict[str, Any], words: Words) -> dict[str, Any]:
+    """The alert's sentence (`change_key`), its previous and current values in words, and its
+    other details as (name, value) lines."""
+    value_kind = VALUE_KINDS.get(kind, "number")
+    change_key = f"alert_{kind}" if f"alert_{kind}" in wording()["words"] else "alert_other"
+    return {
+        "change_key": change_key,
+        # a missing previous value picks the sentence written without it
+        "previous": None
+        if detail.get("previous") is None
+        else describe(detail.get("previous"), value_kind, words),
+        "current": describe(detail.get("current"), value_kind, words),
+        "details": [
+            (str(k).replace("_", " "), describe(v, "", words))
+            for k, v in detail.items()
+            if k not in ("previous", "current") and not isinstance(v, dict | list)
+        ],
+    }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from services.notify.delivery import Delivery, Outgoing, Tally
@@ -284,47 +285,33 @@ def send_seller_results(
     """One results email per invited seller with at least one scored relationship; a seller
     none of whose buyers answered gets a short note saying so instead."""
     tally = Tally()
-    accounts: dict[str, dict] = results_doc.get("accounts") or {}
     sellers = invitations.of_side(db=db, wave_id=wave["_id"], side=SELLER)
     contact_ids = sorted(
         {s.get("contact_id") for inv in sellers for s in inv.get("subjects") or []} - {None}
     )
-    contacts = {
-        c["_id"]: c
-        for c in roster.contacts_by_ids(
-            db=db, contact_ids=contact_ids, fields=("email", "account_external_id")
-        )
-    }
-    answered = answered_contacts(db, wave["_id"])
+    mail = _SellerMail(
+        db=db,
+        renderer=renderer,
+        wave=wave,
+        org_name=org_name,
+        accounts=results_doc.get("accounts") or {},
+        contacts={
+            c["_id"]: c
+            for c in roster.contacts_by_ids(
+                db=db, contact_ids=contact_ids, fields=("email", "account_external_id")
+            )
+        },
+        answered=answered_contacts(db, wave["_id"]),
+    )
     sender = sent_for(branding or Branding(display_name=org_name))
 
     def emails() -> Iterator[Outgoing]:
         for invitation in sellers:
-            email = invitation.get("person_email") or ""
-            language = email_language(invitation.get("language"))
-            pairs = [
-                (
-                    contacts[s["contact_id"]].get("account_external_id"),
-                    contacts[s["contact_id"]]["email"],
-                )
-                for s in invitation.get("subjects") or []
-                if s.get("contact_id") in contacts
-            ]
-            relationships = seller_relationships(contact_emails=pairs, accounts=accounts)
             subjects = [s for s in invitation.get("subjects") or [] if s.get("contact_id")]
             if not subjects:
                 tally.skip("no_buyers")
                 continue
-            said = buyer_words(
-                db=db,
-                wave=wave,
-                contact_ids=[
-                    s["contact_id"]
-                    for s in invitation.get("subjects") or []
-                    if s.get("contact_id") in contacts
-                ],
-                language=language,
-            )
+            email = invitation.get("person_email") or ""
             key = f"{event_id}:{email}:results"
             meta = {"event_id": event_id, "org_id": wave["org_id"], "wave_id": wave["_id"]}
             to = delivery.recipient(
@@ -337,52 +324,76 @@ def send_seller_results(
             )
             if to is None:
                 continue
-            if not any(c["responded"] for a in relationships for c in a["contacts"]):
-                # Nothing to compare: no chart of dashes, just how many buyers answered.
-                rendered = renderer.render(
-                    "seller_no_answers",
-                    language=language,
-                    subject=("no_answers_subject", {"wave": wave.get("name", "")}),
-                    seller_name=invitation.get("person_name") or "",
-                    wave_name=wave.get("name", ""),
-                    org_name=org_name,
-                    answered=sum(s["contact_id"] in answered for s in subjects),
-                    invited=len(subjects),
-                    contacts=[s.get("label") for s in subjects if s.get("label")],
-                )
-                yield Outgoing(
-                    key=key,
-                    kind="results",
-                    to=to,
-                    rendered=rendered,
-                    language=language,
-                    meta=meta,
-                    **sender,
-                )
-                continue
-            rendered = renderer.render(
-                "seller_results",
-                language=language,
-                subject=("results_subject", {"wave": wave.get("name", "")}),
-                seller_name=invitation.get("person_name") or "",
-                wave_name=wave.get("name", ""),
-                org_name=org_name,
-                accounts=relationships,
-                overview=dimension_overview(relationships),
-                plan=coaching_plan(seller_email=email, accounts=accounts, language=language),
-                buyer_words=said,
-            )
+            language = email_language(invitation.get("language"))
             yield Outgoing(
                 key=key,
                 kind="results",
                 to=to,
-                rendered=rendered,
+                rendered=mail.render(invitation, subjects, language),
                 language=language,
                 meta=meta,
                 **sender,
             )
 
     return tally.count(delivery.send_all(emails()))
+
+
+@dataclass(frozen=True)
+class _SellerMail:
+    """What every seller's results email of one wave is made from."""
+
+    db: Database
+    renderer: Renderer
+    wave: dict
+    org_name: str | None
+    accounts: dict[str, dict]  # the stored account documents, by external id
+    contacts: dict[str, dict]  # the sellers' buyer contacts, by id
+    answered: set[str]  # the contact ids of the buyers who completed the wave
+
+    def render(self, invitation: dict, subjects: list[dict], language: str) -> Any:
+        """The seller's results and coaching, or the short note when no buyer answered."""
+        known = [s for s in subjects if s["contact_id"] in self.contacts]
+        pairs = [
+            (
+                self.contacts[s["contact_id"]].get("account_external_id"),
+                self.contacts[s["contact_id"]]["email"],
+            )
+            for s in known
+        ]
+        relationships = seller_relationships(contact_emails=pairs, accounts=self.accounts)
+        wave_name = self.wave.get("name", "")
+        common = {
+            "seller_name": invitation.get("person_name") or "",
+            "wave_name": wave_name,
+            "org_name": self.org_name,
+        }
+        if not any(c["responded"] for a in relationships for c in a["contacts"]):
+            # Nothing to compare: no chart of dashes, just how many buyers answered.
+            return self.renderer.render(
+                "seller_no_answers",
+                language=language,
+                subject=("no_answers_subject", {"wave": wave_name}),
+                **common,
+                answered=sum(s["contact_id"] in self.answered for s in subjects),
+                invited=len(subjects),
+                contacts=[s.get("label") for s in subjects if s.get("label")],
+            )
+        email = invitation.get("person_email") or ""
+        return self.renderer.render(
+            "seller_results",
+            language=language,
+            subject=("results_subject", {"wave": wave_name}),
+            **common,
+            accounts=relationships,
+            overview=dimension_overview(relationships),
+            plan=coaching_plan(seller_email=email, accounts=self.accounts, language=language),
+            buyer_words=buyer_words(
+                db=self.db,
+                wave=self.wave,
+                contact_ids=[s["contact_id"] for s in known],
+                language=language,
+            ),
+        )
 
 
 def answered_contacts(db: Database, wave_id: str) -> set[str]:
