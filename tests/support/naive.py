@@ -375,9 +375,15 @@ def _wave(
         account["level"] = _level(account["ri"], settings.cut_points)
         account["nps_category"] = _account_nps_category(account["nps"])
         account["segment"] = _segment(account["level"], account["nps_category"])
+        account["n_ri"] = sum(c["buyer"]["relationship_index"] is not None for c in responded)
+        account["n_nps"] = count_answered
+        account["n_pairs"] = sum(1 for c in members for p in c["pairs"] if p["gap"] is not None)
         revenue = account["revenue"]
-        at_risk = account["level"] in ("antagonistic", "transactional") and revenue is not None
-        account["revenue_at_risk"] = revenue if at_risk else 0.0
+        at_risk = account["level"] in ("antagonistic", "transactional")
+        if revenue is None:
+            account["revenue_at_risk"] = None  # unknown, not zero
+        else:
+            account["revenue_at_risk"] = revenue if at_risk else 0.0
         account["priority"] = (
             None
             if revenue is None or account["ri"] is None
@@ -436,7 +442,13 @@ def _account_summary(
         "gap_class": _gap_class(account["gap"], settings.gap_threshold),
         "segment": account["segment"],
         "n_buyers": account["n_buyers"],
-        "low_n": account["n_buyers"] < settings.low_n,
+        "low_n": min(account["n_ri"], account["n_nps"]) < settings.low_n,
+        "n_ri": account["n_ri"],
+        "n_nps": account["n_nps"],
+        "n_pairs": account["n_pairs"],
+        "ri_low_n": account["n_ri"] < settings.low_n,
+        "nps_low_n": account["n_nps"] < settings.low_n,
+        "gap_low_n": account["n_pairs"] < settings.low_n,
         "priority": account["priority"],
         "revenue_at_risk": account["revenue_at_risk"],
         "trend": trend,
@@ -554,19 +566,28 @@ def score_wave_naive(
             nps_values.append(-100.0)
 
     def revenue_weighted(key: str) -> dict[str, Any]:
-        total = weight = 0.0
+        total = weight = squares = largest = 0.0
         n = 0
         for account in accounts.values():
             if account[key] is None or account["revenue"] is None:
                 continue
             total += account["revenue"] * account[key]
             weight += account["revenue"]
+            squares += account["revenue"] ** 2
+            largest = max(largest, account["revenue"])
             n += 1
         return {
             "value": total / weight if weight > 0 else None,
             "n_accounts": n,
             "low_n": n < settings.low_n,
+            "n": n,
+            "effective_n": weight**2 / squares if weight > 0 else None,
+            "largest_share": largest / weight if weight > 0 else None,
         }
+
+    def accounts_of(key: str) -> int:
+        """Accounts with at least one buyer answer (a value of `key` that is not None)."""
+        return len({contacts[b["contact"]]["account"] for b in buyers if b[key] is not None})
 
     levels = {name: 0 for name in LEVEL_NAMES}
     segments = {name: 0 for name in SEGMENTS}
@@ -617,7 +638,8 @@ def score_wave_naive(
             "n_seller": len(seller_scores),
             "n_pairs": len(gaps),
             "n_alpha": len(complete),
-            "low_n": len(buyer_scores) < settings.low_n,
+            "n": min(len(buyer_scores), len(seller_scores), len(gaps)),
+            "low_n": min(len(buyer_scores), len(seller_scores), len(gaps)) < settings.low_n,
         }
 
     touchpoints = {}
@@ -629,7 +651,8 @@ def score_wave_naive(
             if b["touchpoints"][tp] is not None and b["relationship_index"] is not None
         ]
         impact = None
-        if len(both) >= max(settings.min_impact_n, 2):
+        constant = len({x for x, _ in both}) < 2 or len({y for _, y in both}) < 2
+        if len(both) >= max(settings.min_impact_n, 2) and not constant:
             impact = _pearson([x for x, _ in both], [y for _, y in both])
         touchpoints[tp] = {
             "performance": _mean(scores),
@@ -739,14 +762,18 @@ def score_wave_naive(
             "value": _mean(ri_values),
             "ci95": _bootstrap(ri_values, settings.bootstrap_samples, settings.bootstrap_seed),
             "n": len(ri_values),
-            "low_n": len(ri_values) < settings.low_n,
+            "n_accounts": accounts_of("relationship_index"),
+            "low_n": len(ri_values) < settings.low_n
+            or accounts_of("relationship_index") < settings.min_interval_accounts,
             "revenue_weighted": revenue_weighted("ri"),
         },
         "nps": {
             "value": _mean(nps_values),
             "ci95": _bootstrap(nps_values, settings.bootstrap_samples, settings.bootstrap_seed),
             "n": len(nps_values),
-            "low_n": len(nps_values) < settings.low_n,
+            "n_accounts": accounts_of("nps_category"),
+            "low_n": len(nps_values) < settings.low_n
+            or accounts_of("nps_category") < settings.min_interval_accounts,
         },
         "nps_revenue_weighted": revenue_weighted("nps"),
         "levels": dict(levels),
@@ -770,7 +797,10 @@ def score_wave_naive(
             {"name": k, "count": v}
             for k, v in sorted(competitors.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        "revenue_at_risk": sum(a["revenue_at_risk"] for a in accounts.values()),
+        "revenue_at_risk": sum(
+            a["revenue_at_risk"] for a in accounts.values() if a["revenue_at_risk"] is not None
+        ),
+        "accounts_without_revenue": sum(a["revenue"] is None for a in accounts.values()),
         "accounts": [summaries[a["external_id"]] for a in ranked],
         "trends": None
         if before is None

@@ -459,7 +459,9 @@ def test_level_and_segment_counts_are_per_buyer_response():
 
 def test_small_samples_are_flagged_low_n():
     results = wave_result_to_json(two_accounts_wave())
-    assert results["relationship_index"]["low_n"] is False  # n = 4
+    # n = 4 answers, but from 2 accounts: a wave interval needs 5 (SCORING.md v2)
+    assert results["relationship_index"]["low_n"] is True
+    assert results["relationship_index"]["n_accounts"] == 2
     single = wave_from(
         accounts=[("A", 1.0)], contacts=[("a@a", "A", "user")], buyers={"a@a": response(5)}
     )

@@ -11,7 +11,7 @@ import numpy as np
 
 from services.scoring.engine.responses import ResponseScores
 from services.scoring.engine.settings import ScoringSettings
-from services.scoring.engine.summaries import Distribution, Estimate
+from services.scoring.engine.summaries import Distribution, Estimate, RevenueWeighted
 from services.scoring.engine.vocabulary import (
     DIMENSION_ITEMS,
     DIMENSIONS,
@@ -60,19 +60,26 @@ def _low_n(n: int, settings: ScoringSettings) -> bool:
 
 
 def _estimate_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, Any]:
+    """A wave figure: low_n under min_n answers or, for its interval, under
+    min_interval_accounts accounts."""
+    few_accounts = estimate.n_accounts < settings.min_interval_accounts
     return {
         "value": _number(estimate.value),
         "ci95": [_number(estimate.low), _number(estimate.high)],
         "n": estimate.n,
-        "low_n": _low_n(estimate.n, settings),
+        "n_accounts": estimate.n_accounts,
+        "low_n": _low_n(estimate.n, settings) or few_accounts,
     }
 
 
-def _weighted_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, Any]:
+def _weighted_json(estimate: RevenueWeighted, settings: ScoringSettings) -> dict[str, Any]:
     return {
         "value": _number(estimate.value),
         "n_accounts": estimate.n,
         "low_n": _low_n(estimate.n, settings),
+        "n": estimate.n,
+        "effective_n": _number(estimate.effective_n),
+        "largest_share": _number(estimate.largest_share),
     }
 
 
@@ -137,8 +144,11 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
         _names(GAP_CLASSES, accounts.gap_class[order]),
         _names(SEGMENTS, accounts.segment[order]),
         accounts.n_buyers[order].tolist(),
+        accounts.n_ri[order].tolist(),
+        accounts.n_nps[order].tolist(),
+        accounts.n_pairs[order].tolist(),
         _plain_numbers(accounts.priority[order]),
-        np.asarray(accounts.revenue_at_risk[order], dtype=np.float64).tolist(),
+        _plain_numbers(accounts.revenue_at_risk[order]),
         _trends_json(result, order, of="account"),
         strict=True,
     )
@@ -155,7 +165,14 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             "gap_class": gap_class,
             "segment": segment,
             "n_buyers": int(n_buyers),
-            "low_n": _low_n(int(n_buyers), settings),
+            # the account's RI and NPS each rest on their own answers, its gap on its pairs
+            "low_n": _low_n(min(n_ri, n_nps), settings),
+            "n_ri": n_ri,
+            "n_nps": n_nps,
+            "n_pairs": n_pairs,
+            "ri_low_n": _low_n(n_ri, settings),
+            "nps_low_n": _low_n(n_nps, settings),
+            "gap_low_n": _low_n(n_pairs, settings),
             "priority": priority,
             "revenue_at_risk": at_risk,
             "trend": trend,
@@ -172,6 +189,9 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             gap_class,
             segment,
             n_buyers,
+            n_ri,
+            n_nps,
+            n_pairs,
             priority,
             at_risk,
             trend,
@@ -215,7 +235,9 @@ def _dimensions_json(result: WaveResult) -> dict[str, dict[str, Any]]:
             "n_seller": s.n_seller,
             "n_pairs": s.n_pairs,
             "n_alpha": s.n_alpha,
-            "low_n": _low_n(s.n_buyer, settings),
+            # a dimension's summary rests on buyers, sellers and pairs: the smallest decides
+            "n": min(s.n_buyer, s.n_seller, s.n_pairs),
+            "low_n": _low_n(min(s.n_buyer, s.n_seller, s.n_pairs), settings),
         }
         for name, s in result.dimensions.items()
     }
@@ -281,6 +303,7 @@ def wave_result_to_json(
         "moments": {tp: dict(tags) for tp, tags in result.moment_counts.items()},
         "competitors": [{"name": k, "count": v} for k, v in result.competitors.items()],
         "revenue_at_risk": result.revenue_at_risk,
+        "accounts_without_revenue": result.accounts_without_revenue,
         "accounts": accounts,
         "trends": None
         if trends is None

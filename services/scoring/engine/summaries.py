@@ -31,12 +31,25 @@ from services.scoring.engine.vocabulary import (
 
 @dataclass(frozen=True)
 class Estimate:
-    """A wave figure with its 95% interval (NaN when not bootstrapped) and the n behind it."""
+    """A wave figure with its 95% interval (NaN when not bootstrapped), the n behind it and
+    the accounts those n answers come from."""
 
     value: float
     low: float
     high: float
     n: int
+    n_accounts: int = 0
+
+
+@dataclass(frozen=True)
+class RevenueWeighted:
+    """A revenue-weighted mean over accounts: the accounts used (n), Kish's effective number
+    of accounts `(sum rev)^2 / sum rev^2` and the largest account's share of the revenue."""
+
+    value: float
+    n: int
+    effective_n: float
+    largest_share: float
 
 
 @dataclass(frozen=True)
@@ -89,12 +102,25 @@ def mean_and_count(values: np.ndarray) -> tuple[float, int]:
     return (float(valid.mean()) if valid.size else math.nan), int(valid.size)
 
 
-def revenue_weighted(values: np.ndarray, revenue: np.ndarray) -> Estimate:
-    """The revenue-weighted mean over the accounts with a value and a revenue (no interval)."""
+def accounts_answered(values: np.ndarray, account: np.ndarray, n_accounts: int) -> int:
+    """How many accounts have at least one non-NaN value (`account` the account of each value)."""
+    return int(np.count_nonzero(np.bincount(account[~np.isnan(values)], minlength=n_accounts)))
+
+
+def revenue_weighted(values: np.ndarray, revenue: np.ndarray) -> RevenueWeighted:
+    """The revenue-weighted mean over the accounts with a value and a known revenue, with how
+    many accounts, the effective n and the largest share of that revenue."""
     valid = ~np.isnan(values) & ~np.isnan(revenue)
-    total = revenue[valid].sum()
-    value = float((revenue[valid] * values[valid]).sum() / total) if total > 0 else math.nan
-    return Estimate(value, math.nan, math.nan, int(valid.sum()))
+    used = revenue[valid]
+    total = float(used.sum())
+    if total <= 0:
+        return RevenueWeighted(math.nan, int(valid.sum()), math.nan, math.nan)
+    return RevenueWeighted(
+        value=float((used * values[valid]).sum() / total),
+        n=int(valid.sum()),
+        effective_n=total * total / float((used * used).sum()),
+        largest_share=float(used.max()) / total,
+    )
 
 
 def _counts(codes: np.ndarray, names: tuple[str, ...]) -> dict[str, int]:
@@ -144,8 +170,11 @@ def pearson(x: np.ndarray, y: np.ndarray, minimum: int = 10) -> tuple[float, int
     n = int(both.sum())
     if n < max(minimum, 2):
         return math.nan, n
-    dx = x[both] - x[both].mean()
-    dy = y[both] - y[both].mean()
+    xs, ys = x[both], y[both]
+    if xs.min() == xs.max() or ys.min() == ys.max():
+        return math.nan, n  # a constant has no correlation (its float mean may be off by an ulp)
+    dx = xs - xs.mean()
+    dy = ys - ys.mean()
     denominator = math.sqrt(float((dx * dx).sum()) * float((dy * dy).sum()))
     return (float((dx * dy).sum()) / denominator if denominator > 0 else math.nan), n
 

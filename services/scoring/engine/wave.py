@@ -23,7 +23,9 @@ from services.scoring.engine.summaries import (
     DimensionSummary,
     Distribution,
     Estimate,
+    RevenueWeighted,
     TouchpointSummary,
+    accounts_answered,
     competitor_counts,
     dimension_summaries,
     distribution,
@@ -74,16 +76,17 @@ class WaveResult:
     contacts: ContactScores
     accounts: AccountScores
     relationship_index: Estimate
-    relationship_index_revenue_weighted: Estimate  # n counts accounts
+    relationship_index_revenue_weighted: RevenueWeighted  # n counts accounts
     nps: Estimate
-    nps_revenue_weighted: Estimate  # n counts accounts
+    nps_revenue_weighted: RevenueWeighted
     levels: Distribution
     segments: Distribution
     dimensions: dict[str, DimensionSummary]
     touchpoints: dict[str, TouchpointSummary]
     moment_counts: dict[str, dict[str, int]]
     competitors: dict[str, int]  # normalised name -> buyers naming it, most named first
-    revenue_at_risk: float
+    revenue_at_risk: float  # over the accounts with a known revenue
+    accounts_without_revenue: int
     coaching: SellerCoaching
     account_ranking: np.ndarray  # account positions by priority, highest first, NaN last
     alert_table: AlertTable
@@ -211,13 +214,17 @@ def _assemble(
             for t, tp in enumerate(TOUCHPOINTS)
         },
         "competitors": competitor_counts(wave.buyer_competitor),
-        "revenue_at_risk": float(accounts.revenue_at_risk.sum()),
+        "revenue_at_risk": float(np.nansum(accounts.revenue_at_risk)),
+        "accounts_without_revenue": int(np.isnan(revenue).sum()),
         "coaching": seller_coaching(wave, structure, settings),
         "account_ranking": ranking,
         "alert_table": find_alerts(wave, structure, trends),
         "trends": trends,
     }
     ri_interval, nps_interval = intervals.result()
+    buyer_account, n_accounts = wave.contact_account[wave.buyer_contact], len(revenue)
+    ri_accounts = accounts_answered(buyers.relationship_index, buyer_account, n_accounts)
+    nps_accounts = accounts_answered(nps_scores, buyer_account, n_accounts)
     return WaveResult(
         wave=wave,
         settings=settings,
@@ -226,7 +233,7 @@ def _assemble(
         pairs=structure.pairs,
         contacts=structure.contacts,
         accounts=accounts,
-        relationship_index=Estimate(ri_mean, *ri_interval, ri_n),
-        nps=Estimate(nps_mean, *nps_interval, nps_n),
+        relationship_index=Estimate(ri_mean, *ri_interval, ri_n, ri_accounts),
+        nps=Estimate(nps_mean, *nps_interval, nps_n, nps_accounts),
         **fields,
     )
