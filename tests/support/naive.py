@@ -3,10 +3,11 @@
 It is the reference the vectorised engine is checked against, and the baseline of the
 benchmark. It takes the API-shaped records (roster rows, buyer and seller responses) and
 returns the same documents as `engine.wave_result_to_json` and `engine.account_to_json`.
-The bootstrap takes the same draws as the engine, one replicate per call (the same stream):
-multinomial counts over the distinct values, `default_rng(seed).multinomial(n, count / n)`, or
-with fewer than BOOTSTRAP_COUNTS_RATIO responses per distinct value the indices,
-`default_rng(seed).integers(0, n, n)`; so even the intervals agree.
+The bootstrap over accounts takes the same draws as the engine, one replicate per call (the
+same stream): multinomial counts over the distinct accounts (sum and count of answers),
+`default_rng(seed).multinomial(m, count / m)`, or with fewer than BOOTSTRAP_COUNTS_RATIO
+accounts per distinct one the indices, `default_rng(seed).integers(0, m, m)`; so even the
+intervals agree.
 """
 
 from __future__ import annotations
@@ -178,28 +179,40 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * fraction
 
 
-def _bootstrap(values: list[float], samples: int, seed: int) -> list[float | None]:
-    if samples == 0 or not values:
+def _bootstrap(answers: list[tuple[str, float]], samples: int, seed: int) -> list[float | None]:
+    """The cluster bootstrap over accounts of (account, value) answers, one replicate per draw."""
+    if samples == 0 or not answers:
         return [None, None]
     rng = np.random.default_rng(seed)
-    n = len(values)
-    # distinct values: those on the same multiple of BOOTSTRAP_RESOLUTION are one, their mean
-    groups: dict[int, list[float]] = {}
-    for value in values:
-        groups.setdefault(round(value / BOOTSTRAP_RESOLUTION), []).append(value)
+    clusters: dict[str, list[float]] = {}
+    for account, value in answers:
+        clusters.setdefault(account, []).append(value)
+    # each account is its sum and count; those equal to BOOTSTRAP_RESOLUTION are one cluster
+    groups: dict[tuple[int, int], list[float]] = {}
+    for values in clusters.values():
+        total = 0.0
+        for value in values:
+            total += value
+        groups.setdefault((round(total / BOOTSTRAP_RESOLUTION), len(values)), []).append(total)
     keys = sorted(groups)
-    distinct = [sum(groups[k]) / len(groups[k]) for k in keys]
-    shares = [len(groups[k]) / n for k in keys]
+    sums = [sum(groups[k]) / len(groups[k]) for k in keys]
+    counts = [k[1] for k in keys]
+    m = len(clusters)
+    shares = [len(groups[k]) / m for k in keys]
+    # the clusters in the order of their distinct keys, each as often as it occurs
+    every = [(s, n) for k, s, n in zip(keys, sums, counts, strict=True) for _ in groups[k]]
     means = []
     for _ in range(samples):
-        total = 0.0
-        if n >= BOOTSTRAP_COUNTS_RATIO * len(distinct):
-            for count, value in zip(rng.multinomial(n, shares).tolist(), distinct, strict=True):
-                total += count * value
+        total = drawn = 0.0
+        if m >= BOOTSTRAP_COUNTS_RATIO * len(keys):
+            for times, s, n in zip(rng.multinomial(m, shares).tolist(), sums, counts, strict=True):
+                total += times * s
+                drawn += times * n
         else:
-            for i in rng.integers(0, n, n).tolist():
-                total += values[i]
-        means.append(total / n)
+            for i in rng.integers(0, m, m).tolist():
+                total += every[i][0]
+                drawn += every[i][1]
+        means.append(total / drawn)
     return [_percentile(means, 2.5), _percentile(means, 97.5)]
 
 
@@ -555,15 +568,18 @@ def score_wave_naive(
         wave["pairs"],
     )
 
-    ri_values = [b["relationship_index"] for b in buyers if b["relationship_index"] is not None]
-    nps_values = []
+    ri_answers = [
+        (contacts[b["contact"]]["account"], b["relationship_index"])
+        for b in buyers
+        if b["relationship_index"] is not None
+    ]
+    ri_values = [value for _, value in ri_answers]
+    nps_answers = []
+    points = {"promoter": 100.0, "passive": 0.0, "detractor": -100.0}
     for b in buyers:
-        if b["nps_category"] == "promoter":
-            nps_values.append(100.0)
-        elif b["nps_category"] == "passive":
-            nps_values.append(0.0)
-        elif b["nps_category"] == "detractor":
-            nps_values.append(-100.0)
+        if b["nps_category"] is not None:
+            nps_answers.append((contacts[b["contact"]]["account"], points[b["nps_category"]]))
+    nps_values = [value for _, value in nps_answers]
 
     def revenue_weighted(key: str) -> dict[str, Any]:
         total = weight = squares = largest = 0.0
@@ -760,7 +776,7 @@ def score_wave_naive(
         "n_sellers": len(wave["seller_responses"]),
         "relationship_index": {
             "value": _mean(ri_values),
-            "ci95": _bootstrap(ri_values, settings.bootstrap_samples, settings.bootstrap_seed),
+            "ci95": _bootstrap(ri_answers, settings.bootstrap_samples, settings.bootstrap_seed),
             "n": len(ri_values),
             "n_accounts": accounts_of("relationship_index"),
             "low_n": len(ri_values) < settings.low_n
@@ -769,7 +785,7 @@ def score_wave_naive(
         },
         "nps": {
             "value": _mean(nps_values),
-            "ci95": _bootstrap(nps_values, settings.bootstrap_samples, settings.bootstrap_seed),
+            "ci95": _bootstrap(nps_answers, settings.bootstrap_samples, settings.bootstrap_seed),
             "n": len(nps_values),
             "n_accounts": accounts_of("nps_category"),
             "low_n": len(nps_values) < settings.low_n

@@ -165,7 +165,9 @@ def score_wave(
     """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also trends."""
     buyers = score_responses(wave.buyer_answers, settings)
     nps_scores = nps_points(buyers.nps_category)
-    arguments = (buyers.relationship_index, nps_scores, settings)
+    buyer_account = wave.contact_account[wave.buyer_contact]
+    n_accounts = len(wave.account_external_id)
+    arguments = (buyers.relationship_index, nps_scores, buyer_account, n_accounts, settings)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the bootstrap needs only the buyers' scores: on a big wave it runs beside the rest
         if wave.n_buyers >= PIPELINE_MIN_N:
