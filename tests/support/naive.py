@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.stats import f as f_distribution
 
 from services.scoring.engine import (
     ALERT_REASONS,
@@ -644,11 +645,17 @@ def score_wave_naive(
             if total_variance > 0:
                 item_variance = sum(_variance([row[i] for row in complete]) for i in range(3))
                 alpha = 3 / 2 * (1.0 - item_variance / total_variance)
+        alpha_ci95: list[float | None] = [None, None]
+        if alpha is not None:
+            n = len(complete)
+            for side, q in enumerate((0.975, 0.025)):
+                alpha_ci95[side] = 1 - (1 - alpha) * f_distribution.ppf(q, n - 1, (n - 1) * 2)
         dimensions[d] = {
             "buyer": _mean(buyer_scores),
             "seller": _mean(seller_scores),
             "gap": _mean(gaps),
             "alpha": alpha,
+            "alpha_ci95": alpha_ci95,
             "classes": {c: (k / len(gaps) if gaps else None) for c, k in classes.items()},
             "n_buyer": len(buyer_scores),
             "n_seller": len(seller_scores),
@@ -670,9 +677,20 @@ def score_wave_naive(
         constant = len({x for x, _ in both}) < 2 or len({y for _, y in both}) < 2
         if len(both) >= max(settings.min_impact_n, 2) and not constant:
             impact = _pearson([x for x, _ in both], [y for _, y in both])
+        impact_ci95: list[float | None] = [None, None]
+        if impact is not None and len(both) > 3:
+            if abs(impact) >= 1:
+                impact_ci95 = [impact, impact]
+            else:
+                half = 1.96 / math.sqrt(len(both) - 3)
+                impact_ci95 = [
+                    math.tanh(math.atanh(impact) - half),
+                    math.tanh(math.atanh(impact) + half),
+                ]
         touchpoints[tp] = {
             "performance": _mean(scores),
             "impact": impact,
+            "impact_ci95": impact_ci95,
             "quadrant": None,
             "n": len(scores),
             "n_impact": len(both),

@@ -553,6 +553,7 @@ def test_touchpoint_performance_impact_and_quadrants():
     assert touchpoints["billing"] == {
         "performance": None,
         "impact": None,
+        "impact_ci95": [None, None],
         "quadrant": None,
         "n": 0,
         "n_impact": 0,

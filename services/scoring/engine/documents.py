@@ -230,6 +230,7 @@ def _dimensions_json(result: WaveResult) -> dict[str, dict[str, Any]]:
             "seller": _number(s.seller),
             "gap": _number(s.gap),
             "alpha": _number(s.alpha),
+            "alpha_ci95": [_number(s.alpha_low), _number(s.alpha_high)],
             "classes": {k: _number(v) for k, v in s.classes.items()},
             "n_buyer": s.n_buyer,
             "n_seller": s.n_seller,
@@ -250,6 +251,7 @@ def _touchpoints_json(result: WaveResult) -> dict[str, dict[str, Any]]:
         name: {
             "performance": _number(t.performance),
             "impact": _number(t.impact),
+            "impact_ci95": [_number(t.impact_low), _number(t.impact_high)],
             "quadrant": t.quadrant,
             "n": t.n,
             "n_impact": t.n_impact,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import f as f_distribution
 
 from services.scoring.engine.responses import ResponseScores
 from services.scoring.engine.settings import ScoringSettings
@@ -74,6 +75,8 @@ class DimensionSummary:
     classes: dict[str, float]  # share of those pairs in each gap class
     alpha: float
     n_alpha: int  # buyer responses with every item of the dimension answered
+    alpha_low: float = math.nan  # Feldt's 95% interval
+    alpha_high: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class TouchpointSummary:
     impact: float
     n_impact: int
     quadrant: str | None
+    impact_low: float = math.nan  # Fisher's 95% interval
+    impact_high: float = math.nan
 
 
 def nps_points(category: np.ndarray) -> np.ndarray:
@@ -164,6 +169,28 @@ def cronbach_alpha(items: np.ndarray, minimum: int = 10) -> tuple[float, int]:
     return float(k / (k - 1) * (1.0 - item_variance / total_variance)), n
 
 
+_Z95 = 1.96
+
+
+def feldt_interval(alpha: float, n: int, k: int) -> tuple[float, float]:
+    """Feldt's 95% interval of Cronbach's alpha over n responses to k items:
+    `1 - (1 - alpha) * F(q, n - 1, (n - 1)(k - 1))` at q = 0.975 (low) and 0.025 (high)."""
+    if not math.isfinite(alpha) or n < 2 or k < 2:
+        return math.nan, math.nan
+    low_q, high_q = f_distribution.ppf([0.975, 0.025], n - 1, (n - 1) * (k - 1))
+    return 1.0 - (1.0 - alpha) * float(low_q), 1.0 - (1.0 - alpha) * float(high_q)
+
+
+def fisher_interval(r: float, n: int) -> tuple[float, float]:
+    """Fisher's z 95% interval of a correlation over n pairs: tanh(atanh(r) -+ 1.96 / sqrt(n - 3))."""
+    if not math.isfinite(r) or n <= 3:
+        return math.nan, math.nan
+    if abs(r) >= 1.0:
+        return r, r  # atanh(+-1) is infinite: the interval is the point
+    z, half = math.atanh(r), _Z95 / math.sqrt(n - 3)
+    return math.tanh(z - half), math.tanh(z + half)
+
+
 def pearson(x: np.ndarray, y: np.ndarray, minimum: int = 10) -> tuple[float, int]:
     """Pearson correlation over the rows where both are answered, and that n; NaN under `minimum`."""
     both = ~np.isnan(x) & ~np.isnan(y)
@@ -194,6 +221,7 @@ def dimension_summaries(
         shares = (counts / n_pairs).tolist() if n_pairs else [math.nan] * len(GAP_CLASSES)
         columns = slice(d * ITEMS_PER_DIMENSION, (d + 1) * ITEMS_PER_DIMENSION)
         alpha, n_alpha = cronbach_alpha(buyers.item_scores[:, columns], settings.min_alpha_n)
+        alpha_low, alpha_high = feldt_interval(alpha, n_alpha, ITEMS_PER_DIMENSION)
         summaries[dimension] = DimensionSummary(
             buyer=buyer,
             n_buyer=n_buyer,
@@ -204,6 +232,8 @@ def dimension_summaries(
             classes=dict(zip(GAP_CLASSES, shares, strict=True)),
             alpha=alpha,
             n_alpha=n_alpha,
+            alpha_low=alpha_low,
+            alpha_high=alpha_high,
         )
     return summaries
 
@@ -235,7 +265,14 @@ def touchpoint_summaries(
                 else (MAINTAIN if high_performance else MONITOR)
             )
     return {
-        name: TouchpointSummary(performance[t], n[t], impact[t], n_impact[t], quadrants[t])
+        name: TouchpointSummary(
+            performance[t],
+            n[t],
+            impact[t],
+            n_impact[t],
+            quadrants[t],
+            *fisher_interval(impact[t], n_impact[t]),
+        )
         for t, name in enumerate(TOUCHPOINTS)
     }
 
