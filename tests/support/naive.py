@@ -556,6 +556,7 @@ def score_wave_naive(
     reverse_items: frozenset[str] = frozenset(),
     coaching_library: Mapping[str, Any] | None = None,
     with_accounts: bool = True,
+    closed: bool = False,
 ) -> dict[str, Any]:
     """`{"results": <as wave_result_to_json>, "accounts": {external_id: <as account_to_json>}}`
     for a wave given as `{roster, buyer_responses, seller_responses}` records (`accounts`
@@ -719,6 +720,28 @@ def score_wave_naive(
             if normal:
                 competitors[normal] = competitors.get(normal, 0) + 1
 
+    # section 6: r is alpha of the six dimensions over buyers with all six, else the default
+    complete = [
+        [b["dimensions"][d] for d in DIMENSIONS]
+        for b in buyers
+        if all(b["dimensions"][d] is not None for d in DIMENSIONS)
+    ]
+    reliability = settings.default_reliability
+    if len(complete) >= max(settings.min_alpha_n, 2):
+        total_variance = _variance([sum(row) for row in complete])
+        if total_variance > 0:
+            parts = sum(_variance([row[i] for row in complete]) for i in range(6))
+            reliability = 6 / 5 * (1.0 - parts / total_variance)
+    sd = math.sqrt(_variance(ri_values)) if len(ri_values) >= 2 else math.nan
+    sem = sd * math.sqrt(0.0 if 1.0 - reliability < TOLERANCE else 1.0 - reliability)
+
+    def change_index(delta: float | None) -> float | None:
+        if delta is None or math.isnan(sem):
+            return None
+        if sem == 0:
+            return None if delta == 0 else math.copysign(math.inf, delta)
+        return delta / (math.sqrt(2) * sem)
+
     account_trends: dict[str, dict[str, Any] | None] = {}
     contact_trends: dict[str, dict[str, Any] | None] = {}
     alerts = []
@@ -742,17 +765,39 @@ def score_wave_naive(
             alerts.append(
                 (contact["account"], email, "antagonistic", None, buyer["relationship_index"])
             )
+        if contact["role"] == "decision_maker" and contact["gap_class"] == "blind_spot":
+            seller_ris = [
+                s["relationship_index"]
+                for s in contact["seller_responses"]
+                if s["relationship_index"] is not None
+            ]
+            alerts.append(
+                (
+                    contact["account"],
+                    email,
+                    "decision_maker_blind_spot",
+                    _mean(seller_ris),
+                    buyer["relationship_index"],
+                )
+            )
+        if closed and contact["role"] == "decision_maker" and buyer is None:
+            alerts.append((contact["account"], email, "silent_decision_maker", None, None))
         trend = None
+        reliable = False
         if before is not None and email in before["contacts"]:
             old = before["contacts"][email]["buyer"]
             trend = _trend(buyer, old, "relationship_index", "level", "nps_category")
+            rci = change_index(trend["delta_ri"])
+            trend["rci"] = rci if rci is not None and math.isfinite(rci) else None
+            reliable = rci is not None and abs(rci) >= settings.reliable_change
+            trend["reliable"] = None if trend["delta_ri"] is None else reliable
             if buyer is not None and old is not None:
                 contacts_compared += 1
-            if trend["level_change"] is not None and trend["level_change"] <= -1:
+            if reliable and trend["level_change"] is not None and trend["level_change"] <= -1:
                 alerts.append(
                     (contact["account"], email, "level_drop", old["level"], buyer["level"])
                 )
-            if trend["delta_ri"] is not None and trend["delta_ri"] <= -10 + TOLERANCE:
+            if reliable and trend["delta_ri"] <= -10 + TOLERANCE:
                 alerts.append(
                     (
                         contact["account"],
@@ -838,7 +883,12 @@ def score_wave_naive(
         "accounts": [summaries[a["external_id"]] for a in ranked],
         "trends": None
         if before is None
-        else {"contacts_compared": contacts_compared, "accounts_compared": accounts_compared},
+        else {
+            "contacts_compared": contacts_compared,
+            "accounts_compared": accounts_compared,
+            "reliability": reliability,
+            "sem": None if math.isnan(sem) else sem,
+        },
         "alerts": [
             {
                 "reason": reason,

@@ -717,11 +717,15 @@ def test_trends_and_alerts_against_the_previous_wave():
     )
     result = score_wave(now, FAST, previous=before)
     joe, amy = account_to_json(result, "A")["contacts"]
-    # joe: 100 -> 50 (trusted_advisor -> transactional: 2 steps), promoter -> detractor
+    # joe: 100 -> 50 (trusted_advisor -> transactional: 2 steps), promoter -> detractor;
+    # RCI: SD of this wave's RI (50, 16.67) = 33.33 / sqrt 2, r = 0.8 (under 10 buyers), so
+    # RCI = -50 / (sqrt 2 * 33.33 / sqrt 2 * sqrt 0.2) = -50 / 14.907 = -3.354: reliable
     assert joe["trend"] == {
         "delta_ri": pytest.approx(-50.0),
         "level_change": -2,
         "nps_category": {"previous": "promoter", "current": "detractor"},
+        "rci": pytest.approx(-50 / (100 / 3 * math.sqrt(0.2))),
+        "reliable": True,
     }
     # amy: 66.67 -> 16.67 (predisposed -> antagonistic), passive stays passive
     assert amy["trend"]["delta_ri"] == pytest.approx(-50.0)
@@ -749,13 +753,20 @@ def test_trends_and_alerts_against_the_previous_wave():
 
 
 def test_drop_of_exactly_ten_alerts_and_smaller_does_not():
-    roster = dict(accounts=[("A", 1.0)], contacts=[("joe@a", "A", "user")])
-    before = wave_from(**roster, buyers={"joe@a": response(4)})  # 50
-    exactly = wave_from(**roster, buyers={"joe@a": response(None, **RI_40)})  # 40
+    # beside joe, x (40) and y (50) keep the wave's SD of RI small: with joe at 40 it is
+    # sqrt((2 * 3.33^2 + 6.67^2) / 2) = 5.77, SEM = 5.77 * sqrt(0.2) = 2.58, and joe's drop of
+    # 10 has RCI = -10 / (sqrt 2 * 2.58) = -2.74: reliable
+    roster = dict(
+        accounts=[("A", 1.0)],
+        contacts=[("joe@a", "A", "user"), ("x@a", "A", "user"), ("y@a", "A", "user")],
+    )
+    others = {"x@a": response(None, **RI_40), "y@a": response(4)}
+    before = wave_from(**roster, buyers={"joe@a": response(4), **others})  # 50
+    exactly = wave_from(**roster, buyers={"joe@a": response(None, **RI_40), **others})  # 40
     result = score_wave(exactly, FAST, previous=before)
-    assert [a.reason for a in result.alerts if a.contact_key] == ["ri_drop"]
-    smaller = wave_from(**roster, buyers={"joe@a": response(4, trust=(3, 4, 4))})  # 49.07
-    assert score_wave(smaller, FAST, previous=before).alerts == ()
+    assert [a.reason for a in result.alerts if a.contact_key == "joe@a"] == ["ri_drop"]
+    smaller = wave_from(**roster, buyers={"joe@a": response(4, trust=(3, 4, 4)), **others})
+    assert score_wave(smaller, FAST, previous=before).alerts == ()  # 49.07
 
 
 def test_antagonistic_buyer_alerts_without_a_previous_wave():

@@ -108,7 +108,7 @@ def _trends_json(
         _names(NPS_CATEGORIES, now[positions]),
         strict=True,
     )
-    return [
+    documents = [
         {
             "delta_ri": delta_ri,
             "level_change": level_change,
@@ -118,6 +118,14 @@ def _trends_json(
         else None
         for compared, delta_ri, level_change, was, is_now in columns
     ]
+    if of == "contact":  # a contact's change with its reliable change index (section 6)
+        rci = _plain_numbers(trends.contact_rci[positions])
+        reliable = trends.contact_reliable[positions].tolist()
+        for document, index, is_reliable in zip(documents, rci, reliable, strict=True):
+            if document is not None:
+                document["rci"] = index
+                document["reliable"] = None if document["delta_ri"] is None else is_reliable
+    return documents
 
 
 def _plain_numbers(values: np.ndarray) -> list[float | None]:
@@ -312,6 +320,8 @@ def wave_result_to_json(
         else {
             "contacts_compared": trends.contacts_compared,
             "accounts_compared": trends.accounts_compared,
+            "reliability": _number(trends.reliability),
+            "sem": _number(trends.sem),
         },
         "alerts": _alerts_json(result),
     }

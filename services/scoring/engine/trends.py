@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
 
 from services.scoring.engine.inputs import WaveInput
+from services.scoring.engine.settings import ScoringSettings
 from services.scoring.engine.structure import Structure
+from services.scoring.engine.summaries import cronbach_alpha
 from services.scoring.engine.vocabulary import (
     ALERT_REASONS,
     ANTAGONISTIC,
+    BLIND_SPOT,
     DETRACTOR,
     INSUFFICIENT_CODE,
     LEVEL_NAMES,
@@ -23,6 +27,7 @@ from services.scoring.engine.vocabulary import (
 )
 
 _ALERT_RI_DROP = -10.0
+_DECISION_MAKER = 0  # ROLES code of decision_maker
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,23 @@ class Trends:
     account_level_change: np.ndarray
     contacts_compared: int  # contacts with a buyer response in both waves
     accounts_compared: int
+    contact_rci: np.ndarray  # reliable change index, NaN without a delta RI
+    contact_reliable: np.ndarray  # |RCI| >= the reliable_change setting
+    reliability: float  # r of the RCI: alpha of the six dimensions, or the default
+    sem: float  # standard error of measurement of one RI: SD_RI * sqrt(1 - r)
+
+
+def measurement_error(now: Structure, settings: ScoringSettings) -> tuple[float, float]:
+    """(r, SEM) of SCORING.md section 6: r is Cronbach's alpha of the six dimension scores over
+    buyers with all six (the default_reliability setting under min_alpha_n of them), and
+    SEM = SD_RI (ddof 1, buyer RI of this wave) * sqrt(1 - r)."""
+    alpha, _ = cronbach_alpha(now.buyers.dimensions, settings.min_alpha_n)
+    r = settings.default_reliability if math.isnan(alpha) else alpha
+    ri = now.buyers.relationship_index
+    ri = ri[~np.isnan(ri)]
+    sd = float(ri.std(ddof=1)) if ri.size >= 2 else math.nan
+    # 1 - r within float noise of 0 (every buyer's dimensions alike) is 0: SEM 0, not 1e-7
+    return r, sd * math.sqrt(0.0 if 1.0 - r < TOLERANCE else 1.0 - r)
 
 
 def _match_keys(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -120,9 +142,14 @@ def _level_change(level: np.ndarray, before: np.ndarray) -> np.ndarray:
 
 
 def score_trends(
-    wave: WaveInput, now: Structure, previous_wave: WaveInput, before: Structure
+    wave: WaveInput,
+    now: Structure,
+    previous_wave: WaveInput,
+    before: Structure,
+    settings: ScoringSettings,
 ) -> Trends:
-    """Section 6: each contact and account of this wave against its previous wave's scores."""
+    """Section 6: each contact and account of this wave against its previous wave's scores,
+    with each contact's reliable change index."""
     contact_previous = _match_keys(wave.contact_key, previous_wave.contact_key)
     account_previous = _match_keys(wave.account_external_id, previous_wave.account_external_id)
     contact_ri, contact_level, contact_category = _previous_values(
@@ -138,12 +165,16 @@ def score_trends(
         before.accounts.nps_category,
     )
     both = (contact_level >= 0) & (now.contacts.level >= 0)  # a buyer response in each wave
+    delta = now.contacts.relationship_index - contact_ri
+    r, sem = measurement_error(now, settings)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rci = delta / (math.sqrt(2.0) * sem)  # SEM 0 (alpha 1): any change is reliable
     return Trends(
         contact_previous=contact_previous,
         contact_previous_ri=contact_ri,
         contact_previous_level=contact_level,
         contact_previous_nps_category=contact_category,
-        contact_delta_ri=now.contacts.relationship_index - contact_ri,
+        contact_delta_ri=delta,
         contact_level_change=_level_change(now.contacts.level, contact_level),
         account_previous=account_previous,
         account_previous_ri=account_ri,
@@ -153,11 +184,18 @@ def score_trends(
         account_level_change=_level_change(now.accounts.level, account_level),
         contacts_compared=int(both.sum()),
         accounts_compared=int((account_previous >= 0).sum()),
+        contact_rci=rci,
+        contact_reliable=np.abs(rci) >= settings.reliable_change,
+        reliability=r,
+        sem=sem,
     )
 
 
-def find_alerts(wave: WaveInput, now: Structure, trends: Trends | None) -> AlertTable:
-    """Section 6 triggers, ordered by account, account-level first, then contact and reason."""
+def find_alerts(
+    wave: WaveInput, now: Structure, trends: Trends | None, *, closed: bool = False
+) -> AlertTable:
+    """Section 6 triggers, ordered by account, account-level first, then contact and reason; a
+    contact's level or RI drop only when reliable, a silent decision maker only once `closed`."""
     contacts, accounts = now.contacts, now.accounts
     parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -180,13 +218,27 @@ def find_alerts(wave: WaveInput, now: Structure, trends: Trends | None) -> Alert
     nothing = np.full(len(wave.contact_key), np.nan)
     antagonistic = np.flatnonzero(contacts.level == ANTAGONISTIC)
     add("antagonistic", antagonistic, True, nothing, contacts.relationship_index)
+    decision_maker = wave.contact_role == _DECISION_MAKER
+    blind = np.flatnonzero(decision_maker & (contacts.gap_class == BLIND_SPOT))
+    add(
+        "decision_maker_blind_spot",
+        blind,
+        True,
+        contacts.seller_relationship_index,
+        contacts.relationship_index,
+    )
+    if closed:
+        silent = np.flatnonzero(decision_maker & (contacts.buyer_row < 0))
+        add("silent_decision_maker", silent, True, nothing, nothing)
     if trends is not None:
+        # a contact's change counts only when reliable (a NaN change never alerts)
+        reliable = np.where(trends.contact_reliable, 0.0, np.nan)
         sides = (
             (
                 True,
                 contacts,
-                trends.contact_level_change,
-                trends.contact_delta_ri,
+                trends.contact_level_change + reliable,
+                trends.contact_delta_ri + reliable,
                 trends.contact_previous_level,
                 trends.contact_previous_ri,
             ),

@@ -161,8 +161,11 @@ def score_wave(
     wave: WaveInput,
     settings: ScoringSettings = DEFAULT_SETTINGS,
     previous: WaveInput | None = None,
+    *,
+    closed: bool = False,
 ) -> WaveResult:
-    """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also trends."""
+    """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also
+    trends; once `closed` (no more answers) a decision maker who did not answer alerts."""
     buyers = score_responses(wave.buyer_answers, settings)
     nps_scores = nps_points(buyers.nps_category)
     buyer_account = wave.contact_account[wave.buyer_contact]
@@ -175,7 +178,7 @@ def score_wave(
         else:
             intervals = Future()
             intervals.set_result(bootstrap_intervals(*arguments))
-        return _assemble(wave, settings, previous, buyers, nps_scores, intervals)
+        return _assemble(wave, settings, previous, buyers, nps_scores, intervals, closed)
 
 
 def _assemble(
@@ -185,6 +188,7 @@ def _assemble(
     buyers: ResponseScores,
     nps_scores: np.ndarray,
     intervals: Future,
+    closed: bool,
 ) -> WaveResult:
     structure = score_structure(wave, settings, buyers=buyers)
     accounts = structure.accounts
@@ -201,7 +205,7 @@ def _assemble(
     trends = None
     if previous is not None:
         before = score_structure(previous, settings, with_sellers=False)
-        trends = score_trends(wave, structure, previous, before)
+        trends = score_trends(wave, structure, previous, before, settings)
     fields = {
         "relationship_index_revenue_weighted": revenue_weighted(
             accounts.relationship_index, revenue
@@ -220,7 +224,7 @@ def _assemble(
         "accounts_without_revenue": int(np.isnan(revenue).sum()),
         "coaching": seller_coaching(wave, structure, settings),
         "account_ranking": ranking,
-        "alert_table": find_alerts(wave, structure, trends),
+        "alert_table": find_alerts(wave, structure, trends, closed=closed),
         "trends": trends,
     }
     ri_interval, nps_interval = intervals.result()
