@@ -398,6 +398,7 @@ def _wave(
             account["revenue_at_risk"] = None  # unknown, not zero
         else:
             account["revenue_at_risk"] = revenue if at_risk else 0.0
+        account["plan"] = _account_plan(account, members, settings)
         account["priority"] = (
             None
             if revenue is None or account["ri"] is None
@@ -441,6 +442,56 @@ def _trend(
     }
 
 
+def _account_plan(
+    account: dict[str, Any], members: list[dict[str, Any]], settings: ScoringSettings
+) -> dict[str, Any] | None:
+    """Section 7's account plan, the way it reads in the spec."""
+    if account["ri"] is None:
+        return None
+    step = LEVELS.index(account["level"])
+    up = step + 1 < len(LEVELS)
+    headroom = {}
+    for d in DIMENSIONS:
+        scored = [
+            (c["weight"], 100.0 - c["buyer"]["dimensions"][d])
+            for c in members
+            if c["buyer"] is not None and c["buyer"]["dimensions"][d] is not None
+        ]
+        if scored:
+            headroom[d] = _weighted_mean(scored)
+    best = max(v for v in account["dimensions"].values() if v is not None)
+    ranked = sorted(headroom, key=lambda d: (-round(headroom[d] * 1e9), DIMENSIONS.index(d)))
+    category = account["nps_category"]
+    higher = {"passive": "promoter", "detractor": "passive"}.get(category)
+    threshold = {"passive": 50.0, "detractor": 0.0}.get(category)
+    return {
+        "next_level": LEVELS[step + 1] if up else None,
+        "ri_needed": settings.cut_points[step] - account["ri"] if up else None,
+        "levers": [
+            {
+                "dimension": d,
+                "headroom": headroom[d],
+                "ri_gain": (best - account["dimensions"][d]) / len(DIMENSIONS),
+            }
+            for d in ranked[:2]
+        ],
+        "if_level_up": _segment(LEVELS[step + 1], category) if up else None,
+        "if_nps_up": _segment(account["level"], higher) if higher else None,
+        "nps_needed": threshold - account["nps"] if higher else None,
+    }
+
+
+def _seller_accuracy(seller: dict[str, Any]) -> tuple[float | None, int]:
+    """Section 8: 100 - mean |G_d| over the seller's pairs and dimensions with a gap, and n."""
+    gaps = []
+    n_pairs = 0
+    for pair in seller["pairs"]:
+        known = [abs(g) for g in pair["dimension_gaps"].values() if g is not None]
+        gaps.extend(known)
+        n_pairs += bool(known)
+    return (100.0 - sum(gaps) / len(gaps) if gaps else None), n_pairs
+
+
 def _account_summary(
     account: dict[str, Any], settings: ScoringSettings, trend: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -466,6 +517,7 @@ def _account_summary(
         "priority": account["priority"],
         "revenue_at_risk": account["revenue_at_risk"],
         "trend": trend,
+        "plan": account["plan"],
     }
 
 
@@ -900,6 +952,24 @@ def score_wave_naive(
             for a, c, reason, was, now in alerts
         ],
     }
+
+    sellers = []
+    for email, seller in wave["sellers"].items():
+        accuracy, n_pairs = _seller_accuracy(seller)
+        change = None
+        if before is not None and email in before["sellers"]:
+            old, _ = _seller_accuracy(before["sellers"][email])
+            change = None if accuracy is None or old is None else accuracy - old
+        sellers.append(
+            {
+                "email": email,
+                "name": seller["name"],
+                "accuracy": accuracy,
+                "n_pairs": n_pairs,
+                "accuracy_change": change,
+            }
+        )
+    results["sellers"] = sellers
 
     if not with_accounts:
         return {"results": results, "accounts": {}}

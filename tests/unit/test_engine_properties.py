@@ -294,9 +294,10 @@ def test_engine_equals_naive_when_the_bootstrap_draws_counts():
 
 
 def without_order(results: dict) -> dict:
-    """Results keyed where their lists follow the roster's order (accounts, alerts)."""
+    """Results keyed where their lists follow the roster's order (accounts, alerts, sellers)."""
     alerts = sorted(results["alerts"], key=lambda a: sorted(map(str, a.values())))
-    return {**by_account(results), "alerts": alerts}
+    sellers = {s["email"]: s for s in results["sellers"]}
+    return {**by_account(results), "alerts": alerts, "sellers": sellers}
 
 
 @PROPERTY

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from services.scoring.engine import json_values as js
+from services.scoring.engine.plan_documents import plans_json, seller_plan_to_json, sellers_json
 from services.scoring.engine.responses import ResponseScores
 from services.scoring.engine.settings import ScoringSettings
 from services.scoring.engine.summaries import Distribution, Estimate, RevenueWeighted
@@ -26,32 +27,21 @@ from services.scoring.engine.vocabulary import (
 from services.scoring.engine.wave import WaveResult
 
 
-def _name(names: tuple[str, ...], code: int) -> str | None:
-    return None if code < 0 else names[code]
-
-
-def _number(value: Any) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _numbers(values: np.ndarray) -> list[float | None]:
-    return [v if v == v else None for v in np.asarray(values, dtype=np.float64).tolist()]
-
-
 def response_scores_to_json(scores: ResponseScores, row: int) -> dict[str, Any]:
     """The scores of one response (row `row` of `scores`) as plain JSON."""
     return {
-        "item_scores": dict(zip(DIMENSION_ITEMS, _numbers(scores.item_scores[row]), strict=True)),
-        "dimensions": dict(zip(DIMENSIONS, _numbers(scores.dimensions[row]), strict=True)),
-        "relationship_index": _number(scores.relationship_index[row]),
+        "item_scores": dict(zip(DIMENSION_ITEMS, js.numbers(scores.item_scores[row]), strict=True)),
+        "dimensions": dict(zip(DIMENSIONS, js.numbers(scores.dimensions[row]), strict=True)),
+        "relationship_index": js.number(scores.relationship_index[row]),
         "level": LEVEL_NAMES[int(scores.level[row])],
-        "nps_category": _name(NPS_CATEGORIES, int(scores.nps_category[row])),
-        "segment": _name(SEGMENTS, int(scores.segment[row])),
+        "nps_category": js.name(NPS_CATEGORIES, int(scores.nps_category[row])),
+        "segment": js.name(SEGMENTS, int(scores.segment[row])),
         "satisfaction_trap": bool(scores.satisfaction_trap[row]),
-        "competitive_index": _number(scores.competitive_index[row]),
-        "touchpoints": dict(zip(TOUCHPOINTS, _numbers(scores.touchpoint_scores[row]), strict=True)),
-        "recommend": _number(scores.recommend[row]),
+        "competitive_index": js.number(scores.competitive_index[row]),
+        "touchpoints": dict(
+            zip(TOUCHPOINTS, js.numbers(scores.touchpoint_scores[row]), strict=True)
+        ),
+        "recommend": js.number(scores.recommend[row]),
     }
 
 
@@ -64,8 +54,8 @@ def _estimate_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, A
     min_interval_accounts accounts."""
     few_accounts = estimate.n_accounts < settings.min_interval_accounts
     return {
-        "value": _number(estimate.value),
-        "ci95": [_number(estimate.low), _number(estimate.high)],
+        "value": js.number(estimate.value),
+        "ci95": [js.number(estimate.low), js.number(estimate.high)],
         "n": estimate.n,
         "n_accounts": estimate.n_accounts,
         "low_n": _low_n(estimate.n, settings) or few_accounts,
@@ -74,12 +64,12 @@ def _estimate_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, A
 
 def _weighted_json(estimate: RevenueWeighted, settings: ScoringSettings) -> dict[str, Any]:
     return {
-        "value": _number(estimate.value),
+        "value": js.number(estimate.value),
         "n_accounts": estimate.n,
         "low_n": _low_n(estimate.n, settings),
         "n": estimate.n,
-        "effective_n": _number(estimate.effective_n),
-        "largest_share": _number(estimate.largest_share),
+        "effective_n": js.number(estimate.effective_n),
+        "largest_share": js.number(estimate.largest_share),
     }
 
 
@@ -102,10 +92,10 @@ def _trends_json(
     changes = change[positions]
     columns = zip(
         (previous[positions] >= 0).tolist(),
-        _plain_numbers(delta[positions]),
+        js.plain_numbers(delta[positions]),
         [None if c != c else int(c) for c in changes.tolist()],
-        _names(NPS_CATEGORIES, before[positions]),
-        _names(NPS_CATEGORIES, now[positions]),
+        js.names(NPS_CATEGORIES, before[positions]),
+        js.names(NPS_CATEGORIES, now[positions]),
         strict=True,
     )
     documents = [
@@ -119,7 +109,7 @@ def _trends_json(
         for compared, delta_ri, level_change, was, is_now in columns
     ]
     if of == "contact":  # a contact's change with its reliable change index (section 6)
-        rci = _plain_numbers(trends.contact_rci[positions])
+        rci = js.plain_numbers(trends.contact_rci[positions])
         reliable = trends.contact_reliable[positions].tolist()
         for document, index, is_reliable in zip(documents, rci, reliable, strict=True):
             if document is not None:
@@ -128,36 +118,28 @@ def _trends_json(
     return documents
 
 
-def _plain_numbers(values: np.ndarray) -> list[float | None]:
-    """Floats as JSON numbers, NaN and infinities as None (one pass over the column)."""
-    return [v if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
-
-
-def _names(names: tuple[str, ...], codes: np.ndarray) -> list[str | None]:
-    return [names[c] if c >= 0 else None for c in codes.tolist()]
-
-
 def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any]]:
     """The results' summary of every account in `order`, built column by column."""
     accounts, wave, settings = result.accounts, result.wave, result.settings
     columns = zip(
         wave.account_external_id[order].tolist(),
         wave.account_name[order].tolist(),
-        _plain_numbers(wave.account_revenue[order]),
-        _plain_numbers(accounts.relationship_index[order]),
+        js.plain_numbers(wave.account_revenue[order]),
+        js.plain_numbers(accounts.relationship_index[order]),
         [LEVEL_NAMES[c] for c in accounts.level[order].tolist()],
-        _plain_numbers(accounts.nps[order]),
-        _plain_numbers(accounts.nps_unweighted[order]),
-        _plain_numbers(accounts.gap[order]),
-        _names(GAP_CLASSES, accounts.gap_class[order]),
-        _names(SEGMENTS, accounts.segment[order]),
+        js.plain_numbers(accounts.nps[order]),
+        js.plain_numbers(accounts.nps_unweighted[order]),
+        js.plain_numbers(accounts.gap[order]),
+        js.names(GAP_CLASSES, accounts.gap_class[order]),
+        js.names(SEGMENTS, accounts.segment[order]),
         accounts.n_buyers[order].tolist(),
         accounts.n_ri[order].tolist(),
         accounts.n_nps[order].tolist(),
         accounts.n_pairs[order].tolist(),
-        _plain_numbers(accounts.priority[order]),
-        _plain_numbers(accounts.revenue_at_risk[order]),
+        js.plain_numbers(accounts.priority[order]),
+        js.plain_numbers(accounts.revenue_at_risk[order]),
         _trends_json(result, order, of="account"),
+        plans_json(result, order),
         strict=True,
     )
     return [
@@ -184,6 +166,7 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             "priority": priority,
             "revenue_at_risk": at_risk,
             "trend": trend,
+            "plan": plan,
         }
         for (
             external_id,
@@ -203,6 +186,7 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             priority,
             at_risk,
             trend,
+            plan,
         ) in columns
     ]
 
@@ -234,12 +218,12 @@ def _dimensions_json(result: WaveResult) -> dict[str, dict[str, Any]]:
     settings = result.settings
     return {
         name: {
-            "buyer": _number(s.buyer),
-            "seller": _number(s.seller),
-            "gap": _number(s.gap),
-            "alpha": _number(s.alpha),
-            "alpha_ci95": [_number(s.alpha_low), _number(s.alpha_high)],
-            "classes": {k: _number(v) for k, v in s.classes.items()},
+            "buyer": js.number(s.buyer),
+            "seller": js.number(s.seller),
+            "gap": js.number(s.gap),
+            "alpha": js.number(s.alpha),
+            "alpha_ci95": [js.number(s.alpha_low), js.number(s.alpha_high)],
+            "classes": {k: js.number(v) for k, v in s.classes.items()},
             "n_buyer": s.n_buyer,
             "n_seller": s.n_seller,
             "n_pairs": s.n_pairs,
@@ -257,9 +241,9 @@ def _touchpoints_json(result: WaveResult) -> dict[str, dict[str, Any]]:
     settings = result.settings
     return {
         name: {
-            "performance": _number(t.performance),
-            "impact": _number(t.impact),
-            "impact_ci95": [_number(t.impact_low), _number(t.impact_high)],
+            "performance": js.number(t.performance),
+            "impact": js.number(t.impact),
+            "impact_ci95": [js.number(t.impact_low), js.number(t.impact_high)],
             "quadrant": t.quadrant,
             "n": t.n,
             "n_impact": t.n_impact,
@@ -320,65 +304,11 @@ def wave_result_to_json(
         else {
             "contacts_compared": trends.contacts_compared,
             "accounts_compared": trends.accounts_compared,
-            "reliability": _number(trends.reliability),
-            "sem": _number(trends.sem),
+            "reliability": js.number(trends.reliability),
+            "sem": js.number(trends.sem),
         },
         "alerts": _alerts_json(result),
-    }
-
-
-def _behaviours(library: Mapping[str, Any] | None, dimension: str, gap_class: str) -> list[str]:
-    if not library:
-        return []
-    return list(library["dimensions"][dimension][gap_class])
-
-
-def seller_plan_to_json(
-    result: WaveResult,
-    seller: int,
-    *,
-    coaching_library: Mapping[str, Any] | None = None,
-    account: int | None = None,
-) -> dict[str, Any]:
-    """Seller `seller`'s coaching plan: the top three dimensions with behaviours, and expand
-    actions (only those on `account`'s contacts when given)."""
-    coaching, wave = result.coaching, result.wave
-    dimensions = []
-    for d in coaching.top_dimensions[seller].tolist():
-        if d < 0:
-            continue
-        gap_class = _name(GAP_CLASSES, int(coaching.dimension_gap_classes[seller, d]))
-        dimensions.append(
-            {
-                "dimension": DIMENSIONS[d],
-                "priority": float(coaching.priority[seller, d]),
-                "gap": _number(coaching.dimension_gaps[seller, d]),
-                "gap_class": gap_class,
-                # without a gap the aligned behaviours apply
-                "behaviours": _behaviours(coaching_library, DIMENSIONS[d], gap_class or "aligned"),
-            }
-        )
-    pairs = result.pairs
-    chosen = result.rows_of("pairs_by_seller", seller)
-    chosen = chosen[coaching.pair_expand[chosen]]
-    if account is not None:
-        chosen = chosen[wave.contact_account[pairs.contact[chosen]] == account]
-    expand = (coaching_library or {}).get("expand", {})
-    actions = [
-        {
-            "type": "expand",
-            "contact_email": str(wave.contact_email[c]),
-            "account_external_id": str(wave.account_external_id[wave.contact_account[c]]),
-            "text": expand.get("text"),
-            "behaviours": list(expand.get("behaviours", ())),
-        }
-        for c in pairs.contact[chosen].tolist()
-    ]
-    return {
-        "seller_email": str(wave.seller_email[seller]),
-        "seller_name": str(wave.seller_name[seller]),
-        "dimensions": dimensions,
-        "actions": actions,
+        "sellers": sellers_json(result),
     }
 
 
@@ -387,14 +317,14 @@ def _contact_json(result: WaveResult, c: int) -> dict[str, Any]:
     responded = bool(contacts.buyer_row[c] >= 0)
     rows = zip(
         DIMENSIONS,
-        _numbers(contacts.dimensions[c]),
-        _numbers(contacts.seller_dimensions[c]),
-        _numbers(contacts.dimension_gaps[c]),
+        js.numbers(contacts.dimensions[c]),
+        js.numbers(contacts.seller_dimensions[c]),
+        js.numbers(contacts.dimension_gaps[c]),
         contacts.dimension_gap_classes[c].tolist(),
         strict=True,
     )
     dimensions = {
-        name: {"buyer": buyer, "seller": seller, "gap": gap, "gap_class": _name(GAP_CLASSES, k)}
+        name: {"buyer": buyer, "seller": seller, "gap": gap, "gap_class": js.name(GAP_CLASSES, k)}
         for name, buyer, seller, gap, k in rows
     }
     level = int(contacts.level[c])
@@ -403,15 +333,15 @@ def _contact_json(result: WaveResult, c: int) -> dict[str, Any]:
         "name": str(wave.contact_name[c]),
         "role": ROLES[int(wave.contact_role[c])],
         "responded": responded,
-        "relationship_index": _number(contacts.relationship_index[c]),
+        "relationship_index": js.number(contacts.relationship_index[c]),
         "level": LEVEL_NAMES[level] if level >= 0 else None,
-        "segment": _name(SEGMENTS, int(contacts.segment[c])),
-        "nps_category": _name(NPS_CATEGORIES, int(contacts.nps_category[c])),
+        "segment": js.name(SEGMENTS, int(contacts.segment[c])),
+        "nps_category": js.name(NPS_CATEGORIES, int(contacts.nps_category[c])),
         "satisfaction_trap": bool(contacts.satisfaction_trap[c]) if responded else None,
-        "competitive_index": _number(contacts.competitive_index[c]),
-        "gap": _number(contacts.gap[c]),
-        "gap_class": _name(GAP_CLASSES, int(contacts.gap_class[c])),
-        "nps_gap": _number(contacts.nps_gap[c]),
+        "competitive_index": js.number(contacts.competitive_index[c]),
+        "gap": js.number(contacts.gap[c]),
+        "gap_class": js.name(GAP_CLASSES, int(contacts.gap_class[c])),
+        "nps_gap": js.number(contacts.nps_gap[c]),
         "n_seller_responses": int(contacts.n_seller_responses[c]),
         "dimensions": dimensions,
         "trend": _trends_json(result, np.array([c], dtype=np.intp), of="contact")[0],
@@ -446,8 +376,8 @@ def account_to_json(
         **summary,
         "dimensions": {
             name: {
-                "buyer": _number(result.accounts.dimensions[a, d]),
-                "gap": _number(result.accounts.dimension_gaps[a, d]),
+                "buyer": js.number(result.accounts.dimensions[a, d]),
+                "gap": js.number(result.accounts.dimension_gaps[a, d]),
             }
             for d, name in enumerate(DIMENSIONS)
         },

@@ -29,16 +29,16 @@ from services.scoring.engine.vocabulary import (
     UNDERVALUED,
 )
 
-_ACCOUNT_PROMOTER_NPS = 50.0  # account segment: NPS >= 50 counts as promoter
-_ACCOUNT_PASSIVE_NPS = 0.0  # 0 <= NPS < 50 passive, below detractor
+ACCOUNT_PROMOTER_NPS = 50.0  # account segment: NPS >= 50 counts as promoter
+ACCOUNT_PASSIVE_NPS = 0.0  # 0 <= NPS < 50 passive, below detractor
 
 
 def account_nps_category_codes(nps: np.ndarray) -> np.ndarray:
     """NPS_CATEGORIES codes of account NPS values: >= 50 promoter, 0..50 passive, < 0 detractor."""
     category = np.where(
-        nps >= _ACCOUNT_PROMOTER_NPS - TOLERANCE,
+        nps >= ACCOUNT_PROMOTER_NPS - TOLERANCE,
         PROMOTER,
-        np.where(nps >= _ACCOUNT_PASSIVE_NPS - TOLERANCE, PASSIVE, DETRACTOR),
+        np.where(nps >= ACCOUNT_PASSIVE_NPS - TOLERANCE, PASSIVE, DETRACTOR),
     )
     return np.where(np.isnan(nps), MISSING, category).astype(np.int8)
 

@@ -9,7 +9,14 @@ from functools import cached_property
 import numpy as np
 
 from services.scoring.engine.bootstrap import PIPELINE_MIN_N, bootstrap_intervals
-from services.scoring.engine.coaching import SellerCoaching, seller_coaching
+from services.scoring.engine.coaching import (
+    AccountPlans,
+    SellerAccuracy,
+    SellerCoaching,
+    account_plans,
+    accuracy_with_change,
+    seller_coaching,
+)
 from services.scoring.engine.inputs import WaveInput
 from services.scoring.engine.responses import ResponseScores, score_responses
 from services.scoring.engine.settings import DEFAULT_SETTINGS, ScoringSettings
@@ -88,6 +95,8 @@ class WaveResult:
     revenue_at_risk: float  # over the accounts with a known revenue
     accounts_without_revenue: int
     coaching: SellerCoaching
+    account_plans: AccountPlans
+    seller_accuracy: SellerAccuracy
     account_ranking: np.ndarray  # account positions by priority, highest first, NaN last
     alert_table: AlertTable
     trends: Trends | None
@@ -202,9 +211,9 @@ def _assemble(
     ranking = np.argsort(
         np.where(np.isnan(accounts.priority), np.inf, -accounts.priority), kind="stable"
     )
-    trends = None
+    trends, before = None, None
     if previous is not None:
-        before = score_structure(previous, settings, with_sellers=False)
+        before = score_structure(previous, settings)  # with sellers: their accuracy then
         trends = score_trends(wave, structure, previous, before, settings)
     fields = {
         "relationship_index_revenue_weighted": revenue_weighted(
@@ -223,6 +232,8 @@ def _assemble(
         "revenue_at_risk": float(np.nansum(accounts.revenue_at_risk)),
         "accounts_without_revenue": int(np.isnan(revenue).sum()),
         "coaching": seller_coaching(wave, structure, settings),
+        "account_plans": account_plans(structure, settings),
+        "seller_accuracy": accuracy_with_change(wave, structure, previous, before),
         "account_ranking": ranking,
         "alert_table": find_alerts(wave, structure, trends, closed=closed),
         "trends": trends,
