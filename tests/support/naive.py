@@ -180,21 +180,23 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * fraction
 
 
-def _bootstrap(answers: list[tuple[str, float]], samples: int, seed: int) -> list[float | None]:
-    """The cluster bootstrap over accounts of (account, value) answers, one replicate per draw."""
+def _bootstrap(answers: list[tuple], samples: int, seed: int) -> list[float | None]:
+    """The cluster bootstrap of (cluster, value) or (cluster, value, weight) answers, one
+    replicate per draw: each replicate's statistic is the weighted mean of its answers."""
     if samples == 0 or not answers:
         return [None, None]
     rng = np.random.default_rng(seed)
-    clusters: dict[str, list[float]] = {}
-    for account, value in answers:
-        clusters.setdefault(account, []).append(value)
-    # each account is its sum and count; those equal to BOOTSTRAP_RESOLUTION are one cluster
-    groups: dict[tuple[int, int], list[float]] = {}
+    clusters: dict[str, list[tuple[float, float]]] = {}
+    for cluster, value, *weight in answers:
+        clusters.setdefault(cluster, []).append((value, weight[0] if weight else 1.0))
+    # each cluster is its sum and count; those equal to BOOTSTRAP_RESOLUTION are one cluster
+    groups: dict[tuple[int, float], list[float]] = {}
     for values in clusters.values():
-        total = 0.0
-        for value in values:
-            total += value
-        groups.setdefault((round(total / BOOTSTRAP_RESOLUTION), len(values)), []).append(total)
+        total = count = 0.0
+        for value, weight in values:
+            total += weight * value
+            count += weight
+        groups.setdefault((round(total / BOOTSTRAP_RESOLUTION), count), []).append(total)
     keys = sorted(groups)
     sums = [sum(groups[k]) / len(groups[k]) for k in keys]
     counts = [k[1] for k in keys]
@@ -867,6 +869,43 @@ def score_wave_naive(
             ):
                 alerts.append((contact["account"], email, "became_detractor", was, "detractor"))
         contact_trends[email] = trend
+    points = {"promoter": 100.0, "passive": 0.0, "detractor": -100.0, None: None}
+    changes_of: dict[str, dict[str, list[tuple]]] = {a: {"ri": [], "nps": []} for a in accounts}
+    for email, contact in contacts.items():
+        trend = contact_trends[email]
+        if trend is None:
+            continue
+        account, weight = contact["account"], contact["weight"]
+        if trend["delta_ri"] is not None:
+            changes_of[account]["ri"].append((email, trend["delta_ri"], weight))
+        now_points = points[trend["nps_category"]["current"]]
+        was_points = points[trend["nps_category"]["previous"]]
+        if now_points is not None and was_points is not None:
+            changes_of[account]["nps"].append((email, now_points - was_points, weight))
+
+    def paired_change(answers: list[tuple], cluster_of: Any, clusters: str) -> dict[str, Any]:
+        """A paired change: clusters drawn by `cluster_of(answer)`, weighted by the answer's."""
+        drawn = [(cluster_of(a), a[1], a[2]) for a in answers]
+        ci95 = _bootstrap(drawn, settings.bootstrap_samples, settings.bootstrap_seed)
+        significant = None
+        if ci95[0] is not None:
+            significant = ci95[0] > 0 or ci95[1] < 0
+        return {
+            "value": _weighted_mean([(w, v) for _, v, w in drawn]),
+            "ci95": ci95,
+            "significant": significant,
+            "n": len(answers),
+            clusters: len({c for c, _, _ in drawn}),
+            "low_n": len(answers) < settings.low_n,
+        }
+
+    def wave_change(key: str) -> dict[str, Any]:
+        """Over every account's contacts, unweighted, drawing accounts."""
+        answers = [
+            (contacts[e]["account"], d, 1.0) for a in accounts for e, d, _ in changes_of[a][key]
+        ]
+        return paired_change(answers, lambda answer: answer[0], "n_accounts")
+
     alerts.sort(
         key=lambda a: (
             account_order[a[0]],
@@ -940,6 +979,8 @@ def score_wave_naive(
             "accounts_compared": accounts_compared,
             "reliability": reliability,
             "sem": None if math.isnan(sem) else sem,
+            "delta_ri": wave_change("ri"),
+            "delta_nps": wave_change("nps"),
         },
         "alerts": [
             {
@@ -1038,6 +1079,14 @@ def score_wave_naive(
                 _plan_json(wave, email, plans[email], settings, coaching_library, external_id)
                 for email in sellers_of[external_id]
             ],
+            "changes": None
+            if before is None
+            else {
+                f"delta_{key}": paired_change(
+                    changes_of[external_id][key], lambda answer: answer[0], "n_contacts"
+                )
+                for key in ("ri", "nps")
+            },
         }
     return {"results": results, "accounts": details}
 

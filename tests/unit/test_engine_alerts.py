@@ -1,13 +1,19 @@
 """SCORING.md version 2 section 6, worked by hand: the reliable change index of a contact
-(reliable and not) and the triggers on decision makers."""
+(reliable and not), the triggers on decision makers and the paired changes with intervals."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from services.scoring.engine import account_to_json, score_wave, wave_result_to_json
+from services.scoring.engine import (
+    ScoringSettings,
+    account_to_json,
+    score_wave,
+    wave_result_to_json,
+)
 from tests.unit.test_engine_formulas import FAST, RI_40, response, wave_from
 
 ROSTER = dict(
@@ -83,3 +89,67 @@ def test_a_decision_maker_who_did_not_answer_alerts_once_the_wave_is_closed():
     closed = score_wave(wave, FAST, closed=True)
     assert [(a.reason, a.contact_key) for a in closed.alerts] == [("silent_decision_maker", "dm@a")]
     assert wave_result_to_json(closed)["alerts"][0]["current"] is None
+
+
+def paired_waves():
+    """Before, all six answer 4 (RI 50) and recommend 8 (passive). Now A's two users answer 5
+    (+16.67) and recommend 9; B's decision maker 6 (+33.33, recommends 9) and user 4 (0,
+    recommends 6); C's first user 5 (+16.67, recommends 8), its second does not answer."""
+    contacts = [
+        ("a1@a", "A", "user"),
+        ("a2@a", "A", "user"),
+        ("b1@b", "B", "decision_maker"),
+        ("b2@b", "B", "user"),
+        ("c1@c", "C", "user"),
+        ("c2@c", "C", "user"),
+    ]
+    roster = dict(accounts=[("A", 1.0), ("B", 1.0), ("C", 1.0)], contacts=contacts)
+    before = wave_from(**roster, buyers={e: response(4, recommend=8) for e, _, _ in contacts})
+    now = wave_from(
+        **roster,
+        buyers={
+            "a1@a": response(5, recommend=9),
+            "a2@a": response(5, recommend=9),
+            "b1@b": response(6, recommend=9),
+            "b2@b": response(4, recommend=6),
+            "c1@c": response(5, recommend=8),
+        },
+    )
+    return score_wave(now, ScoringSettings(bootstrap_samples=400), previous=before)
+
+
+def test_the_wave_change_has_a_paired_cluster_interval_over_accounts():
+    trends = wave_result_to_json(paired_waves())["trends"]
+    # ΔRI over the 5 contacts in both: (16.67 + 16.67 + 33.33 + 0 + 16.67) / 5 = 16.67; every
+    # account's mean change is 16.67, so every replicate is too: the interval excludes 0
+    delta_ri = trends["delta_ri"]
+    assert delta_ri["value"] == pytest.approx(50 / 3)
+    assert delta_ri["ci95"] == [pytest.approx(50 / 3), pytest.approx(50 / 3)]
+    assert delta_ri["significant"] is True
+    assert (delta_ri["n"], delta_ri["n_accounts"]) == (5, 3)
+    # ΔNPS per contact in points: A +100 +100, B +100 -100, C 0: mean 40; accounts as (sum,
+    # count) sorted: C (0, 1), B (0, 2), A (200, 2), drawn by default_rng(0).integers(0, 3)
+    delta_nps = trends["delta_nps"]
+    assert delta_nps["value"] == pytest.approx(40.0)
+    sums, counts = np.array([0.0, 0.0, 200.0]), np.array([1.0, 2.0, 2.0])
+    index = np.random.default_rng(0).integers(0, 3, (400, 3))
+    low, high = np.percentile(sums[index].sum(axis=1) / counts[index].sum(axis=1), [2.5, 97.5])
+    assert delta_nps["ci95"] == [pytest.approx(low), pytest.approx(high)]
+    assert delta_nps["significant"] is bool(low > 0 or high < 0)
+
+
+def test_an_account_change_is_role_weighted_over_its_contacts_in_both_waves():
+    result = paired_waves()
+    changes = account_to_json(result, "B")["changes"]
+    # B: decision maker (weight 3) +33.33, user (1) 0: (3 * 33.33 + 0) / 4 = 25; its contacts
+    # are the clusters, (weighted sum, weight) sorted: (0, 1), (100, 3)
+    delta_ri = changes["delta_ri"]
+    assert delta_ri["value"] == pytest.approx(25.0)
+    sums, weights = np.array([0.0, 100.0]), np.array([1.0, 3.0])
+    index = np.random.default_rng(0).integers(0, 2, (400, 2))
+    low, high = np.percentile(sums[index].sum(axis=1) / weights[index].sum(axis=1), [2.5, 97.5])
+    assert delta_ri["ci95"] == [pytest.approx(low), pytest.approx(high)]
+    assert (delta_ri["n"], delta_ri["n_contacts"], delta_ri["low_n"]) == (2, 2, True)
+    # ΔNPS: (3 * 100 + 1 * -100) / 4 = 50
+    assert changes["delta_nps"]["value"] == pytest.approx(50.0)
+    assert account_to_json(score_wave(result.wave, FAST), "B")["changes"] is None

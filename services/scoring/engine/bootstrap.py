@@ -133,7 +133,8 @@ def cluster_bootstrap(
     )
 
 
-def _percentile_interval(means: np.ndarray) -> tuple[float, float]:
+def percentile_interval(means: np.ndarray) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of the replicates (NaN without any)."""
     if means.size == 0:
         return math.nan, math.nan
     low, high = np.percentile(means, [2.5, 97.5])
@@ -158,5 +159,5 @@ def bootstrap_intervals(
             intervals.append((math.nan, math.nan))
         else:
             ratios = cluster_bootstrap(sums, counts, samples=samples, seed=seed)
-            intervals.append(_percentile_interval(ratios))
+            intervals.append(percentile_interval(ratios))
     return intervals[0], intervals[1]

@@ -13,6 +13,7 @@ from services.scoring.engine.plan_documents import plans_json, seller_plan_to_js
 from services.scoring.engine.responses import ResponseScores
 from services.scoring.engine.settings import ScoringSettings
 from services.scoring.engine.summaries import Distribution, Estimate, RevenueWeighted
+from services.scoring.engine.trends import Change
 from services.scoring.engine.vocabulary import (
     DIMENSION_ITEMS,
     DIMENSIONS,
@@ -59,6 +60,18 @@ def _estimate_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, A
         "n": estimate.n,
         "n_accounts": estimate.n_accounts,
         "low_n": _low_n(estimate.n, settings) or few_accounts,
+    }
+
+
+def _change_json(change: Change, settings: ScoringSettings, clusters: str) -> dict[str, Any]:
+    """A paired change: value, interval, `significant` when it excludes 0, and its n."""
+    return {
+        "value": js.number(change.value),
+        "ci95": [js.number(change.low), js.number(change.high)],
+        "significant": change.significant,
+        "n": change.n,
+        clusters: change.n_clusters,
+        "low_n": _low_n(change.n, settings),
     }
 
 
@@ -306,6 +319,8 @@ def wave_result_to_json(
             "accounts_compared": trends.accounts_compared,
             "reliability": js.number(trends.reliability),
             "sem": js.number(trends.sem),
+            "delta_ri": _change_json(trends.delta_ri, settings, "n_accounts"),
+            "delta_nps": _change_json(trends.delta_nps, settings, "n_accounts"),
         },
         "alerts": _alerts_json(result),
         "sellers": sellers_json(result),
@@ -387,4 +402,17 @@ def account_to_json(
             seller_plan_to_json(result, s, coaching_library=coaching_library, account=a)
             for s in seller_order
         ],
+        "changes": _account_changes_json(result, a),
+    }
+
+
+def _account_changes_json(result: WaveResult, a: int) -> dict[str, Any] | None:
+    """The account's paired ΔRI and ΔNPS over its contacts in both waves (section 6)."""
+    changes = result.account_changes(a)
+    if changes is None:
+        return None
+    delta_ri, delta_nps = changes
+    return {
+        "delta_ri": _change_json(delta_ri, result.settings, "n_contacts"),
+        "delta_nps": _change_json(delta_nps, result.settings, "n_contacts"),
     }

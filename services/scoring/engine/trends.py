@@ -8,10 +8,11 @@ from itertools import repeat
 
 import numpy as np
 
+from services.scoring.engine.bootstrap import cluster_bootstrap, percentile_interval
 from services.scoring.engine.inputs import WaveInput
 from services.scoring.engine.settings import ScoringSettings
 from services.scoring.engine.structure import Structure
-from services.scoring.engine.summaries import cronbach_alpha
+from services.scoring.engine.summaries import cronbach_alpha, nps_points
 from services.scoring.engine.vocabulary import (
     ALERT_REASONS,
     ANTAGONISTIC,
@@ -69,6 +70,56 @@ class AlertColumns:
     current: list[float | str | None]
 
 
+@dataclass(frozen=True)
+class Change:
+    """A paired change over the contacts in both waves with its 95% interval (paired cluster
+    bootstrap), the contacts behind it and the clusters drawn (accounts, or an account's
+    contacts)."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+    n_clusters: int
+
+    @property
+    def significant(self) -> bool | None:
+        """The interval excludes 0 (None without an interval)."""
+        if math.isnan(self.low) or math.isnan(self.high):
+            return None
+        return self.low > 0 or self.high < 0
+
+
+def paired_change(
+    deltas: np.ndarray,
+    clusters: np.ndarray,
+    n_clusters: int,
+    settings: ScoringSettings,
+    weights: np.ndarray | None = None,
+) -> Change:
+    """The (weighted) mean of the non-NaN per-contact changes and its percentile interval from
+    the cluster bootstrap over `clusters` (each drawn cluster keeps its contacts' pairs)."""
+    valid = ~np.isnan(deltas)
+    weight = np.ones(deltas.shape) if weights is None else weights
+    at = clusters[valid]
+    sums = np.bincount(
+        at, weights=(weight * np.where(valid, deltas, 0.0))[valid], minlength=n_clusters
+    )
+    counts = np.bincount(at, weights=weight[valid], minlength=n_clusters)
+    present = counts > 0
+    sums, counts = sums[present], counts[present]
+    n = int(valid.sum())
+    if n == 0:
+        return Change(math.nan, math.nan, math.nan, 0, 0)
+    low = high = math.nan
+    if settings.bootstrap_samples > 0:
+        ratios = cluster_bootstrap(
+            sums, counts, samples=settings.bootstrap_samples, seed=settings.bootstrap_seed
+        )
+        low, high = percentile_interval(ratios)
+    return Change(float(sums.sum() / counts.sum()), low, high, n, int(present.sum()))
+
+
 @dataclass(frozen=True, eq=False)
 class Trends:
     """Section 6 against the previous wave, per contact and per account of this wave.
@@ -95,6 +146,9 @@ class Trends:
     contact_reliable: np.ndarray  # |RCI| >= the reliable_change setting
     reliability: float  # r of the RCI: alpha of the six dimensions, or the default
     sem: float  # standard error of measurement of one RI: SD_RI * sqrt(1 - r)
+    contact_delta_nps: np.ndarray  # NPS points now minus before (-200..200), NaN unless both
+    delta_ri: Change  # the wave's, over contacts with an RI in both waves, clusters accounts
+    delta_nps: Change
 
 
 def measurement_error(now: Structure, settings: ScoringSettings) -> tuple[float, float]:
@@ -167,6 +221,8 @@ def score_trends(
     both = (contact_level >= 0) & (now.contacts.level >= 0)  # a buyer response in each wave
     delta = now.contacts.relationship_index - contact_ri
     r, sem = measurement_error(now, settings)
+    delta_nps = nps_points(now.contacts.nps_category) - nps_points(contact_category)
+    n_accounts = len(wave.account_external_id)
     with np.errstate(divide="ignore", invalid="ignore"):
         rci = delta / (math.sqrt(2.0) * sem)  # SEM 0 (alpha 1): any change is reliable
     return Trends(
@@ -188,6 +244,9 @@ def score_trends(
         contact_reliable=np.abs(rci) >= settings.reliable_change,
         reliability=r,
         sem=sem,
+        contact_delta_nps=delta_nps,
+        delta_ri=paired_change(delta, wave.contact_account, n_accounts, settings),
+        delta_nps=paired_change(delta_nps, wave.contact_account, n_accounts, settings),
     )
 
 

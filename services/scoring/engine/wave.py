@@ -45,9 +45,11 @@ from services.scoring.engine.trends import (
     Alert,
     AlertColumns,
     AlertTable,
+    Change,
     Trends,
     alert_table_columns,
     find_alerts,
+    paired_change,
     score_trends,
 )
 from services.scoring.engine.vocabulary import (
@@ -157,6 +159,19 @@ class WaveResult:
         pairs_by_seller."""
         order, starts = getattr(self, f"_{grouping}")
         return order[starts[position] : starts[position + 1]]
+
+    def account_changes(self, position: int) -> tuple[Change, Change] | None:
+        """The account's ΔRI and ΔNPS over its contacts in both waves, role-weighted, with the
+        paired bootstrap over those contacts (None without a previous wave)."""
+        if self.trends is None:
+            return None
+        rows = self.rows_of("contacts_by_account", position)
+        clusters = np.arange(rows.size)
+        weight = self.contacts.weight[rows]
+        return tuple(
+            paired_change(deltas[rows], clusters, rows.size, self.settings, weight)
+            for deltas in (self.trends.contact_delta_ri, self.trends.contact_delta_nps)
+        )
 
     def account_position(self, external_id: str) -> int:
         """The position of an account, or UnknownAccount."""
