@@ -32,6 +32,7 @@ NPS_CATEGORIES: Final = ("promoter", "passive", "detractor")
 SEGMENTS: Final = ("ambassador", "rational", "ambivalent", "stalker", "opponent")
 GAP_CLASSES: Final = ("blind_spot", "aligned", "undervalued")
 MOMENT_TAGS: Final = ("delighted", "let_down", "angry")
+COMMENT_KINDS: Final = ("start", "stop", "continue")  # the open answers comment.<kind>
 QUADRANTS: Final = ("fix_first", "protect", "monitor", "maintain")
 ALERT_REASONS: Final = (
     "level_drop",

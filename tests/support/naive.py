@@ -1065,6 +1065,13 @@ def score_wave_naive(
                         for d in DIMENSIONS
                     },
                     "trend": contact_trends[email],
+                    "comments": None
+                    if buyer is None
+                    else {
+                        kind: text if isinstance(text, str) and text else None
+                        for kind in ("start", "stop", "continue")
+                        for text in [buyer["answers"].get(f"comment.{kind}")]
+                    },
                 }
             )
         details[external_id] = {

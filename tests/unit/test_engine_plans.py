@@ -1,11 +1,16 @@
-"""SCORING.md version 2 sections 7 and 8, worked by hand: the account plan and each seller's
-prediction accuracy with its change."""
+"""SCORING.md version 2 sections 7 and 8, worked by hand: the account plan, open answers
+verbatim, and each seller's prediction accuracy with its change."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.scoring.engine import account_to_json, score_wave, wave_result_to_json
+from services.scoring.engine import (
+    account_to_json,
+    comments_to_json,
+    score_wave,
+    wave_result_to_json,
+)
 from tests.unit.test_engine_formulas import FAST, response, two_accounts_wave, wave_from
 
 
@@ -99,3 +104,52 @@ def test_seller_accuracy_and_its_change_since_the_previous_wave():
     ]
     alone = wave_result_to_json(score_wave(now, FAST))["sellers"][0]
     assert alone["accuracy_change"] is None  # no previous wave
+
+
+def test_open_answers_are_reported_verbatim_with_who_gave_them():
+    wave = wave_from(
+        accounts=[("A", 1.0)],
+        contacts=[("joe@a", "A", "decision_maker"), ("amy@a", "A", "user"), ("q@a", "A", "user")],
+        buyers={
+            "joe@a": response(
+                4,
+                comment__start="  Call us before the renewal ",
+                comment__continue="the weekly report",
+                moments=[{"touchpoint": "billing", "tag": "angry", "text": "Invoice twice!"}],
+            ),
+            "amy@a": response(4, comment__stop=""),
+        },
+    )
+    result = score_wave(wave, FAST)
+    joe, amy, quiet = account_to_json(result, "A")["contacts"]
+    assert joe["comments"] == {
+        "start": "  Call us before the renewal ",  # verbatim: not trimmed, never scored
+        "stop": None,
+        "continue": "the weekly report",
+    }
+    assert amy["comments"] == {"start": None, "stop": None, "continue": None}
+    assert quiet["comments"] is None  # did not answer
+    who = {
+        "account_external_id": "A",
+        "account_name": "A Ltd",
+        "contact_email": "joe@a",
+        "contact_name": "joe",
+        "role": "decision_maker",
+    }
+    assert comments_to_json(result) == [
+        {
+            **who,
+            "kind": "start",
+            "touchpoint": None,
+            "tag": None,
+            "text": "  Call us before the renewal ",
+        },
+        {**who, "kind": "continue", "touchpoint": None, "tag": None, "text": "the weekly report"},
+        {
+            **who,
+            "kind": "moment",
+            "touchpoint": "billing",
+            "tag": "angry",
+            "text": "Invoice twice!",
+        },
+    ]

@@ -48,6 +48,8 @@ def answer_dicts(draw, *, buyer: bool = True, recommend_required: bool = False) 
             for item in COMPETITOR_ITEMS:
                 answers[item] = draw(st.sampled_from([None, -2, -1, 0, 1, 2]))
         answers["competitor.name"] = draw(COMPETITOR_NAMES)
+        for kind in ("start", "stop", "continue"):
+            answers[f"comment.{kind}"] = draw(st.sampled_from([None, "", "call more", " as is "]))
         moments = draw(
             st.lists(
                 st.fixed_dictionaries(

@@ -39,6 +39,7 @@ from services.scoring.engine.bootstrap import BOOTSTRAP_COUNTS_RATIO, BOOTSTRAP_
 from services.scoring.engine.coaching import SellerCoaching
 from services.scoring.engine.documents import (
     account_to_json,
+    comments_to_json,
     response_scores_to_json,
     seller_plan_to_json,
     wave_result_to_json,
@@ -84,6 +85,7 @@ from services.scoring.engine.vocabulary import (
     AGREEMENT_ITEMS,
     ALERT_REASONS,
     COLUMN,
+    COMMENT_KINDS,
     COMPETITOR_ITEMS,
     DIMENSION_ITEMS,
     DIMENSIONS,
@@ -112,6 +114,7 @@ __all__ = [
     "BOOTSTRAP_COUNTS_RATIO",
     "BOOTSTRAP_RESOLUTION",
     "COLUMN",
+    "COMMENT_KINDS",
     "COMPETITOR_ITEMS",
     "DEFAULT_SETTINGS",
     "DIMENSION_ITEMS",
@@ -157,6 +160,7 @@ __all__ = [
     "account_to_json",
     "answers_to_matrix",
     "build_wave_input",
+    "comments_to_json",
     "cronbach_alpha",
     "gap_class_codes",
     "level_codes",

@@ -360,6 +360,8 @@ def _contact_json(result: WaveResult, c: int) -> dict[str, Any]:
         "n_seller_responses": int(contacts.n_seller_responses[c]),
         "dimensions": dimensions,
         "trend": _trends_json(result, np.array([c], dtype=np.intp), of="contact")[0],
+        # open answers verbatim (section 8): the account team must know who said what
+        "comments": dict(wave.buyer_comments[contacts.buyer_row[c]]) if responded else None,
     }
 
 
@@ -404,6 +406,49 @@ def account_to_json(
         ],
         "changes": _account_changes_json(result, a),
     }
+
+
+def comments_to_json(result: WaveResult) -> list[dict[str, Any]]:
+    """Every open answer of the wave verbatim with who gave it (SCORING.md section 8), in buyer
+    response order: comments (`kind` start, stop or continue), then critical moments' texts."""
+    wave = result.wave
+    contact_of = wave.buyer_contact.tolist()
+
+    def who(row: int) -> dict[str, Any]:
+        c = contact_of[row]
+        a = int(wave.contact_account[c])
+        return {
+            "account_external_id": str(wave.account_external_id[a]),
+            "account_name": str(wave.account_name[a]),
+            "contact_email": str(wave.contact_email[c]),
+            "contact_name": str(wave.contact_name[c]),
+            "role": ROLES[int(wave.contact_role[c])],
+        }
+
+    comments = [
+        {**who(row), "kind": kind, "touchpoint": None, "tag": None, "text": text}
+        for row, texts in enumerate(wave.buyer_comments)  # over texts, not scores
+        for kind, text in texts.items()
+        if text is not None
+    ]
+    moments = [
+        {
+            **who(row),
+            "kind": "moment",
+            "touchpoint": TOUCHPOINTS[touchpoint],
+            "tag": MOMENT_TAGS[tag],
+            "text": text,
+        }
+        for row, touchpoint, tag, text in zip(
+            wave.moment_buyer.tolist(),
+            wave.moment_touchpoint.tolist(),
+            wave.moment_tag.tolist(),
+            wave.moment_text,
+            strict=True,
+        )
+        if text
+    ]
+    return comments + moments
 
 
 def _account_changes_json(result: WaveResult, a: int) -> dict[str, Any] | None:
