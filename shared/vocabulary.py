@@ -32,8 +32,16 @@ NPS_CATEGORIES: Final = ("promoter", "passive", "detractor")
 SEGMENTS: Final = ("ambassador", "rational", "ambivalent", "stalker", "opponent")
 GAP_CLASSES: Final = ("blind_spot", "aligned", "undervalued")
 MOMENT_TAGS: Final = ("delighted", "let_down", "angry")
+COMMENT_KINDS: Final = ("start", "stop", "continue")  # the open answers comment.<kind>
 QUADRANTS: Final = ("fix_first", "protect", "monitor", "maintain")
-ALERT_REASONS: Final = ("level_drop", "ri_drop", "became_detractor", "antagonistic")
+ALERT_REASONS: Final = (
+    "level_drop",
+    "ri_drop",
+    "became_detractor",
+    "antagonistic",
+    "decision_maker_blind_spot",  # a decision maker's gap class is blind_spot
+    "silent_decision_maker",  # an invited decision maker did not answer by the close
+)
 
 # Who answers: a buyer about their relationship, a seller about how that buyer sees it.
 BUYER: Final = "buyer"

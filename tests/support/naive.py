@@ -3,10 +3,11 @@
 It is the reference the vectorised engine is checked against, and the baseline of the
 benchmark. It takes the API-shaped records (roster rows, buyer and seller responses) and
 returns the same documents as `engine.wave_result_to_json` and `engine.account_to_json`.
-The bootstrap takes the same draws as the engine, one replicate per call (the same stream):
-multinomial counts over the distinct values, `default_rng(seed).multinomial(n, count / n)`, or
-with fewer than BOOTSTRAP_COUNTS_RATIO responses per distinct value the indices,
-`default_rng(seed).integers(0, n, n)`; so even the intervals agree.
+The bootstrap over accounts takes the same draws as the engine, one replicate per call (the
+same stream): multinomial counts over the distinct accounts (sum and count of answers),
+`default_rng(seed).multinomial(m, count / m)`, or with fewer than BOOTSTRAP_COUNTS_RATIO
+accounts per distinct one the indices, `default_rng(seed).integers(0, m, m)`; so even the
+intervals agree.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.stats import f as f_distribution
 
 from services.scoring.engine import (
     ALERT_REASONS,
@@ -178,28 +180,42 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * fraction
 
 
-def _bootstrap(values: list[float], samples: int, seed: int) -> list[float | None]:
-    if samples == 0 or not values:
+def _bootstrap(answers: list[tuple], samples: int, seed: int) -> list[float | None]:
+    """The cluster bootstrap of (cluster, value) or (cluster, value, weight) answers, one
+    replicate per draw: each replicate's statistic is the weighted mean of its answers."""
+    if samples == 0 or not answers:
         return [None, None]
     rng = np.random.default_rng(seed)
-    n = len(values)
-    # distinct values: those on the same multiple of BOOTSTRAP_RESOLUTION are one, their mean
-    groups: dict[int, list[float]] = {}
-    for value in values:
-        groups.setdefault(round(value / BOOTSTRAP_RESOLUTION), []).append(value)
+    clusters: dict[str, list[tuple[float, float]]] = {}
+    for cluster, value, *weight in answers:
+        clusters.setdefault(cluster, []).append((value, weight[0] if weight else 1.0))
+    # each cluster is its sum and count; those equal to BOOTSTRAP_RESOLUTION are one cluster
+    groups: dict[tuple[int, float], list[float]] = {}
+    for values in clusters.values():
+        total = count = 0.0
+        for value, weight in values:
+            total += weight * value
+            count += weight
+        groups.setdefault((round(total / BOOTSTRAP_RESOLUTION), count), []).append(total)
     keys = sorted(groups)
-    distinct = [sum(groups[k]) / len(groups[k]) for k in keys]
-    shares = [len(groups[k]) / n for k in keys]
+    sums = [sum(groups[k]) / len(groups[k]) for k in keys]
+    counts = [k[1] for k in keys]
+    m = len(clusters)
+    shares = [len(groups[k]) / m for k in keys]
+    # the clusters in the order of their distinct keys, each as often as it occurs
+    every = [(s, n) for k, s, n in zip(keys, sums, counts, strict=True) for _ in groups[k]]
     means = []
     for _ in range(samples):
-        total = 0.0
-        if n >= BOOTSTRAP_COUNTS_RATIO * len(distinct):
-            for count, value in zip(rng.multinomial(n, shares).tolist(), distinct, strict=True):
-                total += count * value
+        total = drawn = 0.0
+        if m >= BOOTSTRAP_COUNTS_RATIO * len(keys):
+            for times, s, n in zip(rng.multinomial(m, shares).tolist(), sums, counts, strict=True):
+                total += times * s
+                drawn += times * n
         else:
-            for i in rng.integers(0, n, n).tolist():
-                total += values[i]
-        means.append(total / n)
+            for i in rng.integers(0, m, m).tolist():
+                total += every[i][0]
+                drawn += every[i][1]
+        means.append(total / drawn)
     return [_percentile(means, 2.5), _percentile(means, 97.5)]
 
 
@@ -375,9 +391,16 @@ def _wave(
         account["level"] = _level(account["ri"], settings.cut_points)
         account["nps_category"] = _account_nps_category(account["nps"])
         account["segment"] = _segment(account["level"], account["nps_category"])
+        account["n_ri"] = sum(c["buyer"]["relationship_index"] is not None for c in responded)
+        account["n_nps"] = count_answered
+        account["n_pairs"] = sum(1 for c in members for p in c["pairs"] if p["gap"] is not None)
         revenue = account["revenue"]
-        at_risk = account["level"] in ("antagonistic", "transactional") and revenue is not None
-        account["revenue_at_risk"] = revenue if at_risk else 0.0
+        at_risk = account["level"] in ("antagonistic", "transactional")
+        if revenue is None:
+            account["revenue_at_risk"] = None  # unknown, not zero
+        else:
+            account["revenue_at_risk"] = revenue if at_risk else 0.0
+        account["plan"] = _account_plan(account, members, settings)
         account["priority"] = (
             None
             if revenue is None or account["ri"] is None
@@ -421,6 +444,56 @@ def _trend(
     }
 
 
+def _account_plan(
+    account: dict[str, Any], members: list[dict[str, Any]], settings: ScoringSettings
+) -> dict[str, Any] | None:
+    """Section 7's account plan, the way it reads in the spec."""
+    if account["ri"] is None:
+        return None
+    step = LEVELS.index(account["level"])
+    up = step + 1 < len(LEVELS)
+    headroom = {}
+    for d in DIMENSIONS:
+        scored = [
+            (c["weight"], 100.0 - c["buyer"]["dimensions"][d])
+            for c in members
+            if c["buyer"] is not None and c["buyer"]["dimensions"][d] is not None
+        ]
+        if scored:
+            headroom[d] = _weighted_mean(scored)
+    best = max(v for v in account["dimensions"].values() if v is not None)
+    ranked = sorted(headroom, key=lambda d: (-round(headroom[d] * 1e9), DIMENSIONS.index(d)))
+    category = account["nps_category"]
+    higher = {"passive": "promoter", "detractor": "passive"}.get(category)
+    threshold = {"passive": 50.0, "detractor": 0.0}.get(category)
+    return {
+        "next_level": LEVELS[step + 1] if up else None,
+        "ri_needed": settings.cut_points[step] - account["ri"] if up else None,
+        "levers": [
+            {
+                "dimension": d,
+                "headroom": headroom[d],
+                "ri_gain": (best - account["dimensions"][d]) / len(DIMENSIONS),
+            }
+            for d in ranked[:2]
+        ],
+        "if_level_up": _segment(LEVELS[step + 1], category) if up else None,
+        "if_nps_up": _segment(account["level"], higher) if higher else None,
+        "nps_needed": threshold - account["nps"] if higher else None,
+    }
+
+
+def _seller_accuracy(seller: dict[str, Any]) -> tuple[float | None, int]:
+    """Section 8: 100 - mean |G_d| over the seller's pairs and dimensions with a gap, and n."""
+    gaps = []
+    n_pairs = 0
+    for pair in seller["pairs"]:
+        known = [abs(g) for g in pair["dimension_gaps"].values() if g is not None]
+        gaps.extend(known)
+        n_pairs += bool(known)
+    return (100.0 - sum(gaps) / len(gaps) if gaps else None), n_pairs
+
+
 def _account_summary(
     account: dict[str, Any], settings: ScoringSettings, trend: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -436,10 +509,17 @@ def _account_summary(
         "gap_class": _gap_class(account["gap"], settings.gap_threshold),
         "segment": account["segment"],
         "n_buyers": account["n_buyers"],
-        "low_n": account["n_buyers"] < settings.low_n,
+        "low_n": min(account["n_ri"], account["n_nps"]) < settings.low_n,
+        "n_ri": account["n_ri"],
+        "n_nps": account["n_nps"],
+        "n_pairs": account["n_pairs"],
+        "ri_low_n": account["n_ri"] < settings.low_n,
+        "nps_low_n": account["n_nps"] < settings.low_n,
+        "gap_low_n": account["n_pairs"] < settings.low_n,
         "priority": account["priority"],
         "revenue_at_risk": account["revenue_at_risk"],
         "trend": trend,
+        "plan": account["plan"],
     }
 
 
@@ -530,6 +610,7 @@ def score_wave_naive(
     reverse_items: frozenset[str] = frozenset(),
     coaching_library: Mapping[str, Any] | None = None,
     with_accounts: bool = True,
+    closed: bool = False,
 ) -> dict[str, Any]:
     """`{"results": <as wave_result_to_json>, "accounts": {external_id: <as account_to_json>}}`
     for a wave given as `{roster, buyer_responses, seller_responses}` records (`accounts`
@@ -543,30 +624,42 @@ def score_wave_naive(
         wave["pairs"],
     )
 
-    ri_values = [b["relationship_index"] for b in buyers if b["relationship_index"] is not None]
-    nps_values = []
+    ri_answers = [
+        (contacts[b["contact"]]["account"], b["relationship_index"])
+        for b in buyers
+        if b["relationship_index"] is not None
+    ]
+    ri_values = [value for _, value in ri_answers]
+    nps_answers = []
+    points = {"promoter": 100.0, "passive": 0.0, "detractor": -100.0}
     for b in buyers:
-        if b["nps_category"] == "promoter":
-            nps_values.append(100.0)
-        elif b["nps_category"] == "passive":
-            nps_values.append(0.0)
-        elif b["nps_category"] == "detractor":
-            nps_values.append(-100.0)
+        if b["nps_category"] is not None:
+            nps_answers.append((contacts[b["contact"]]["account"], points[b["nps_category"]]))
+    nps_values = [value for _, value in nps_answers]
 
     def revenue_weighted(key: str) -> dict[str, Any]:
-        total = weight = 0.0
+        total = weight = squares = largest = 0.0
         n = 0
         for account in accounts.values():
             if account[key] is None or account["revenue"] is None:
                 continue
             total += account["revenue"] * account[key]
             weight += account["revenue"]
+            squares += account["revenue"] ** 2
+            largest = max(largest, account["revenue"])
             n += 1
         return {
             "value": total / weight if weight > 0 else None,
             "n_accounts": n,
             "low_n": n < settings.low_n,
+            "n": n,
+            "effective_n": weight**2 / squares if weight > 0 else None,
+            "largest_share": largest / weight if weight > 0 else None,
         }
+
+    def accounts_of(key: str) -> int:
+        """Accounts with at least one buyer answer (a value of `key` that is not None)."""
+        return len({contacts[b["contact"]]["account"] for b in buyers if b[key] is not None})
 
     levels = {name: 0 for name in LEVEL_NAMES}
     segments = {name: 0 for name in SEGMENTS}
@@ -607,17 +700,24 @@ def score_wave_naive(
             if total_variance > 0:
                 item_variance = sum(_variance([row[i] for row in complete]) for i in range(3))
                 alpha = 3 / 2 * (1.0 - item_variance / total_variance)
+        alpha_ci95: list[float | None] = [None, None]
+        if alpha is not None:
+            n = len(complete)
+            for side, q in enumerate((0.975, 0.025)):
+                alpha_ci95[side] = 1 - (1 - alpha) * f_distribution.ppf(q, n - 1, (n - 1) * 2)
         dimensions[d] = {
             "buyer": _mean(buyer_scores),
             "seller": _mean(seller_scores),
             "gap": _mean(gaps),
             "alpha": alpha,
+            "alpha_ci95": alpha_ci95,
             "classes": {c: (k / len(gaps) if gaps else None) for c, k in classes.items()},
             "n_buyer": len(buyer_scores),
             "n_seller": len(seller_scores),
             "n_pairs": len(gaps),
             "n_alpha": len(complete),
-            "low_n": len(buyer_scores) < settings.low_n,
+            "n": min(len(buyer_scores), len(seller_scores), len(gaps)),
+            "low_n": min(len(buyer_scores), len(seller_scores), len(gaps)) < settings.low_n,
         }
 
     touchpoints = {}
@@ -629,11 +729,23 @@ def score_wave_naive(
             if b["touchpoints"][tp] is not None and b["relationship_index"] is not None
         ]
         impact = None
-        if len(both) >= max(settings.min_impact_n, 2):
+        constant = len({x for x, _ in both}) < 2 or len({y for _, y in both}) < 2
+        if len(both) >= max(settings.min_impact_n, 2) and not constant:
             impact = _pearson([x for x, _ in both], [y for _, y in both])
+        impact_ci95: list[float | None] = [None, None]
+        if impact is not None and len(both) > 3:
+            if abs(impact) >= 1:
+                impact_ci95 = [impact, impact]
+            else:
+                half = 1.96 / math.sqrt(len(both) - 3)
+                impact_ci95 = [
+                    math.tanh(math.atanh(impact) - half),
+                    math.tanh(math.atanh(impact) + half),
+                ]
         touchpoints[tp] = {
             "performance": _mean(scores),
             "impact": impact,
+            "impact_ci95": impact_ci95,
             "quadrant": None,
             "n": len(scores),
             "n_impact": len(both),
@@ -662,6 +774,28 @@ def score_wave_naive(
             if normal:
                 competitors[normal] = competitors.get(normal, 0) + 1
 
+    # section 6: r is alpha of the six dimensions over buyers with all six, else the default
+    complete = [
+        [b["dimensions"][d] for d in DIMENSIONS]
+        for b in buyers
+        if all(b["dimensions"][d] is not None for d in DIMENSIONS)
+    ]
+    reliability = settings.default_reliability
+    if len(complete) >= max(settings.min_alpha_n, 2):
+        total_variance = _variance([sum(row) for row in complete])
+        if total_variance > 0:
+            parts = sum(_variance([row[i] for row in complete]) for i in range(6))
+            reliability = 6 / 5 * (1.0 - parts / total_variance)
+    sd = math.sqrt(_variance(ri_values)) if len(ri_values) >= 2 else math.nan
+    sem = sd * math.sqrt(0.0 if 1.0 - reliability < TOLERANCE else 1.0 - reliability)
+
+    def change_index(delta: float | None) -> float | None:
+        if delta is None or math.isnan(sem):
+            return None
+        if sem == 0:
+            return None if delta == 0 else math.copysign(math.inf, delta)
+        return delta / (math.sqrt(2) * sem)
+
     account_trends: dict[str, dict[str, Any] | None] = {}
     contact_trends: dict[str, dict[str, Any] | None] = {}
     alerts = []
@@ -685,17 +819,39 @@ def score_wave_naive(
             alerts.append(
                 (contact["account"], email, "antagonistic", None, buyer["relationship_index"])
             )
+        if contact["role"] == "decision_maker" and contact["gap_class"] == "blind_spot":
+            seller_ris = [
+                s["relationship_index"]
+                for s in contact["seller_responses"]
+                if s["relationship_index"] is not None
+            ]
+            alerts.append(
+                (
+                    contact["account"],
+                    email,
+                    "decision_maker_blind_spot",
+                    _mean(seller_ris),
+                    buyer["relationship_index"],
+                )
+            )
+        if closed and contact["role"] == "decision_maker" and buyer is None:
+            alerts.append((contact["account"], email, "silent_decision_maker", None, None))
         trend = None
+        reliable = False
         if before is not None and email in before["contacts"]:
             old = before["contacts"][email]["buyer"]
             trend = _trend(buyer, old, "relationship_index", "level", "nps_category")
+            rci = change_index(trend["delta_ri"])
+            trend["rci"] = rci if rci is not None and math.isfinite(rci) else None
+            reliable = rci is not None and abs(rci) >= settings.reliable_change
+            trend["reliable"] = None if trend["delta_ri"] is None else reliable
             if buyer is not None and old is not None:
                 contacts_compared += 1
-            if trend["level_change"] is not None and trend["level_change"] <= -1:
+            if reliable and trend["level_change"] is not None and trend["level_change"] <= -1:
                 alerts.append(
                     (contact["account"], email, "level_drop", old["level"], buyer["level"])
                 )
-            if trend["delta_ri"] is not None and trend["delta_ri"] <= -10 + TOLERANCE:
+            if reliable and trend["delta_ri"] <= -10 + TOLERANCE:
                 alerts.append(
                     (
                         contact["account"],
@@ -713,6 +869,43 @@ def score_wave_naive(
             ):
                 alerts.append((contact["account"], email, "became_detractor", was, "detractor"))
         contact_trends[email] = trend
+    points = {"promoter": 100.0, "passive": 0.0, "detractor": -100.0, None: None}
+    changes_of: dict[str, dict[str, list[tuple]]] = {a: {"ri": [], "nps": []} for a in accounts}
+    for email, contact in contacts.items():
+        trend = contact_trends[email]
+        if trend is None:
+            continue
+        account, weight = contact["account"], contact["weight"]
+        if trend["delta_ri"] is not None:
+            changes_of[account]["ri"].append((email, trend["delta_ri"], weight))
+        now_points = points[trend["nps_category"]["current"]]
+        was_points = points[trend["nps_category"]["previous"]]
+        if now_points is not None and was_points is not None:
+            changes_of[account]["nps"].append((email, now_points - was_points, weight))
+
+    def paired_change(answers: list[tuple], cluster_of: Any, clusters: str) -> dict[str, Any]:
+        """A paired change: clusters drawn by `cluster_of(answer)`, weighted by the answer's."""
+        drawn = [(cluster_of(a), a[1], a[2]) for a in answers]
+        ci95 = _bootstrap(drawn, settings.bootstrap_samples, settings.bootstrap_seed)
+        significant = None
+        if ci95[0] is not None:
+            significant = ci95[0] > 0 or ci95[1] < 0
+        return {
+            "value": _weighted_mean([(w, v) for _, v, w in drawn]),
+            "ci95": ci95,
+            "significant": significant,
+            "n": len(answers),
+            clusters: len({c for c, _, _ in drawn}),
+            "low_n": len(answers) < settings.low_n,
+        }
+
+    def wave_change(key: str) -> dict[str, Any]:
+        """Over every account's contacts, unweighted, drawing accounts."""
+        answers = [
+            (contacts[e]["account"], d, 1.0) for a in accounts for e, d, _ in changes_of[a][key]
+        ]
+        return paired_change(answers, lambda answer: answer[0], "n_accounts")
+
     alerts.sort(
         key=lambda a: (
             account_order[a[0]],
@@ -737,16 +930,20 @@ def score_wave_naive(
         "n_sellers": len(wave["seller_responses"]),
         "relationship_index": {
             "value": _mean(ri_values),
-            "ci95": _bootstrap(ri_values, settings.bootstrap_samples, settings.bootstrap_seed),
+            "ci95": _bootstrap(ri_answers, settings.bootstrap_samples, settings.bootstrap_seed),
             "n": len(ri_values),
-            "low_n": len(ri_values) < settings.low_n,
+            "n_accounts": accounts_of("relationship_index"),
+            "low_n": len(ri_values) < settings.low_n
+            or accounts_of("relationship_index") < settings.min_interval_accounts,
             "revenue_weighted": revenue_weighted("ri"),
         },
         "nps": {
             "value": _mean(nps_values),
-            "ci95": _bootstrap(nps_values, settings.bootstrap_samples, settings.bootstrap_seed),
+            "ci95": _bootstrap(nps_answers, settings.bootstrap_samples, settings.bootstrap_seed),
             "n": len(nps_values),
-            "low_n": len(nps_values) < settings.low_n,
+            "n_accounts": accounts_of("nps_category"),
+            "low_n": len(nps_values) < settings.low_n
+            or accounts_of("nps_category") < settings.min_interval_accounts,
         },
         "nps_revenue_weighted": revenue_weighted("nps"),
         "levels": dict(levels),
@@ -770,11 +967,21 @@ def score_wave_naive(
             {"name": k, "count": v}
             for k, v in sorted(competitors.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        "revenue_at_risk": sum(a["revenue_at_risk"] for a in accounts.values()),
+        "revenue_at_risk": sum(
+            a["revenue_at_risk"] for a in accounts.values() if a["revenue_at_risk"] is not None
+        ),
+        "accounts_without_revenue": sum(a["revenue"] is None for a in accounts.values()),
         "accounts": [summaries[a["external_id"]] for a in ranked],
         "trends": None
         if before is None
-        else {"contacts_compared": contacts_compared, "accounts_compared": accounts_compared},
+        else {
+            "contacts_compared": contacts_compared,
+            "accounts_compared": accounts_compared,
+            "reliability": reliability,
+            "sem": None if math.isnan(sem) else sem,
+            "delta_ri": wave_change("ri"),
+            "delta_nps": wave_change("nps"),
+        },
         "alerts": [
             {
                 "reason": reason,
@@ -786,6 +993,24 @@ def score_wave_naive(
             for a, c, reason, was, now in alerts
         ],
     }
+
+    sellers = []
+    for email, seller in wave["sellers"].items():
+        accuracy, n_pairs = _seller_accuracy(seller)
+        change = None
+        if before is not None and email in before["sellers"]:
+            old, _ = _seller_accuracy(before["sellers"][email])
+            change = None if accuracy is None or old is None else accuracy - old
+        sellers.append(
+            {
+                "email": email,
+                "name": seller["name"],
+                "accuracy": accuracy,
+                "n_pairs": n_pairs,
+                "accuracy_change": change,
+            }
+        )
+    results["sellers"] = sellers
 
     if not with_accounts:
         return {"results": results, "accounts": {}}
@@ -840,6 +1065,13 @@ def score_wave_naive(
                         for d in DIMENSIONS
                     },
                     "trend": contact_trends[email],
+                    "comments": None
+                    if buyer is None
+                    else {
+                        kind: text if isinstance(text, str) and text else None
+                        for kind in ("start", "stop", "continue")
+                        for text in [buyer["answers"].get(f"comment.{kind}")]
+                    },
                 }
             )
         details[external_id] = {
@@ -854,6 +1086,14 @@ def score_wave_naive(
                 _plan_json(wave, email, plans[email], settings, coaching_library, external_id)
                 for email in sellers_of[external_id]
             ],
+            "changes": None
+            if before is None
+            else {
+                f"delta_{key}": paired_change(
+                    changes_of[external_id][key], lambda answer: answer[0], "n_contacts"
+                )
+                for key in ("ri", "nps")
+            },
         }
     return {"results": results, "accounts": details}
 

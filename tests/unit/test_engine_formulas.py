@@ -459,7 +459,9 @@ def test_level_and_segment_counts_are_per_buyer_response():
 
 def test_small_samples_are_flagged_low_n():
     results = wave_result_to_json(two_accounts_wave())
-    assert results["relationship_index"]["low_n"] is False  # n = 4
+    # n = 4 answers, but from 2 accounts: a wave interval needs 5 (SCORING.md v2)
+    assert results["relationship_index"]["low_n"] is True
+    assert results["relationship_index"]["n_accounts"] == 2
     single = wave_from(
         accounts=[("A", 1.0)], contacts=[("a@a", "A", "user")], buyers={"a@a": response(5)}
     )
@@ -551,6 +553,7 @@ def test_touchpoint_performance_impact_and_quadrants():
     assert touchpoints["billing"] == {
         "performance": None,
         "impact": None,
+        "impact_ci95": [None, None],
         "quadrant": None,
         "n": 0,
         "n_impact": 0,
@@ -606,33 +609,38 @@ def test_competitor_names_are_normalised_and_counted():
     ]
 
 
-def test_bootstrap_is_the_seeded_percentile_interval():
-    # 80 buyers on 4 answers (RI) and 3 NPS categories: at least 16 per distinct value
+def test_bootstrap_is_the_seeded_percentile_interval_over_accounts():
+    # 80 accounts of 2 buyers who answer alike: 4 distinct accounts for RI and 3 for NPS,
+    # at least 16 accounts per distinct one, so the counts over distinct accounts are drawn
     answers = [1, 3, 4, 7] * 20
     recommends = [9, 7, 3, 10, 0] * 16
     wave = wave_from(
-        accounts=[("A", 1.0)],
-        contacts=[(f"b{i}@a", "A", "user") for i in range(80)],
+        accounts=[(f"A{a}", 1.0) for a in range(80)],
+        contacts=[(f"b{i}@{a}", f"A{a}", "user") for a in range(80) for i in range(2)],
         buyers={
-            f"b{i}@a": response(x, recommend=r)
-            for i, (x, r) in enumerate(zip(answers, recommends, strict=True))
+            f"b{i}@{a}": response(x, recommend=r)
+            for a, (x, r) in enumerate(zip(answers, recommends, strict=True))
+            for i in range(2)
         },
     )
     result = score_wave(wave, ScoringSettings(bootstrap_samples=500))
     again = score_wave(wave, ScoringSettings(bootstrap_samples=500))
-    # the definition: replicate b takes each distinct value (ascending) as often as row b of
-    # default_rng(0).multinomial(n, counts / n, size=B) says; RI and NPS each from a fresh rng
+    # the definition: replicate b draws each distinct account (sum S, count N, ascending) as
+    # often as row b of default_rng(0).multinomial(m, accounts / m, size=B) says, and its
+    # statistic is sum S / sum N; RI and NPS each from a fresh rng
     for values, figure in (
         ([(x - 1) / 6 * 100 for x in answers], result.relationship_index),
         ([100.0 if r >= 9 else 0.0 if r >= 7 else -100.0 for r in recommends], result.nps),
     ):
-        distinct, counts = np.unique(values, return_counts=True)
+        distinct, accounts = np.unique(values, return_counts=True)
         rng = np.random.default_rng(0)
-        means = rng.multinomial(80, counts / 80, size=500) @ distinct / 80
+        drawn = rng.multinomial(80, accounts / 80, size=500)
+        means = drawn @ (2 * distinct) / (drawn @ np.full(distinct.size, 2.0))
         low, high = np.percentile(means, [2.5, 97.5])
         assert figure.low == pytest.approx(low)
         assert figure.high == pytest.approx(high)
         assert low < figure.value < high
+        assert figure.n == 160 and figure.n_accounts == 80
     assert (again.relationship_index.low, again.relationship_index.high) == (
         result.relationship_index.low,
         result.relationship_index.high,
@@ -644,22 +652,38 @@ def test_bootstrap_is_the_seeded_percentile_interval():
     )
 
 
-def test_bootstrap_of_few_buyers_per_value_resamples_indices():
-    answers = [1, 2, 3, 4, 5, 6, 7, 2, 5, 7]
-    wave = wave_from(
-        accounts=[("A", 1.0)],
-        contacts=[(f"b{i}@a", "A", "user") for i in range(10)],
-        buyers={f"b{i}@a": response(x) for i, x in enumerate(answers)},
-    )
+def test_bootstrap_of_few_accounts_per_value_resamples_account_indices():
+    # 6 accounts of 1 to 3 buyers: each account's RI sum S and count N
+    sizes_and_answers = [
+        (1, [7]),
+        (3, [1, 2, 3]),
+        (2, [5, 5]),
+        (1, [4]),
+        (2, [2, 6]),
+        (3, [7, 7, 1]),
+    ]
+    contacts, buyers = [], {}
+    for a, (_, xs) in enumerate(sizes_and_answers):
+        for i, x in enumerate(xs):
+            contacts.append((f"b{i}@{a}", f"A{a}", "user"))
+            buyers[f"b{i}@{a}"] = response(x)
+    wave = wave_from(accounts=[(f"A{a}", 1.0) for a in range(6)], contacts=contacts, buyers=buyers)
     result = score_wave(wave, ScoringSettings(bootstrap_samples=500))
-    # 7 distinct values among 10 buyers (under 16 each): the indices are drawn instead,
-    # replicate b is row b of default_rng(0).integers(0, n, (B, n))
-    ri = np.array([(x - 1) / 6 * 100 for x in answers])
-    rng = np.random.default_rng(0)
-    means = ri[rng.integers(0, 10, (500, 10))].mean(axis=1)
+    # 6 distinct accounts (under 16 each): replicate b takes the accounts sorted by (S, N) at
+    # row b of default_rng(0).integers(0, 6, (B, 6)), its mean sum S / sum N
+    # (S rounded: 16.67 + 83.33 and 100 are the same sum, then the smaller count first)
+    clusters = sorted(
+        ((sum((x - 1) / 6 * 100 for x in xs), n) for n, xs in sizes_and_answers),
+        key=lambda c: (round(c[0], 6), c[1]),
+    )
+    sums = np.array([s for s, _ in clusters])
+    counts = np.array([n for _, n in clusters], dtype=float)
+    index = np.random.default_rng(0).integers(0, 6, (500, 6))
+    means = sums[index].sum(axis=1) / counts[index].sum(axis=1)
     low, high = np.percentile(means, [2.5, 97.5])
     assert result.relationship_index.low == pytest.approx(low)
     assert result.relationship_index.high == pytest.approx(high)
+    assert result.relationship_index.n_accounts == 6 and result.relationship_index.n == 12
     assert low < result.relationship_index.value < high
 
 
@@ -693,11 +717,15 @@ def test_trends_and_alerts_against_the_previous_wave():
     )
     result = score_wave(now, FAST, previous=before)
     joe, amy = account_to_json(result, "A")["contacts"]
-    # joe: 100 -> 50 (trusted_advisor -> transactional: 2 steps), promoter -> detractor
+    # joe: 100 -> 50 (trusted_advisor -> transactional: 2 steps), promoter -> detractor;
+    # RCI: SD of this wave's RI (50, 16.67) = 33.33 / sqrt 2, r = 0.8 (under 10 buyers), so
+    # RCI = -50 / (sqrt 2 * 33.33 / sqrt 2 * sqrt 0.2) = -50 / 14.907 = -3.354: reliable
     assert joe["trend"] == {
         "delta_ri": pytest.approx(-50.0),
         "level_change": -2,
         "nps_category": {"previous": "promoter", "current": "detractor"},
+        "rci": pytest.approx(-50 / (100 / 3 * math.sqrt(0.2))),
+        "reliable": True,
     }
     # amy: 66.67 -> 16.67 (predisposed -> antagonistic), passive stays passive
     assert amy["trend"]["delta_ri"] == pytest.approx(-50.0)
@@ -725,13 +753,20 @@ def test_trends_and_alerts_against_the_previous_wave():
 
 
 def test_drop_of_exactly_ten_alerts_and_smaller_does_not():
-    roster = dict(accounts=[("A", 1.0)], contacts=[("joe@a", "A", "user")])
-    before = wave_from(**roster, buyers={"joe@a": response(4)})  # 50
-    exactly = wave_from(**roster, buyers={"joe@a": response(None, **RI_40)})  # 40
+    # beside joe, x (40) and y (50) keep the wave's SD of RI small: with joe at 40 it is
+    # sqrt((2 * 3.33^2 + 6.67^2) / 2) = 5.77, SEM = 5.77 * sqrt(0.2) = 2.58, and joe's drop of
+    # 10 has RCI = -10 / (sqrt 2 * 2.58) = -2.74: reliable
+    roster = dict(
+        accounts=[("A", 1.0)],
+        contacts=[("joe@a", "A", "user"), ("x@a", "A", "user"), ("y@a", "A", "user")],
+    )
+    others = {"x@a": response(None, **RI_40), "y@a": response(4)}
+    before = wave_from(**roster, buyers={"joe@a": response(4), **others})  # 50
+    exactly = wave_from(**roster, buyers={"joe@a": response(None, **RI_40), **others})  # 40
     result = score_wave(exactly, FAST, previous=before)
-    assert [a.reason for a in result.alerts if a.contact_key] == ["ri_drop"]
-    smaller = wave_from(**roster, buyers={"joe@a": response(4, trust=(3, 4, 4))})  # 49.07
-    assert score_wave(smaller, FAST, previous=before).alerts == ()
+    assert [a.reason for a in result.alerts if a.contact_key == "joe@a"] == ["ri_drop"]
+    smaller = wave_from(**roster, buyers={"joe@a": response(4, trust=(3, 4, 4)), **others})
+    assert score_wave(smaller, FAST, previous=before).alerts == ()  # 49.07
 
 
 def test_antagonistic_buyer_alerts_without_a_previous_wave():

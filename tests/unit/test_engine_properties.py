@@ -48,6 +48,8 @@ def answer_dicts(draw, *, buyer: bool = True, recommend_required: bool = False) 
             for item in COMPETITOR_ITEMS:
                 answers[item] = draw(st.sampled_from([None, -2, -1, 0, 1, 2]))
         answers["competitor.name"] = draw(COMPETITOR_NAMES)
+        for kind in ("start", "stop", "continue"):
+            answers[f"comment.{kind}"] = draw(st.sampled_from([None, "", "call more", " as is "]))
         moments = draw(
             st.lists(
                 st.fixed_dictionaries(
@@ -291,3 +293,25 @@ def test_engine_equals_naive_when_the_bootstrap_draws_counts():
     assert differences(by_account(result), by_account(naive)) == []
     low, high = result["relationship_index"]["ci95"]
     assert low < result["relationship_index"]["value"] < high
+
+
+def without_order(results: dict) -> dict:
+    """Results keyed where their lists follow the roster's order (accounts, alerts, sellers)."""
+    alerts = sorted(results["alerts"], key=lambda a: sorted(map(str, a.values())))
+    sellers = {s["email"]: s for s in results["sellers"]}
+    return {**by_account(results), "alerts": alerts, "sellers": sellers}
+
+
+@PROPERTY
+@given(data=st.data())
+def test_reordering_accounts_contacts_and_responses_changes_no_number(data):
+    wave = data.draw(waves())
+    shuffled = {
+        "roster": data.draw(st.permutations(wave["roster"])),
+        "buyer_responses": data.draw(st.permutations(wave["buyer_responses"])),
+        "seller_responses": data.draw(st.permutations(wave["seller_responses"])),
+    }
+    settings_ = ScoringSettings(bootstrap_samples=200)
+    original = wave_result_to_json(score_wave(build_wave_input(**wave), settings_))
+    reordered = wave_result_to_json(score_wave(build_wave_input(**shuffled), settings_))
+    assert differences(without_order(original), without_order(reordered)) == []

@@ -18,13 +18,12 @@ One module per concept of SCORING.md, and callers import from this package:
     wave        score_wave and its WaveResult
     documents   the API.md JSON documents of a scored wave
 
-The 95% intervals are an exact percentile bootstrap (B replicates, default_rng(seed)).
-Resampling n values with replacement gives the distinct values Multinomial(n, count / n)
-counts, so replicate b is row b of `rng.multinomial(n, counts / n, size=B)` over the distinct
-values in ascending order, its mean `row @ values / n` (values that round to the same multiple
-of BOOTSTRAP_RESOLUTION are one value, their mean: float noise of one score). NPS has 3 such
-values and RI a grid of sixths; only with fewer than BOOTSTRAP_COUNTS_RATIO responses per
-distinct value are the n indices drawn instead (row b of `rng.integers(0, n, (B, n))`).
+The 95% intervals are a percentile bootstrap over accounts (SCORING.md v2, a cluster
+bootstrap; B replicates, default_rng(seed)): each account is its sum and count of answers, and
+replicate b draws as many accounts as there are, by multinomial counts over the distinct accounts
+(`rng.multinomial(m, count / m, size=B)`) when there are at least BOOTSTRAP_COUNTS_RATIO accounts
+per distinct one, else by index into the accounts sorted by (sum, count)
+(`rng.integers(0, m, (B, m))`); its statistic is sum / count. Work is per account, not per response.
 RI and NPS each draw from a fresh generator.
 
 Use:
@@ -40,6 +39,7 @@ from services.scoring.engine.bootstrap import BOOTSTRAP_COUNTS_RATIO, BOOTSTRAP_
 from services.scoring.engine.coaching import SellerCoaching
 from services.scoring.engine.documents import (
     account_to_json,
+    comments_to_json,
     response_scores_to_json,
     seller_plan_to_json,
     wave_result_to_json,
@@ -74,6 +74,7 @@ from services.scoring.engine.summaries import (
     DimensionSummary,
     Distribution,
     Estimate,
+    RevenueWeighted,
     TouchpointSummary,
     cronbach_alpha,
     normalise_competitor,
@@ -84,6 +85,7 @@ from services.scoring.engine.vocabulary import (
     AGREEMENT_ITEMS,
     ALERT_REASONS,
     COLUMN,
+    COMMENT_KINDS,
     COMPETITOR_ITEMS,
     DIMENSION_ITEMS,
     DIMENSIONS,
@@ -112,6 +114,7 @@ __all__ = [
     "BOOTSTRAP_COUNTS_RATIO",
     "BOOTSTRAP_RESOLUTION",
     "COLUMN",
+    "COMMENT_KINDS",
     "COMPETITOR_ITEMS",
     "DEFAULT_SETTINGS",
     "DIMENSION_ITEMS",
@@ -145,6 +148,7 @@ __all__ = [
     "InvalidWaveInput",
     "PairScores",
     "ResponseScores",
+    "RevenueWeighted",
     "ScoringSettings",
     "SellerCoaching",
     "TouchpointSummary",
@@ -156,6 +160,7 @@ __all__ = [
     "account_to_json",
     "answers_to_matrix",
     "build_wave_input",
+    "comments_to_json",
     "cronbach_alpha",
     "gap_class_codes",
     "level_codes",

@@ -1,9 +1,16 @@
-"""The 95% intervals of the wave's RI and NPS: an exact percentile bootstrap (SCORING.md section 5).
+"""The 95% intervals of the wave's RI and NPS: a percentile bootstrap over accounts, a cluster
+bootstrap (SCORING.md section 5).
 
-Resampling n values with replacement gives the distinct values Multinomial(n, count / n)
-counts, so replicate b is row b of `rng.multinomial(n, counts / n, size=B)` over the distinct
-values in ascending order; only with fewer than BOOTSTRAP_COUNTS_RATIO responses per distinct
-value are the n indices drawn instead (row b of `rng.integers(0, n, (B, n))`)."""
+Each account that has a value is one cluster, known by its sum S_a and count N_a of values; a
+replicate draws as many accounts as there are, with replacement, and its statistic is
+`sum S / sum N` over the drawn accounts (the plain mean over their responses). Clusters with
+the same (S_a rounded to BOOTSTRAP_RESOLUTION, N_a) are one distinct cluster (S the mean of
+theirs), ordered ascending by (S, N). Drawing m clusters with replacement gives the distinct
+clusters Multinomial(m, count / m) counts, so with at least BOOTSTRAP_COUNTS_RATIO clusters
+per distinct cluster replicate b is row b of `rng.multinomial(m, count / m, size=B)`;
+otherwise the m indices into the sorted clusters are drawn (row b of
+`rng.integers(0, m, (B, m))`). Either way the work is per account, never per response.
+"""
 
 from __future__ import annotations
 
@@ -14,35 +21,66 @@ import numpy as np
 
 from services.scoring.engine.settings import ScoringSettings
 
-PIPELINE_MIN_N = 20_000  # from this many buyers the bootstrap runs in helper threads
+PIPELINE_MIN_N = 20_000  # from this many accounts (or buyers) the bootstrap uses a helper thread
 _CHUNK_ELEMENTS = 2**18  # bootstrap indices (or counts) drawn at a time
-# The bootstrap draws multinomial counts over the distinct values (equal within this much)
-# when there are at least this many responses per distinct value, else it resamples indices.
 BOOTSTRAP_RESOLUTION = 1e-9
 BOOTSTRAP_COUNTS_RATIO = 16
 
 
-def _resample_sums(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray:
-    """Sums of `samples` resamples of `values` by index: row b of the B x n index matrix
-    `default_rng(seed).integers(0, n, (B, n))` picks replicate b.
+def cluster_totals(
+    values: np.ndarray, account: np.ndarray, n_accounts: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sum and the count of the non-NaN values of each account that has any."""
+    valid = ~np.isnan(values)
+    sums = np.bincount(account[valid], weights=values[valid], minlength=n_accounts)
+    counts = np.bincount(account[valid], minlength=n_accounts)
+    present = counts > 0
+    return sums[present], counts[present].astype(np.float64)
 
-    The matrix is drawn a chunk of rows at a time to bound memory; PCG64 keeps its spare
-    32-bit half between calls, so the chunks are exactly the rows of the one big draw.
+
+def _distinct_clusters(
+    sums: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct clusters ascending by (rounded sum, count): their sum (the mean of the members'
+    sums: float noise is not a different cluster), their count and how many accounts each."""
+    keys = np.rint(sums / BOOTSTRAP_RESOLUTION)
+    order = np.lexsort((counts, keys))
+    keys, counts_sorted, sums_sorted = keys[order], counts[order], sums[order]
+    starts = np.flatnonzero(
+        np.r_[True, (keys[1:] != keys[:-1]) | (counts_sorted[1:] != counts_sorted[:-1])]
+    )
+    multiplicity = np.diff(np.r_[starts, keys.size])
+    distinct_sums = np.add.reduceat(sums_sorted, starts) / multiplicity
+    return distinct_sums, counts_sorted[starts], multiplicity
+
+
+def _resample_ratios(
+    sums: np.ndarray, counts: np.ndarray, *, samples: int, seed: int
+) -> np.ndarray:
+    """`sum S / sum N` of `samples` resamples of the m clusters by index: row b of the B x m
+    index matrix `default_rng(seed).integers(0, m, (B, m))` picks replicate b.
+
+    Drawn a chunk of rows at a time to bound memory; PCG64 keeps its spare 32-bit half between
+    calls, so the chunks are exactly the rows of the one big draw.
     """
-    n = values.shape[0]
+    m = sums.shape[0]
     rng = np.random.default_rng(seed)
-    sums = np.empty(samples, dtype=values.dtype)
-    index_type = np.int32 if n < 2**31 else np.int64  # the same draws as int64, faster
-    rows = max(1, _CHUNK_ELEMENTS // n)
+    ratios = np.empty(samples, dtype=np.float64)
+    index_type = np.int32 if m < 2**31 else np.int64  # the same draws as int64, faster
+    rows = max(1, _CHUNK_ELEMENTS // m)
     chunks = [(start, min(rows, samples - start)) for start in range(0, samples, rows)]
 
     def draw(count: int) -> np.ndarray:
-        return rng.integers(0, n, (count, n), dtype=index_type)
+        return rng.integers(0, m, (count, m), dtype=index_type)
 
-    if n < PIPELINE_MIN_N:
+    def gather(start: int, count: int, index: np.ndarray) -> None:
+        total = sums.take(index).sum(axis=1)
+        ratios[start : start + count] = total / counts.take(index).sum(axis=1)
+
+    if m < PIPELINE_MIN_N:
         for start, count in chunks:
-            sums[start : start + count] = values.take(draw(count)).sum(axis=1)
-        return sums
+            gather(start, count, draw(count))
+        return ratios
     # a helper thread draws the next chunk while this one is gathered (both release the GIL)
     with ThreadPoolExecutor(max_workers=1) as pool:
         upcoming = pool.submit(draw, chunks[0][1])
@@ -50,55 +88,53 @@ def _resample_sums(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray
             index = upcoming.result()
             if k + 1 < len(chunks):
                 upcoming = pool.submit(draw, chunks[k + 1][1])
-            sums[start : start + count] = values.take(index).sum(axis=1)
-    return sums
+            gather(start, count, index)
+    return ratios
 
 
-def _distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values (ascending) and how many responses hold each.
-
-    Values on the same multiple of BOOTSTRAP_RESOLUTION (`rint(v / BOOTSTRAP_RESOLUTION)`) are
-    one value, the mean of its members: float noise of one score in sixths, not a different score.
-    """
-    keys = np.rint(values / BOOTSTRAP_RESOLUTION)
-    _, group, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    return np.bincount(group, weights=values) / counts, counts
-
-
-def _multinomial_sums(
-    distinct: np.ndarray, counts: np.ndarray, *, samples: int, seed: int
+def _multinomial_ratios(
+    sums: np.ndarray, counts: np.ndarray, multiplicity: np.ndarray, *, samples: int, seed: int
 ) -> np.ndarray:
-    """Sums of `samples` resamples: row b of `default_rng(seed).multinomial(n, counts / n, B)`
-    says how often replicate b takes each distinct value.
+    """`sum S / sum N` of `samples` resamples: row b of `default_rng(seed).multinomial(m,
+    multiplicity / m, B)` says how often replicate b draws each distinct cluster.
 
-    Drawn a chunk of rows at a time; each row is its own draw, so the chunks are exactly
-    the rows of the one big draw.
+    Drawn a chunk of rows at a time; each row is its own draw, so the chunks are exactly the
+    rows of the one big draw.
     """
-    n = int(counts.sum())
+    m = int(multiplicity.sum())
     rng = np.random.default_rng(seed)
-    shares = counts / n
-    sums = np.empty(samples, dtype=np.float64)
-    rows = max(1, _CHUNK_ELEMENTS // distinct.size)
+    shares = multiplicity / m
+    ratios = np.empty(samples, dtype=np.float64)
+    rows = max(1, _CHUNK_ELEMENTS // sums.size)
     for start in range(0, samples, rows):
         count = min(rows, samples - start)
-        sums[start : start + count] = rng.multinomial(n, shares, size=count) @ distinct
-    return sums
+        drawn = rng.multinomial(m, shares, size=count)
+        ratios[start : start + count] = (drawn @ sums) / (drawn @ counts)
+    return ratios
 
 
-def _bootstrap_means(values: np.ndarray, *, samples: int, seed: int) -> np.ndarray:
-    """The `samples` replicate means of a percentile bootstrap of `values` (no NaN, n > 0).
+def cluster_bootstrap(
+    sums: np.ndarray, counts: np.ndarray, *, samples: int, seed: int
+) -> np.ndarray:
+    """The `samples` replicate means of a bootstrap over clusters (per cluster its sum and count
+    of values, count > 0): multinomial counts over distinct clusters when there are at least
+    BOOTSTRAP_COUNTS_RATIO clusters per distinct one, else indices into the sorted clusters."""
+    distinct_sums, distinct_counts, multiplicity = _distinct_clusters(sums, counts)
+    if sums.size >= BOOTSTRAP_COUNTS_RATIO * distinct_sums.size:
+        return _multinomial_ratios(
+            distinct_sums, distinct_counts, multiplicity, samples=samples, seed=seed
+        )
+    # indices into the clusters sorted as the distinct ones: no number depends on account order
+    return _resample_ratios(
+        np.repeat(distinct_sums, multiplicity),
+        np.repeat(distinct_counts, multiplicity),
+        samples=samples,
+        seed=seed,
+    )
 
-    Resampling n values with replacement gives each distinct value Multinomial(n, share) counts,
-    so when n >= BOOTSTRAP_COUNTS_RATIO x the distinct values the counts are drawn (cheap: NPS
-    has 3 values, RI a grid of sixths); otherwise the n indices are.
-    """
-    distinct, counts = _distinct_values(values)
-    if values.size >= BOOTSTRAP_COUNTS_RATIO * distinct.size:
-        return _multinomial_sums(distinct, counts, samples=samples, seed=seed) / values.size
-    return _resample_sums(values, samples=samples, seed=seed) / values.size
 
-
-def _percentile_interval(means: np.ndarray) -> tuple[float, float]:
+def percentile_interval(means: np.ndarray) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of the replicates (NaN without any)."""
     if means.size == 0:
         return math.nan, math.nan
     low, high = np.percentile(means, [2.5, 97.5])
@@ -106,18 +142,22 @@ def _percentile_interval(means: np.ndarray) -> tuple[float, float]:
 
 
 def bootstrap_intervals(
-    ri: np.ndarray, nps_scores: np.ndarray, settings: ScoringSettings
+    ri: np.ndarray,
+    nps_scores: np.ndarray,
+    account: np.ndarray,
+    n_accounts: int,
+    settings: ScoringSettings,
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Percentile 95% intervals of the mean RI and the NPS, each over its own answered buyers
-    and each drawn from its own default_rng(seed) (see _bootstrap_means)."""
+    """Percentile 95% intervals of the mean RI and the NPS (per buyer, `account` the account of
+    each) by the cluster bootstrap over the accounts with a value, each drawn from its own
+    default_rng(seed)."""
     samples, seed = settings.bootstrap_samples, settings.bootstrap_seed
     intervals = []
     for scores in (ri, nps_scores):
-        values = scores[~np.isnan(scores)]
-        if samples == 0 or values.size == 0:
+        sums, counts = cluster_totals(scores, account, n_accounts)
+        if samples == 0 or sums.size == 0:
             intervals.append((math.nan, math.nan))
         else:
-            intervals.append(
-                _percentile_interval(_bootstrap_means(values, samples=samples, seed=seed))
-            )
+            ratios = cluster_bootstrap(sums, counts, samples=samples, seed=seed)
+            intervals.append(percentile_interval(ratios))
     return intervals[0], intervals[1]

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from services.scoring.engine import json_values as js
+from services.scoring.engine.plan_documents import plans_json, seller_plan_to_json, sellers_json
 from services.scoring.engine.responses import ResponseScores
 from services.scoring.engine.settings import ScoringSettings
-from services.scoring.engine.summaries import Distribution, Estimate
+from services.scoring.engine.summaries import Distribution, Estimate, RevenueWeighted
+from services.scoring.engine.trends import Change
 from services.scoring.engine.vocabulary import (
     DIMENSION_ITEMS,
     DIMENSIONS,
@@ -26,32 +28,21 @@ from services.scoring.engine.vocabulary import (
 from services.scoring.engine.wave import WaveResult
 
 
-def _name(names: tuple[str, ...], code: int) -> str | None:
-    return None if code < 0 else names[code]
-
-
-def _number(value: Any) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _numbers(values: np.ndarray) -> list[float | None]:
-    return [v if v == v else None for v in np.asarray(values, dtype=np.float64).tolist()]
-
-
 def response_scores_to_json(scores: ResponseScores, row: int) -> dict[str, Any]:
     """The scores of one response (row `row` of `scores`) as plain JSON."""
     return {
-        "item_scores": dict(zip(DIMENSION_ITEMS, _numbers(scores.item_scores[row]), strict=True)),
-        "dimensions": dict(zip(DIMENSIONS, _numbers(scores.dimensions[row]), strict=True)),
-        "relationship_index": _number(scores.relationship_index[row]),
+        "item_scores": dict(zip(DIMENSION_ITEMS, js.numbers(scores.item_scores[row]), strict=True)),
+        "dimensions": dict(zip(DIMENSIONS, js.numbers(scores.dimensions[row]), strict=True)),
+        "relationship_index": js.number(scores.relationship_index[row]),
         "level": LEVEL_NAMES[int(scores.level[row])],
-        "nps_category": _name(NPS_CATEGORIES, int(scores.nps_category[row])),
-        "segment": _name(SEGMENTS, int(scores.segment[row])),
+        "nps_category": js.name(NPS_CATEGORIES, int(scores.nps_category[row])),
+        "segment": js.name(SEGMENTS, int(scores.segment[row])),
         "satisfaction_trap": bool(scores.satisfaction_trap[row]),
-        "competitive_index": _number(scores.competitive_index[row]),
-        "touchpoints": dict(zip(TOUCHPOINTS, _numbers(scores.touchpoint_scores[row]), strict=True)),
-        "recommend": _number(scores.recommend[row]),
+        "competitive_index": js.number(scores.competitive_index[row]),
+        "touchpoints": dict(
+            zip(TOUCHPOINTS, js.numbers(scores.touchpoint_scores[row]), strict=True)
+        ),
+        "recommend": js.number(scores.recommend[row]),
     }
 
 
@@ -60,19 +51,38 @@ def _low_n(n: int, settings: ScoringSettings) -> bool:
 
 
 def _estimate_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, Any]:
+    """A wave figure: low_n under min_n answers or, for its interval, under
+    min_interval_accounts accounts."""
+    few_accounts = estimate.n_accounts < settings.min_interval_accounts
     return {
-        "value": _number(estimate.value),
-        "ci95": [_number(estimate.low), _number(estimate.high)],
+        "value": js.number(estimate.value),
+        "ci95": [js.number(estimate.low), js.number(estimate.high)],
         "n": estimate.n,
-        "low_n": _low_n(estimate.n, settings),
+        "n_accounts": estimate.n_accounts,
+        "low_n": _low_n(estimate.n, settings) or few_accounts,
     }
 
 
-def _weighted_json(estimate: Estimate, settings: ScoringSettings) -> dict[str, Any]:
+def _change_json(change: Change, settings: ScoringSettings, clusters: str) -> dict[str, Any]:
+    """A paired change: value, interval, `significant` when it excludes 0, and its n."""
     return {
-        "value": _number(estimate.value),
+        "value": js.number(change.value),
+        "ci95": [js.number(change.low), js.number(change.high)],
+        "significant": change.significant,
+        "n": change.n,
+        clusters: change.n_clusters,
+        "low_n": _low_n(change.n, settings),
+    }
+
+
+def _weighted_json(estimate: RevenueWeighted, settings: ScoringSettings) -> dict[str, Any]:
+    return {
+        "value": js.number(estimate.value),
         "n_accounts": estimate.n,
         "low_n": _low_n(estimate.n, settings),
+        "n": estimate.n,
+        "effective_n": js.number(estimate.effective_n),
+        "largest_share": js.number(estimate.largest_share),
     }
 
 
@@ -95,13 +105,13 @@ def _trends_json(
     changes = change[positions]
     columns = zip(
         (previous[positions] >= 0).tolist(),
-        _plain_numbers(delta[positions]),
+        js.plain_numbers(delta[positions]),
         [None if c != c else int(c) for c in changes.tolist()],
-        _names(NPS_CATEGORIES, before[positions]),
-        _names(NPS_CATEGORIES, now[positions]),
+        js.names(NPS_CATEGORIES, before[positions]),
+        js.names(NPS_CATEGORIES, now[positions]),
         strict=True,
     )
-    return [
+    documents = [
         {
             "delta_ri": delta_ri,
             "level_change": level_change,
@@ -111,15 +121,14 @@ def _trends_json(
         else None
         for compared, delta_ri, level_change, was, is_now in columns
     ]
-
-
-def _plain_numbers(values: np.ndarray) -> list[float | None]:
-    """Floats as JSON numbers, NaN and infinities as None (one pass over the column)."""
-    return [v if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
-
-
-def _names(names: tuple[str, ...], codes: np.ndarray) -> list[str | None]:
-    return [names[c] if c >= 0 else None for c in codes.tolist()]
+    if of == "contact":  # a contact's change with its reliable change index (section 6)
+        rci = js.plain_numbers(trends.contact_rci[positions])
+        reliable = trends.contact_reliable[positions].tolist()
+        for document, index, is_reliable in zip(documents, rci, reliable, strict=True):
+            if document is not None:
+                document["rci"] = index
+                document["reliable"] = None if document["delta_ri"] is None else is_reliable
+    return documents
 
 
 def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any]]:
@@ -128,18 +137,22 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
     columns = zip(
         wave.account_external_id[order].tolist(),
         wave.account_name[order].tolist(),
-        _plain_numbers(wave.account_revenue[order]),
-        _plain_numbers(accounts.relationship_index[order]),
+        js.plain_numbers(wave.account_revenue[order]),
+        js.plain_numbers(accounts.relationship_index[order]),
         [LEVEL_NAMES[c] for c in accounts.level[order].tolist()],
-        _plain_numbers(accounts.nps[order]),
-        _plain_numbers(accounts.nps_unweighted[order]),
-        _plain_numbers(accounts.gap[order]),
-        _names(GAP_CLASSES, accounts.gap_class[order]),
-        _names(SEGMENTS, accounts.segment[order]),
+        js.plain_numbers(accounts.nps[order]),
+        js.plain_numbers(accounts.nps_unweighted[order]),
+        js.plain_numbers(accounts.gap[order]),
+        js.names(GAP_CLASSES, accounts.gap_class[order]),
+        js.names(SEGMENTS, accounts.segment[order]),
         accounts.n_buyers[order].tolist(),
-        _plain_numbers(accounts.priority[order]),
-        np.asarray(accounts.revenue_at_risk[order], dtype=np.float64).tolist(),
+        accounts.n_ri[order].tolist(),
+        accounts.n_nps[order].tolist(),
+        accounts.n_pairs[order].tolist(),
+        js.plain_numbers(accounts.priority[order]),
+        js.plain_numbers(accounts.revenue_at_risk[order]),
         _trends_json(result, order, of="account"),
+        plans_json(result, order),
         strict=True,
     )
     return [
@@ -155,10 +168,18 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             "gap_class": gap_class,
             "segment": segment,
             "n_buyers": int(n_buyers),
-            "low_n": _low_n(int(n_buyers), settings),
+            # the account's RI and NPS each rest on their own answers, its gap on its pairs
+            "low_n": _low_n(min(n_ri, n_nps), settings),
+            "n_ri": n_ri,
+            "n_nps": n_nps,
+            "n_pairs": n_pairs,
+            "ri_low_n": _low_n(n_ri, settings),
+            "nps_low_n": _low_n(n_nps, settings),
+            "gap_low_n": _low_n(n_pairs, settings),
             "priority": priority,
             "revenue_at_risk": at_risk,
             "trend": trend,
+            "plan": plan,
         }
         for (
             external_id,
@@ -172,9 +193,13 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             gap_class,
             segment,
             n_buyers,
+            n_ri,
+            n_nps,
+            n_pairs,
             priority,
             at_risk,
             trend,
+            plan,
         ) in columns
     ]
 
@@ -206,16 +231,19 @@ def _dimensions_json(result: WaveResult) -> dict[str, dict[str, Any]]:
     settings = result.settings
     return {
         name: {
-            "buyer": _number(s.buyer),
-            "seller": _number(s.seller),
-            "gap": _number(s.gap),
-            "alpha": _number(s.alpha),
-            "classes": {k: _number(v) for k, v in s.classes.items()},
+            "buyer": js.number(s.buyer),
+            "seller": js.number(s.seller),
+            "gap": js.number(s.gap),
+            "alpha": js.number(s.alpha),
+            "alpha_ci95": [js.number(s.alpha_low), js.number(s.alpha_high)],
+            "classes": {k: js.number(v) for k, v in s.classes.items()},
             "n_buyer": s.n_buyer,
             "n_seller": s.n_seller,
             "n_pairs": s.n_pairs,
             "n_alpha": s.n_alpha,
-            "low_n": _low_n(s.n_buyer, settings),
+            # a dimension's summary rests on buyers, sellers and pairs: the smallest decides
+            "n": min(s.n_buyer, s.n_seller, s.n_pairs),
+            "low_n": _low_n(min(s.n_buyer, s.n_seller, s.n_pairs), settings),
         }
         for name, s in result.dimensions.items()
     }
@@ -226,8 +254,9 @@ def _touchpoints_json(result: WaveResult) -> dict[str, dict[str, Any]]:
     settings = result.settings
     return {
         name: {
-            "performance": _number(t.performance),
-            "impact": _number(t.impact),
+            "performance": js.number(t.performance),
+            "impact": js.number(t.impact),
+            "impact_ci95": [js.number(t.impact_low), js.number(t.impact_high)],
             "quadrant": t.quadrant,
             "n": t.n,
             "n_impact": t.n_impact,
@@ -281,69 +310,20 @@ def wave_result_to_json(
         "moments": {tp: dict(tags) for tp, tags in result.moment_counts.items()},
         "competitors": [{"name": k, "count": v} for k, v in result.competitors.items()],
         "revenue_at_risk": result.revenue_at_risk,
+        "accounts_without_revenue": result.accounts_without_revenue,
         "accounts": accounts,
         "trends": None
         if trends is None
         else {
             "contacts_compared": trends.contacts_compared,
             "accounts_compared": trends.accounts_compared,
+            "reliability": js.number(trends.reliability),
+            "sem": js.number(trends.sem),
+            "delta_ri": _change_json(trends.delta_ri, settings, "n_accounts"),
+            "delta_nps": _change_json(trends.delta_nps, settings, "n_accounts"),
         },
         "alerts": _alerts_json(result),
-    }
-
-
-def _behaviours(library: Mapping[str, Any] | None, dimension: str, gap_class: str) -> list[str]:
-    if not library:
-        return []
-    return list(library["dimensions"][dimension][gap_class])
-
-
-def seller_plan_to_json(
-    result: WaveResult,
-    seller: int,
-    *,
-    coaching_library: Mapping[str, Any] | None = None,
-    account: int | None = None,
-) -> dict[str, Any]:
-    """Seller `seller`'s coaching plan: the top three dimensions with behaviours, and expand
-    actions (only those on `account`'s contacts when given)."""
-    coaching, wave = result.coaching, result.wave
-    dimensions = []
-    for d in coaching.top_dimensions[seller].tolist():
-        if d < 0:
-            continue
-        gap_class = _name(GAP_CLASSES, int(coaching.dimension_gap_classes[seller, d]))
-        dimensions.append(
-            {
-                "dimension": DIMENSIONS[d],
-                "priority": float(coaching.priority[seller, d]),
-                "gap": _number(coaching.dimension_gaps[seller, d]),
-                "gap_class": gap_class,
-                # without a gap the aligned behaviours apply
-                "behaviours": _behaviours(coaching_library, DIMENSIONS[d], gap_class or "aligned"),
-            }
-        )
-    pairs = result.pairs
-    chosen = result.rows_of("pairs_by_seller", seller)
-    chosen = chosen[coaching.pair_expand[chosen]]
-    if account is not None:
-        chosen = chosen[wave.contact_account[pairs.contact[chosen]] == account]
-    expand = (coaching_library or {}).get("expand", {})
-    actions = [
-        {
-            "type": "expand",
-            "contact_email": str(wave.contact_email[c]),
-            "account_external_id": str(wave.account_external_id[wave.contact_account[c]]),
-            "text": expand.get("text"),
-            "behaviours": list(expand.get("behaviours", ())),
-        }
-        for c in pairs.contact[chosen].tolist()
-    ]
-    return {
-        "seller_email": str(wave.seller_email[seller]),
-        "seller_name": str(wave.seller_name[seller]),
-        "dimensions": dimensions,
-        "actions": actions,
+        "sellers": sellers_json(result),
     }
 
 
@@ -352,14 +332,14 @@ def _contact_json(result: WaveResult, c: int) -> dict[str, Any]:
     responded = bool(contacts.buyer_row[c] >= 0)
     rows = zip(
         DIMENSIONS,
-        _numbers(contacts.dimensions[c]),
-        _numbers(contacts.seller_dimensions[c]),
-        _numbers(contacts.dimension_gaps[c]),
+        js.numbers(contacts.dimensions[c]),
+        js.numbers(contacts.seller_dimensions[c]),
+        js.numbers(contacts.dimension_gaps[c]),
         contacts.dimension_gap_classes[c].tolist(),
         strict=True,
     )
     dimensions = {
-        name: {"buyer": buyer, "seller": seller, "gap": gap, "gap_class": _name(GAP_CLASSES, k)}
+        name: {"buyer": buyer, "seller": seller, "gap": gap, "gap_class": js.name(GAP_CLASSES, k)}
         for name, buyer, seller, gap, k in rows
     }
     level = int(contacts.level[c])
@@ -368,18 +348,20 @@ def _contact_json(result: WaveResult, c: int) -> dict[str, Any]:
         "name": str(wave.contact_name[c]),
         "role": ROLES[int(wave.contact_role[c])],
         "responded": responded,
-        "relationship_index": _number(contacts.relationship_index[c]),
+        "relationship_index": js.number(contacts.relationship_index[c]),
         "level": LEVEL_NAMES[level] if level >= 0 else None,
-        "segment": _name(SEGMENTS, int(contacts.segment[c])),
-        "nps_category": _name(NPS_CATEGORIES, int(contacts.nps_category[c])),
+        "segment": js.name(SEGMENTS, int(contacts.segment[c])),
+        "nps_category": js.name(NPS_CATEGORIES, int(contacts.nps_category[c])),
         "satisfaction_trap": bool(contacts.satisfaction_trap[c]) if responded else None,
-        "competitive_index": _number(contacts.competitive_index[c]),
-        "gap": _number(contacts.gap[c]),
-        "gap_class": _name(GAP_CLASSES, int(contacts.gap_class[c])),
-        "nps_gap": _number(contacts.nps_gap[c]),
+        "competitive_index": js.number(contacts.competitive_index[c]),
+        "gap": js.number(contacts.gap[c]),
+        "gap_class": js.name(GAP_CLASSES, int(contacts.gap_class[c])),
+        "nps_gap": js.number(contacts.nps_gap[c]),
         "n_seller_responses": int(contacts.n_seller_responses[c]),
         "dimensions": dimensions,
         "trend": _trends_json(result, np.array([c], dtype=np.intp), of="contact")[0],
+        # open answers verbatim (section 8): the account team must know who said what
+        "comments": dict(wave.buyer_comments[contacts.buyer_row[c]]) if responded else None,
     }
 
 
@@ -411,8 +393,8 @@ def account_to_json(
         **summary,
         "dimensions": {
             name: {
-                "buyer": _number(result.accounts.dimensions[a, d]),
-                "gap": _number(result.accounts.dimension_gaps[a, d]),
+                "buyer": js.number(result.accounts.dimensions[a, d]),
+                "gap": js.number(result.accounts.dimension_gaps[a, d]),
             }
             for d, name in enumerate(DIMENSIONS)
         },
@@ -422,4 +404,60 @@ def account_to_json(
             seller_plan_to_json(result, s, coaching_library=coaching_library, account=a)
             for s in seller_order
         ],
+        "changes": _account_changes_json(result, a),
+    }
+
+
+def comments_to_json(result: WaveResult) -> list[dict[str, Any]]:
+    """Every open answer of the wave verbatim with who gave it (SCORING.md section 8), in buyer
+    response order: comments (`kind` start, stop or continue), then critical moments' texts."""
+    wave = result.wave
+    contact_of = wave.buyer_contact.tolist()
+
+    def who(row: int) -> dict[str, Any]:
+        c = contact_of[row]
+        a = int(wave.contact_account[c])
+        return {
+            "account_external_id": str(wave.account_external_id[a]),
+            "account_name": str(wave.account_name[a]),
+            "contact_email": str(wave.contact_email[c]),
+            "contact_name": str(wave.contact_name[c]),
+            "role": ROLES[int(wave.contact_role[c])],
+        }
+
+    comments = [
+        {**who(row), "kind": kind, "touchpoint": None, "tag": None, "text": text}
+        for row, texts in enumerate(wave.buyer_comments)  # over texts, not scores
+        for kind, text in texts.items()
+        if text is not None
+    ]
+    moments = [
+        {
+            **who(row),
+            "kind": "moment",
+            "touchpoint": TOUCHPOINTS[touchpoint],
+            "tag": MOMENT_TAGS[tag],
+            "text": text,
+        }
+        for row, touchpoint, tag, text in zip(
+            wave.moment_buyer.tolist(),
+            wave.moment_touchpoint.tolist(),
+            wave.moment_tag.tolist(),
+            wave.moment_text,
+            strict=True,
+        )
+        if text
+    ]
+    return comments + moments
+
+
+def _account_changes_json(result: WaveResult, a: int) -> dict[str, Any] | None:
+    """The account's paired ΔRI and ΔNPS over its contacts in both waves (section 6)."""
+    changes = result.account_changes(a)
+    if changes is None:
+        return None
+    delta_ri, delta_nps = changes
+    return {
+        "delta_ri": _change_json(delta_ri, result.settings, "n_contacts"),
+        "delta_nps": _change_json(delta_nps, result.settings, "n_contacts"),
     }

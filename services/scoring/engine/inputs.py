@@ -12,6 +12,7 @@ import numpy as np
 from services.scoring.engine.vocabulary import (
     AGREEMENT_ITEMS,
     COLUMN,
+    COMMENT_KINDS,
     MOMENT_TAGS,
     RATED_ITEMS,
     ROLES,
@@ -115,6 +116,8 @@ class WaveInput:
     moment_tag: Any = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
     moment_text: Sequence[str] = ()
     buyer_competitor: Sequence[str | None] | None = None  # named leader per buyer response
+    # per buyer response, its open answers {start, stop, continue} verbatim (None unanswered)
+    buyer_comments: Sequence[Mapping[str, str | None]] | None = None
 
     def __post_init__(self) -> None:
         self._check_roster()
@@ -199,6 +202,12 @@ class WaveInput:
         if len(competitors) != n_buyers:
             raise InvalidWaveInput("buyer_competitor needs one entry per buyer response")
         put(self, "buyer_competitor", list(competitors))
+        comments = self.buyer_comments
+        if comments is None:
+            comments = [dict.fromkeys(COMMENT_KINDS) for _ in range(n_buyers)]
+        if len(comments) != n_buyers:
+            raise InvalidWaveInput("buyer_comments needs one entry per buyer response")
+        put(self, "buyer_comments", list(comments))
 
     @property
     def n_buyers(self) -> int:
@@ -273,8 +282,10 @@ def _moments_and_competitors(buyer_responses: Sequence[Mapping[str, Any]]) -> di
     """The WaveInput moment columns (one row per moment) and the competitor each buyer names."""
     moment_buyer, moment_touchpoint, moment_tag, moment_text = [], [], [], []
     competitors: list[str | None] = []
+    comments: list[dict[str, str | None]] = []
     for i, response in enumerate(buyer_responses):  # input conversion from records
         answers = response["answers"]
+        comments.append({kind: _text(answers.get(f"comment.{kind}")) for kind in COMMENT_KINDS})
         for moment in answers.get("moments") or ():
             moment_buyer.append(i)
             moment_touchpoint.append(moment["touchpoint"])
@@ -289,4 +300,10 @@ def _moments_and_competitors(buyer_responses: Sequence[Mapping[str, Any]]) -> di
         "moment_tag": np.array([MOMENT_TAGS.index(t) for t in moment_tag], dtype=np.intp),
         "moment_text": moment_text,
         "buyer_competitor": competitors,
+        "buyer_comments": comments,
     }
+
+
+def _text(value: Any) -> str | None:
+    """An open answer verbatim; None when not answered (missing, empty or not text)."""
+    return value if isinstance(value, str) and value else None

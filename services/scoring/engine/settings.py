@@ -39,7 +39,10 @@ class ScoringSettings:
     bootstrap_seed: int = 0
     min_alpha_n: int = 10
     min_impact_n: int = 10
-    low_n: int = 3
+    low_n: int = 3  # the program's `min_n`: an aggregate on fewer is flagged low_n
+    min_interval_accounts: int = 5  # a wave interval on fewer accounts is low_n
+    reliable_change: float = 1.96  # |RCI| at or above this is a reliable change
+    default_reliability: float = 0.8  # RCI's r when under min_alpha_n buyers have all six
 
     def __post_init__(self) -> None:
         try:
@@ -62,17 +65,26 @@ class ScoringSettings:
             raise InvalidScoringSettings(f"role_weights has unknown roles: {sorted(unknown)}")
         if not all(math.isfinite(w) and w > 0 for w in weights.values()):
             raise InvalidScoringSettings("role_weights must be positive numbers")
-        if self.bootstrap_samples < 0 or min(self.min_alpha_n, self.min_impact_n, self.low_n) < 0:
+        sizes = (self.min_alpha_n, self.min_impact_n, self.low_n, self.min_interval_accounts)
+        if self.bootstrap_samples < 0 or min(sizes) < 0:
             raise InvalidScoringSettings("sample sizes must be >= 0")
+        if not (math.isfinite(self.reliable_change) and self.reliable_change > 0):
+            raise InvalidScoringSettings("reliable_change must be a positive number")
+        if not 0 <= self.default_reliability < 1:
+            raise InvalidScoringSettings("default_reliability must be in 0..1 (1 excluded)")
         object.__setattr__(self, "cut_points", cuts)
         object.__setattr__(self, "gap_threshold", threshold)
         object.__setattr__(self, "role_weights", MappingProxyType(weights))
 
     @classmethod
     def from_program(cls, settings: Mapping[str, Any] | None) -> ScoringSettings:
-        """Settings from a program's `settings` document: reads cut_points, gap_threshold and role_weights, ignores the rest."""
+        """Settings from a program's `settings` document: reads cut_points, gap_threshold,
+        role_weights and the thresholds of _PROGRAM_THRESHOLDS, ignores the rest."""
         settings = settings or {}
         overrides: dict[str, Any] = {}
+        for key, name in _PROGRAM_THRESHOLDS.items():
+            if settings.get(key) is not None:
+                overrides[name] = settings[key]
         if settings.get("cut_points") is not None:
             overrides["cut_points"] = settings["cut_points"]
         if settings.get("gap_threshold") is not None:
@@ -87,5 +99,15 @@ class ScoringSettings:
         """The weight of each role in ROLES order."""
         return np.array([self.role_weights[r] for r in ROLES], dtype=np.float64)
 
+
+# a program setting's key -> the ScoringSettings field it sets (SCORING.md names on the left)
+_PROGRAM_THRESHOLDS: Mapping[str, str] = MappingProxyType(
+    {
+        "min_n": "low_n",
+        "min_interval_accounts": "min_interval_accounts",
+        "reliable_change": "reliable_change",
+        "default_reliability": "default_reliability",
+    }
+)
 
 DEFAULT_SETTINGS = ScoringSettings()

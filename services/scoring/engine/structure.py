@@ -29,16 +29,16 @@ from services.scoring.engine.vocabulary import (
     UNDERVALUED,
 )
 
-_ACCOUNT_PROMOTER_NPS = 50.0  # account segment: NPS >= 50 counts as promoter
-_ACCOUNT_PASSIVE_NPS = 0.0  # 0 <= NPS < 50 passive, below detractor
+ACCOUNT_PROMOTER_NPS = 50.0  # account segment: NPS >= 50 counts as promoter
+ACCOUNT_PASSIVE_NPS = 0.0  # 0 <= NPS < 50 passive, below detractor
 
 
 def account_nps_category_codes(nps: np.ndarray) -> np.ndarray:
     """NPS_CATEGORIES codes of account NPS values: >= 50 promoter, 0..50 passive, < 0 detractor."""
     category = np.where(
-        nps >= _ACCOUNT_PROMOTER_NPS - TOLERANCE,
+        nps >= ACCOUNT_PROMOTER_NPS - TOLERANCE,
         PROMOTER,
-        np.where(nps >= _ACCOUNT_PASSIVE_NPS - TOLERANCE, PASSIVE, DETRACTOR),
+        np.where(nps >= ACCOUNT_PASSIVE_NPS - TOLERANCE, PASSIVE, DETRACTOR),
     )
     return np.where(np.isnan(nps), MISSING, category).astype(np.int8)
 
@@ -107,9 +107,11 @@ class AccountScores:
     nps: np.ndarray  # influence-weighted
     nps_unweighted: np.ndarray
     nps_category: np.ndarray  # from the weighted NPS (>= 50, >= 0, < 0)
-    n_nps: np.ndarray
+    n_nps: np.ndarray  # buyers with a recommend
+    n_ri: np.ndarray  # buyers with an RI
+    n_pairs: np.ndarray  # pairs with a gap, over the account's contacts
     segment: np.ndarray
-    revenue_at_risk: np.ndarray
+    revenue_at_risk: np.ndarray  # NaN when the revenue is unknown
     priority: np.ndarray  # revenue * (100 - RI) / 100
     n_buyers: np.ndarray
     n_contacts: np.ndarray
@@ -308,8 +310,15 @@ def _account_scores(
         nps_unweighted=nps_unweighted,
         nps_category=account_category,
         n_nps=n_nps.astype(np.int64),
+        n_ri=np.bincount(
+            account, weights=~np.isnan(contacts.relationship_index), minlength=n_accounts
+        ).astype(np.int64),
+        n_pairs=np.bincount(account, weights=contacts.n_pairs, minlength=n_accounts).astype(
+            np.int64
+        ),
         segment=segment_codes(account_level, account_category),
-        revenue_at_risk=np.where(at_risk & ~np.isnan(revenue), revenue, 0.0),
+        # an unknown revenue is not a revenue of zero: it stays NaN
+        revenue_at_risk=np.where(at_risk, revenue, np.where(np.isnan(revenue), np.nan, 0.0)),
         priority=revenue * (100.0 - account_ri) / 100.0,
         n_buyers=np.bincount(account[wave.buyer_contact], minlength=n_accounts),
         n_contacts=np.bincount(account, minlength=n_accounts),

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import f as f_distribution
 
 from services.scoring.engine.responses import ResponseScores
 from services.scoring.engine.settings import ScoringSettings
@@ -31,12 +32,25 @@ from services.scoring.engine.vocabulary import (
 
 @dataclass(frozen=True)
 class Estimate:
-    """A wave figure with its 95% interval (NaN when not bootstrapped) and the n behind it."""
+    """A wave figure with its 95% interval (NaN when not bootstrapped), the n behind it and
+    the accounts those n answers come from."""
 
     value: float
     low: float
     high: float
     n: int
+    n_accounts: int = 0
+
+
+@dataclass(frozen=True)
+class RevenueWeighted:
+    """A revenue-weighted mean over accounts: the accounts used (n), Kish's effective number
+    of accounts `(sum rev)^2 / sum rev^2` and the largest account's share of the revenue."""
+
+    value: float
+    n: int
+    effective_n: float
+    largest_share: float
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,8 @@ class DimensionSummary:
     classes: dict[str, float]  # share of those pairs in each gap class
     alpha: float
     n_alpha: int  # buyer responses with every item of the dimension answered
+    alpha_low: float = math.nan  # Feldt's 95% interval
+    alpha_high: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,8 @@ class TouchpointSummary:
     impact: float
     n_impact: int
     quadrant: str | None
+    impact_low: float = math.nan  # Fisher's 95% interval
+    impact_high: float = math.nan
 
 
 def nps_points(category: np.ndarray) -> np.ndarray:
@@ -89,12 +107,25 @@ def mean_and_count(values: np.ndarray) -> tuple[float, int]:
     return (float(valid.mean()) if valid.size else math.nan), int(valid.size)
 
 
-def revenue_weighted(values: np.ndarray, revenue: np.ndarray) -> Estimate:
-    """The revenue-weighted mean over the accounts with a value and a revenue (no interval)."""
+def accounts_answered(values: np.ndarray, account: np.ndarray, n_accounts: int) -> int:
+    """How many accounts have at least one non-NaN value (`account` the account of each value)."""
+    return int(np.count_nonzero(np.bincount(account[~np.isnan(values)], minlength=n_accounts)))
+
+
+def revenue_weighted(values: np.ndarray, revenue: np.ndarray) -> RevenueWeighted:
+    """The revenue-weighted mean over the accounts with a value and a known revenue, with how
+    many accounts, the effective n and the largest share of that revenue."""
     valid = ~np.isnan(values) & ~np.isnan(revenue)
-    total = revenue[valid].sum()
-    value = float((revenue[valid] * values[valid]).sum() / total) if total > 0 else math.nan
-    return Estimate(value, math.nan, math.nan, int(valid.sum()))
+    used = revenue[valid]
+    total = float(used.sum())
+    if total <= 0:
+        return RevenueWeighted(math.nan, int(valid.sum()), math.nan, math.nan)
+    return RevenueWeighted(
+        value=float((used * values[valid]).sum() / total),
+        n=int(valid.sum()),
+        effective_n=total * total / float((used * used).sum()),
+        largest_share=float(used.max()) / total,
+    )
 
 
 def _counts(codes: np.ndarray, names: tuple[str, ...]) -> dict[str, int]:
@@ -138,14 +169,39 @@ def cronbach_alpha(items: np.ndarray, minimum: int = 10) -> tuple[float, int]:
     return float(k / (k - 1) * (1.0 - item_variance / total_variance)), n
 
 
+_Z95 = 1.96
+
+
+def feldt_interval(alpha: float, n: int, k: int) -> tuple[float, float]:
+    """Feldt's 95% interval of Cronbach's alpha over n responses to k items:
+    `1 - (1 - alpha) * F(q, n - 1, (n - 1)(k - 1))` at q = 0.975 (low) and 0.025 (high)."""
+    if not math.isfinite(alpha) or n < 2 or k < 2:
+        return math.nan, math.nan
+    low_q, high_q = f_distribution.ppf([0.975, 0.025], n - 1, (n - 1) * (k - 1))
+    return 1.0 - (1.0 - alpha) * float(low_q), 1.0 - (1.0 - alpha) * float(high_q)
+
+
+def fisher_interval(r: float, n: int) -> tuple[float, float]:
+    """Fisher's z 95% interval of a correlation over n pairs: tanh(atanh(r) -+ 1.96 / sqrt(n - 3))."""
+    if not math.isfinite(r) or n <= 3:
+        return math.nan, math.nan
+    if abs(r) >= 1.0:
+        return r, r  # atanh(+-1) is infinite: the interval is the point
+    z, half = math.atanh(r), _Z95 / math.sqrt(n - 3)
+    return math.tanh(z - half), math.tanh(z + half)
+
+
 def pearson(x: np.ndarray, y: np.ndarray, minimum: int = 10) -> tuple[float, int]:
     """Pearson correlation over the rows where both are answered, and that n; NaN under `minimum`."""
     both = ~np.isnan(x) & ~np.isnan(y)
     n = int(both.sum())
     if n < max(minimum, 2):
         return math.nan, n
-    dx = x[both] - x[both].mean()
-    dy = y[both] - y[both].mean()
+    xs, ys = x[both], y[both]
+    if xs.min() == xs.max() or ys.min() == ys.max():
+        return math.nan, n  # a constant has no correlation (its float mean may be off by an ulp)
+    dx = xs - xs.mean()
+    dy = ys - ys.mean()
     denominator = math.sqrt(float((dx * dx).sum()) * float((dy * dy).sum()))
     return (float((dx * dy).sum()) / denominator if denominator > 0 else math.nan), n
 
@@ -165,6 +221,7 @@ def dimension_summaries(
         shares = (counts / n_pairs).tolist() if n_pairs else [math.nan] * len(GAP_CLASSES)
         columns = slice(d * ITEMS_PER_DIMENSION, (d + 1) * ITEMS_PER_DIMENSION)
         alpha, n_alpha = cronbach_alpha(buyers.item_scores[:, columns], settings.min_alpha_n)
+        alpha_low, alpha_high = feldt_interval(alpha, n_alpha, ITEMS_PER_DIMENSION)
         summaries[dimension] = DimensionSummary(
             buyer=buyer,
             n_buyer=n_buyer,
@@ -175,6 +232,8 @@ def dimension_summaries(
             classes=dict(zip(GAP_CLASSES, shares, strict=True)),
             alpha=alpha,
             n_alpha=n_alpha,
+            alpha_low=alpha_low,
+            alpha_high=alpha_high,
         )
     return summaries
 
@@ -206,7 +265,14 @@ def touchpoint_summaries(
                 else (MAINTAIN if high_performance else MONITOR)
             )
     return {
-        name: TouchpointSummary(performance[t], n[t], impact[t], n_impact[t], quadrants[t])
+        name: TouchpointSummary(
+            performance[t],
+            n[t],
+            impact[t],
+            n_impact[t],
+            quadrants[t],
+            *fisher_interval(impact[t], n_impact[t]),
+        )
         for t, name in enumerate(TOUCHPOINTS)
     }
 

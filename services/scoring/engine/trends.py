@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
 
+from services.scoring.engine.bootstrap import cluster_bootstrap, percentile_interval
 from services.scoring.engine.inputs import WaveInput
+from services.scoring.engine.settings import ScoringSettings
 from services.scoring.engine.structure import Structure
+from services.scoring.engine.summaries import cronbach_alpha, nps_points
 from services.scoring.engine.vocabulary import (
     ALERT_REASONS,
     ANTAGONISTIC,
+    BLIND_SPOT,
     DETRACTOR,
     INSUFFICIENT_CODE,
     LEVEL_NAMES,
@@ -23,6 +28,7 @@ from services.scoring.engine.vocabulary import (
 )
 
 _ALERT_RI_DROP = -10.0
+_DECISION_MAKER = 0  # ROLES code of decision_maker
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,56 @@ class AlertColumns:
     current: list[float | str | None]
 
 
+@dataclass(frozen=True)
+class Change:
+    """A paired change over the contacts in both waves with its 95% interval (paired cluster
+    bootstrap), the contacts behind it and the clusters drawn (accounts, or an account's
+    contacts)."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+    n_clusters: int
+
+    @property
+    def significant(self) -> bool | None:
+        """The interval excludes 0 (None without an interval)."""
+        if math.isnan(self.low) or math.isnan(self.high):
+            return None
+        return self.low > 0 or self.high < 0
+
+
+def paired_change(
+    deltas: np.ndarray,
+    clusters: np.ndarray,
+    n_clusters: int,
+    settings: ScoringSettings,
+    weights: np.ndarray | None = None,
+) -> Change:
+    """The (weighted) mean of the non-NaN per-contact changes and its percentile interval from
+    the cluster bootstrap over `clusters` (each drawn cluster keeps its contacts' pairs)."""
+    valid = ~np.isnan(deltas)
+    weight = np.ones(deltas.shape) if weights is None else weights
+    at = clusters[valid]
+    sums = np.bincount(
+        at, weights=(weight * np.where(valid, deltas, 0.0))[valid], minlength=n_clusters
+    )
+    counts = np.bincount(at, weights=weight[valid], minlength=n_clusters)
+    present = counts > 0
+    sums, counts = sums[present], counts[present]
+    n = int(valid.sum())
+    if n == 0:
+        return Change(math.nan, math.nan, math.nan, 0, 0)
+    low = high = math.nan
+    if settings.bootstrap_samples > 0:
+        ratios = cluster_bootstrap(
+            sums, counts, samples=settings.bootstrap_samples, seed=settings.bootstrap_seed
+        )
+        low, high = percentile_interval(ratios)
+    return Change(float(sums.sum() / counts.sum()), low, high, n, int(present.sum()))
+
+
 @dataclass(frozen=True, eq=False)
 class Trends:
     """Section 6 against the previous wave, per contact and per account of this wave.
@@ -86,6 +142,26 @@ class Trends:
     account_level_change: np.ndarray
     contacts_compared: int  # contacts with a buyer response in both waves
     accounts_compared: int
+    contact_rci: np.ndarray  # reliable change index, NaN without a delta RI
+    contact_reliable: np.ndarray  # |RCI| >= the reliable_change setting
+    reliability: float  # r of the RCI: alpha of the six dimensions, or the default
+    sem: float  # standard error of measurement of one RI: SD_RI * sqrt(1 - r)
+    contact_delta_nps: np.ndarray  # NPS points now minus before (-200..200), NaN unless both
+    delta_ri: Change  # the wave's, over contacts with an RI in both waves, clusters accounts
+    delta_nps: Change
+
+
+def measurement_error(now: Structure, settings: ScoringSettings) -> tuple[float, float]:
+    """(r, SEM) of SCORING.md section 6: r is Cronbach's alpha of the six dimension scores over
+    buyers with all six (the default_reliability setting under min_alpha_n of them), and
+    SEM = SD_RI (ddof 1, buyer RI of this wave) * sqrt(1 - r)."""
+    alpha, _ = cronbach_alpha(now.buyers.dimensions, settings.min_alpha_n)
+    r = settings.default_reliability if math.isnan(alpha) else alpha
+    ri = now.buyers.relationship_index
+    ri = ri[~np.isnan(ri)]
+    sd = float(ri.std(ddof=1)) if ri.size >= 2 else math.nan
+    # 1 - r within float noise of 0 (every buyer's dimensions alike) is 0: SEM 0, not 1e-7
+    return r, sd * math.sqrt(0.0 if 1.0 - r < TOLERANCE else 1.0 - r)
 
 
 def _match_keys(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -120,9 +196,14 @@ def _level_change(level: np.ndarray, before: np.ndarray) -> np.ndarray:
 
 
 def score_trends(
-    wave: WaveInput, now: Structure, previous_wave: WaveInput, before: Structure
+    wave: WaveInput,
+    now: Structure,
+    previous_wave: WaveInput,
+    before: Structure,
+    settings: ScoringSettings,
 ) -> Trends:
-    """Section 6: each contact and account of this wave against its previous wave's scores."""
+    """Section 6: each contact and account of this wave against its previous wave's scores,
+    with each contact's reliable change index."""
     contact_previous = _match_keys(wave.contact_key, previous_wave.contact_key)
     account_previous = _match_keys(wave.account_external_id, previous_wave.account_external_id)
     contact_ri, contact_level, contact_category = _previous_values(
@@ -138,12 +219,18 @@ def score_trends(
         before.accounts.nps_category,
     )
     both = (contact_level >= 0) & (now.contacts.level >= 0)  # a buyer response in each wave
+    delta = now.contacts.relationship_index - contact_ri
+    r, sem = measurement_error(now, settings)
+    delta_nps = nps_points(now.contacts.nps_category) - nps_points(contact_category)
+    n_accounts = len(wave.account_external_id)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rci = delta / (math.sqrt(2.0) * sem)  # SEM 0 (alpha 1): any change is reliable
     return Trends(
         contact_previous=contact_previous,
         contact_previous_ri=contact_ri,
         contact_previous_level=contact_level,
         contact_previous_nps_category=contact_category,
-        contact_delta_ri=now.contacts.relationship_index - contact_ri,
+        contact_delta_ri=delta,
         contact_level_change=_level_change(now.contacts.level, contact_level),
         account_previous=account_previous,
         account_previous_ri=account_ri,
@@ -153,11 +240,21 @@ def score_trends(
         account_level_change=_level_change(now.accounts.level, account_level),
         contacts_compared=int(both.sum()),
         accounts_compared=int((account_previous >= 0).sum()),
+        contact_rci=rci,
+        contact_reliable=np.abs(rci) >= settings.reliable_change,
+        reliability=r,
+        sem=sem,
+        contact_delta_nps=delta_nps,
+        delta_ri=paired_change(delta, wave.contact_account, n_accounts, settings),
+        delta_nps=paired_change(delta_nps, wave.contact_account, n_accounts, settings),
     )
 
 
-def find_alerts(wave: WaveInput, now: Structure, trends: Trends | None) -> AlertTable:
-    """Section 6 triggers, ordered by account, account-level first, then contact and reason."""
+def find_alerts(
+    wave: WaveInput, now: Structure, trends: Trends | None, *, closed: bool = False
+) -> AlertTable:
+    """Section 6 triggers, ordered by account, account-level first, then contact and reason; a
+    contact's level or RI drop only when reliable, a silent decision maker only once `closed`."""
     contacts, accounts = now.contacts, now.accounts
     parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -180,13 +277,27 @@ def find_alerts(wave: WaveInput, now: Structure, trends: Trends | None) -> Alert
     nothing = np.full(len(wave.contact_key), np.nan)
     antagonistic = np.flatnonzero(contacts.level == ANTAGONISTIC)
     add("antagonistic", antagonistic, True, nothing, contacts.relationship_index)
+    decision_maker = wave.contact_role == _DECISION_MAKER
+    blind = np.flatnonzero(decision_maker & (contacts.gap_class == BLIND_SPOT))
+    add(
+        "decision_maker_blind_spot",
+        blind,
+        True,
+        contacts.seller_relationship_index,
+        contacts.relationship_index,
+    )
+    if closed:
+        silent = np.flatnonzero(decision_maker & (contacts.buyer_row < 0))
+        add("silent_decision_maker", silent, True, nothing, nothing)
     if trends is not None:
+        # a contact's change counts only when reliable (a NaN change never alerts)
+        reliable = np.where(trends.contact_reliable, 0.0, np.nan)
         sides = (
             (
                 True,
                 contacts,
-                trends.contact_level_change,
-                trends.contact_delta_ri,
+                trends.contact_level_change + reliable,
+                trends.contact_delta_ri + reliable,
                 trends.contact_previous_level,
                 trends.contact_previous_ri,
             ),

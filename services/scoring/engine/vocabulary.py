@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from shared.vocabulary import (
     ALERT_REASONS,
+    COMMENT_KINDS,
     DIMENSIONS,
     GAP_CLASSES,
     INSUFFICIENT,
@@ -58,6 +59,7 @@ __all__ = [
     "ANTAGONISTIC",
     "BLIND_SPOT",
     "COLUMN",
+    "COMMENT_KINDS",
     "COMPETITOR_ITEMS",
     "DETRACTOR",
     "DIMENSION_ITEMS",

@@ -9,7 +9,14 @@ from functools import cached_property
 import numpy as np
 
 from services.scoring.engine.bootstrap import PIPELINE_MIN_N, bootstrap_intervals
-from services.scoring.engine.coaching import SellerCoaching, seller_coaching
+from services.scoring.engine.coaching import (
+    AccountPlans,
+    SellerAccuracy,
+    SellerCoaching,
+    account_plans,
+    accuracy_with_change,
+    seller_coaching,
+)
 from services.scoring.engine.inputs import WaveInput
 from services.scoring.engine.responses import ResponseScores, score_responses
 from services.scoring.engine.settings import DEFAULT_SETTINGS, ScoringSettings
@@ -23,7 +30,9 @@ from services.scoring.engine.summaries import (
     DimensionSummary,
     Distribution,
     Estimate,
+    RevenueWeighted,
     TouchpointSummary,
+    accounts_answered,
     competitor_counts,
     dimension_summaries,
     distribution,
@@ -36,9 +45,11 @@ from services.scoring.engine.trends import (
     Alert,
     AlertColumns,
     AlertTable,
+    Change,
     Trends,
     alert_table_columns,
     find_alerts,
+    paired_change,
     score_trends,
 )
 from services.scoring.engine.vocabulary import (
@@ -74,17 +85,20 @@ class WaveResult:
     contacts: ContactScores
     accounts: AccountScores
     relationship_index: Estimate
-    relationship_index_revenue_weighted: Estimate  # n counts accounts
+    relationship_index_revenue_weighted: RevenueWeighted  # n counts accounts
     nps: Estimate
-    nps_revenue_weighted: Estimate  # n counts accounts
+    nps_revenue_weighted: RevenueWeighted
     levels: Distribution
     segments: Distribution
     dimensions: dict[str, DimensionSummary]
     touchpoints: dict[str, TouchpointSummary]
     moment_counts: dict[str, dict[str, int]]
     competitors: dict[str, int]  # normalised name -> buyers naming it, most named first
-    revenue_at_risk: float
+    revenue_at_risk: float  # over the accounts with a known revenue
+    accounts_without_revenue: int
     coaching: SellerCoaching
+    account_plans: AccountPlans
+    seller_accuracy: SellerAccuracy
     account_ranking: np.ndarray  # account positions by priority, highest first, NaN last
     alert_table: AlertTable
     trends: Trends | None
@@ -146,6 +160,19 @@ class WaveResult:
         order, starts = getattr(self, f"_{grouping}")
         return order[starts[position] : starts[position + 1]]
 
+    def account_changes(self, position: int) -> tuple[Change, Change] | None:
+        """The account's ΔRI and ΔNPS over its contacts in both waves, role-weighted, with the
+        paired bootstrap over those contacts (None without a previous wave)."""
+        if self.trends is None:
+            return None
+        rows = self.rows_of("contacts_by_account", position)
+        clusters = np.arange(rows.size)
+        weight = self.contacts.weight[rows]
+        return tuple(
+            paired_change(deltas[rows], clusters, rows.size, self.settings, weight)
+            for deltas in (self.trends.contact_delta_ri, self.trends.contact_delta_nps)
+        )
+
     def account_position(self, external_id: str) -> int:
         """The position of an account, or UnknownAccount."""
         try:
@@ -158,11 +185,16 @@ def score_wave(
     wave: WaveInput,
     settings: ScoringSettings = DEFAULT_SETTINGS,
     previous: WaveInput | None = None,
+    *,
+    closed: bool = False,
 ) -> WaveResult:
-    """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also trends."""
+    """Every SCORING.md figure of one wave; with `previous` (the program's last closed wave) also
+    trends; once `closed` (no more answers) a decision maker who did not answer alerts."""
     buyers = score_responses(wave.buyer_answers, settings)
     nps_scores = nps_points(buyers.nps_category)
-    arguments = (buyers.relationship_index, nps_scores, settings)
+    buyer_account = wave.contact_account[wave.buyer_contact]
+    n_accounts = len(wave.account_external_id)
+    arguments = (buyers.relationship_index, nps_scores, buyer_account, n_accounts, settings)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the bootstrap needs only the buyers' scores: on a big wave it runs beside the rest
         if wave.n_buyers >= PIPELINE_MIN_N:
@@ -170,7 +202,7 @@ def score_wave(
         else:
             intervals = Future()
             intervals.set_result(bootstrap_intervals(*arguments))
-        return _assemble(wave, settings, previous, buyers, nps_scores, intervals)
+        return _assemble(wave, settings, previous, buyers, nps_scores, intervals, closed)
 
 
 def _assemble(
@@ -180,6 +212,7 @@ def _assemble(
     buyers: ResponseScores,
     nps_scores: np.ndarray,
     intervals: Future,
+    closed: bool,
 ) -> WaveResult:
     structure = score_structure(wave, settings, buyers=buyers)
     accounts = structure.accounts
@@ -193,10 +226,10 @@ def _assemble(
     ranking = np.argsort(
         np.where(np.isnan(accounts.priority), np.inf, -accounts.priority), kind="stable"
     )
-    trends = None
+    trends, before = None, None
     if previous is not None:
-        before = score_structure(previous, settings, with_sellers=False)
-        trends = score_trends(wave, structure, previous, before)
+        before = score_structure(previous, settings)  # with sellers: their accuracy then
+        trends = score_trends(wave, structure, previous, before, settings)
     fields = {
         "relationship_index_revenue_weighted": revenue_weighted(
             accounts.relationship_index, revenue
@@ -211,13 +244,19 @@ def _assemble(
             for t, tp in enumerate(TOUCHPOINTS)
         },
         "competitors": competitor_counts(wave.buyer_competitor),
-        "revenue_at_risk": float(accounts.revenue_at_risk.sum()),
+        "revenue_at_risk": float(np.nansum(accounts.revenue_at_risk)),
+        "accounts_without_revenue": int(np.isnan(revenue).sum()),
         "coaching": seller_coaching(wave, structure, settings),
+        "account_plans": account_plans(structure, settings),
+        "seller_accuracy": accuracy_with_change(wave, structure, previous, before),
         "account_ranking": ranking,
-        "alert_table": find_alerts(wave, structure, trends),
+        "alert_table": find_alerts(wave, structure, trends, closed=closed),
         "trends": trends,
     }
     ri_interval, nps_interval = intervals.result()
+    buyer_account, n_accounts = wave.contact_account[wave.buyer_contact], len(revenue)
+    ri_accounts = accounts_answered(buyers.relationship_index, buyer_account, n_accounts)
+    nps_accounts = accounts_answered(nps_scores, buyer_account, n_accounts)
     return WaveResult(
         wave=wave,
         settings=settings,
@@ -226,7 +265,7 @@ def _assemble(
         pairs=structure.pairs,
         contacts=structure.contacts,
         accounts=accounts,
-        relationship_index=Estimate(ri_mean, *ri_interval, ri_n),
-        nps=Estimate(nps_mean, *nps_interval, nps_n),
+        relationship_index=Estimate(ri_mean, *ri_interval, ri_n, ri_accounts),
+        nps=Estimate(nps_mean, *nps_interval, nps_n, nps_accounts),
         **fields,
     )
