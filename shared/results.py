@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.vocabulary import (
@@ -24,14 +24,27 @@ from shared.vocabulary import (
 
 
 def _nothing_measured(*, low_n: bool = True) -> dict[str, Any]:
-    return {"value": None, "ci95": [None, None], "n": 0, "low_n": low_n}
+    return {"value": None, "ci95": [None, None], "n": 0, "low_n": low_n, "n_accounts": 0}
 
 
-def unscored_results(*, accounts: list[Mapping[str, Any]], low_n_under: int = 3) -> dict[str, Any]:
+def unscored_results(
+    *,
+    accounts: list[Mapping[str, Any]],
+    sellers: Sequence[Mapping[str, Any]] = (),
+    low_n_under: int = 3,
+) -> dict[str, Any]:
     """The `/results` document of a wave nobody has answered: `accounts` are the program's
-    accounts (`external_id`, `name`, `annual_revenue`) in roster order."""
+    accounts (`external_id`, `name`, `annual_revenue`), `sellers` its sellers (`email`,
+    `name`) who have buyers."""
     low_n = low_n_under > 0
-    weighted = {"value": None, "n_accounts": 0, "low_n": low_n}
+    weighted = {
+        "value": None,
+        "n_accounts": 0,
+        "low_n": low_n,
+        "n": 0,
+        "effective_n": None,
+        "largest_share": None,
+    }
     revenue = sum(float(a.get("annual_revenue") or 0) for a in accounts)
     return {
         "wave_id": None,
@@ -62,12 +75,14 @@ def unscored_results(*, accounts: list[Mapping[str, Any]], low_n_under: int = 3)
                 "seller": None,
                 "gap": None,
                 "alpha": None,
+                "alpha_ci95": [None, None],
                 "classes": dict.fromkeys(GAP_CLASSES),
                 "n_buyer": 0,
                 "n_seller": 0,
                 "n_pairs": 0,
                 "n_alpha": 0,
                 "low_n": low_n,
+                "n": 0,
             }
             for d in DIMENSIONS
         },
@@ -75,6 +90,7 @@ def unscored_results(*, accounts: list[Mapping[str, Any]], low_n_under: int = 3)
             t: {
                 "performance": None,
                 "impact": None,
+                "impact_ci95": [None, None],
                 "quadrant": None,
                 "n": 0,
                 "n_impact": 0,
@@ -86,16 +102,28 @@ def unscored_results(*, accounts: list[Mapping[str, Any]], low_n_under: int = 3)
         "competitors": [],
         "revenue_at_risk": 0.0,
         "accounts": [_unscored_summary(a, low_n=low_n) for a in accounts],
+        "accounts_without_revenue": sum(a.get("annual_revenue") is None for a in accounts),
         "trends": None,
         "alerts": [],
+        "sellers": [
+            {
+                "email": str(seller["email"]),
+                "name": str(seller.get("name") or ""),
+                "accuracy": None,
+                "n_pairs": 0,
+                "accuracy_change": None,
+            }
+            for seller in sellers
+        ],
     }
 
 
 def _unscored_summary(account: Mapping[str, Any], *, low_n: bool) -> dict[str, Any]:
+    unknown = account.get("annual_revenue") is None  # counted apart, never as zero
     return {
         "external_id": str(account["external_id"]),
         "name": str(account.get("name") or ""),
-        "annual_revenue": float(account.get("annual_revenue") or 0),
+        "annual_revenue": None if unknown else float(account["annual_revenue"]),
         "relationship_index": None,
         "level": INSUFFICIENT,
         "nps": None,
@@ -106,8 +134,15 @@ def _unscored_summary(account: Mapping[str, Any], *, low_n: bool) -> dict[str, A
         "n_buyers": 0,
         "low_n": low_n,
         "priority": None,
-        "revenue_at_risk": 0.0,
+        "revenue_at_risk": None if unknown else 0.0,
         "trend": None,
+        "n_ri": 0,
+        "n_nps": 0,
+        "n_pairs": 0,
+        "ri_low_n": low_n,
+        "nps_low_n": low_n,
+        "gap_low_n": low_n,
+        "plan": None,
     }
 
 
@@ -143,9 +178,11 @@ def unscored_account(
                     for d in DIMENSIONS
                 },
                 "trend": None,
+                "comments": None,
             }
             for c in contacts
         ],
         "moments": [],
         "coaching": [],
+        "changes": None,
     }

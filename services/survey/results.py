@@ -68,7 +68,9 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
         results = dict(stored["results"])
         final = bool(stored["final"])
     else:
-        results = unscored_results(accounts=_roster_accounts(db, wave))
+        results = unscored_results(
+            accounts=_roster_accounts(db, wave), sellers=_roster_sellers(db, wave)
+        )
         final = False
     # the worker marks the wave closed just after writing final results
     results.update(wave_id=wave_id, status=CLOSED if final else wave["status"], final=final)
@@ -106,6 +108,17 @@ def _roster_accounts(db: Database, wave: Mapping[str, Any]) -> list[dict[str, An
         (a for a in accounts if a["_id"] in with_contacts),
         key=lambda a: (str(a.get("name") or ""), str(a["external_id"])),
     )
+
+
+def _roster_sellers(db: Database, wave: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The program's sellers who have buyers, by email."""
+    program = {"program_id": wave["program_id"], "org_id": wave["org_id"]}
+    assigned = {
+        a["seller_email"]
+        for a in roster.list_assignments(db=db, **program, fields=("seller_email",))
+    }
+    sellers = roster.list_sellers(db=db, **program, fields=("email", "name"))
+    return sorted((s for s in sellers if s["email"] in assigned), key=lambda s: s["email"])
 
 
 def with_comments(
