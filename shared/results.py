@@ -45,7 +45,6 @@ def unscored_results(
         "effective_n": None,
         "largest_share": None,
     }
-    revenue = sum(float(a.get("annual_revenue") or 0) for a in accounts)
     return {
         "wave_id": None,
         "status": None,
@@ -57,47 +56,9 @@ def unscored_results(
         "nps_revenue_weighted": dict(weighted),
         "levels": dict.fromkeys(LEVEL_NAMES, 0),
         "segments": dict.fromkeys(SEGMENTS, 0),
-        "distributions": {
-            "levels": {
-                "contacts": dict.fromkeys(LEVEL_NAMES, 0),
-                "accounts": {**dict.fromkeys(LEVELS, 0), INSUFFICIENT: len(accounts)},
-                "revenue": {**dict.fromkeys(LEVELS, 0.0), INSUFFICIENT: revenue},
-            },
-            "segments": {
-                "contacts": dict.fromkeys(SEGMENTS, 0),
-                "accounts": dict.fromkeys(SEGMENTS, 0),
-                "revenue": dict.fromkeys(SEGMENTS, 0),
-            },
-        },
-        "dimensions": {
-            d: {
-                "buyer": None,
-                "seller": None,
-                "gap": None,
-                "alpha": None,
-                "alpha_ci95": [None, None],
-                "classes": dict.fromkeys(GAP_CLASSES),
-                "n_buyer": 0,
-                "n_seller": 0,
-                "n_pairs": 0,
-                "n_alpha": 0,
-                "low_n": low_n,
-                "n": 0,
-            }
-            for d in DIMENSIONS
-        },
-        "touchpoints": {
-            t: {
-                "performance": None,
-                "impact": None,
-                "impact_ci95": [None, None],
-                "quadrant": None,
-                "n": 0,
-                "n_impact": 0,
-                "low_n": low_n,
-            }
-            for t in TOUCHPOINTS
-        },
+        "distributions": _unscored_distributions(accounts),
+        "dimensions": {d: _unscored_dimension(low_n) for d in DIMENSIONS},
+        "touchpoints": {t: _unscored_touchpoint(low_n) for t in TOUCHPOINTS},
         "moments": {t: dict.fromkeys(MOMENT_TAGS, 0) for t in TOUCHPOINTS},
         "competitors": [],
         "revenue_at_risk": 0.0,
@@ -115,6 +76,51 @@ def unscored_results(
             }
             for seller in sellers
         ],
+    }
+
+
+def _unscored_distributions(accounts: list[Mapping[str, Any]]) -> dict[str, Any]:
+    revenue = sum(float(a.get("annual_revenue") or 0) for a in accounts)
+    return {
+        "levels": {
+            "contacts": dict.fromkeys(LEVEL_NAMES, 0),
+            "accounts": {**dict.fromkeys(LEVELS, 0), INSUFFICIENT: len(accounts)},
+            "revenue": {**dict.fromkeys(LEVELS, 0.0), INSUFFICIENT: revenue},
+        },
+        "segments": {
+            "contacts": dict.fromkeys(SEGMENTS, 0),
+            "accounts": dict.fromkeys(SEGMENTS, 0),
+            "revenue": dict.fromkeys(SEGMENTS, 0),
+        },
+    }
+
+
+def _unscored_dimension(low_n: bool) -> dict[str, Any]:
+    return {
+        "buyer": None,
+        "seller": None,
+        "gap": None,
+        "alpha": None,
+        "alpha_ci95": [None, None],
+        "classes": dict.fromkeys(GAP_CLASSES),
+        "n_buyer": 0,
+        "n_seller": 0,
+        "n_pairs": 0,
+        "n_alpha": 0,
+        "low_n": low_n,
+        "n": 0,
+    }
+
+
+def _unscored_touchpoint(low_n: bool) -> dict[str, Any]:
+    return {
+        "performance": None,
+        "impact": None,
+        "impact_ci95": [None, None],
+        "quadrant": None,
+        "n": 0,
+        "n_impact": 0,
+        "low_n": low_n,
     }
 
 
