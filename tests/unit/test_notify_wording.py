@@ -152,7 +152,14 @@ EMAILS: dict[str, dict[str, Any]] = {
     },
 }  # fmt: skip
 # Every kind of alert sentence, with and without who it is about.
-for _kind in ("level_drop", "became_detractor", "antagonistic", "other"):
+for _kind in (
+    "level_drop",
+    "became_detractor",
+    "antagonistic",
+    "decision_maker_blind_spot",
+    "silent_decision_maker",
+    "other",
+):
     EMAILS[f"relationship alert ({_kind})"] = {
         **EMAILS["relationship alert"],
         "context": {**EMAILS["relationship alert"]["context"], "change_key": f"alert_{_kind}"},
