@@ -483,7 +483,8 @@ def close_wave(*, db: Database, bus: Bus, wave_id: str) -> engine.WaveResult:
     loaded = load_wave(db, wave_id)
     previous_id = waves.previous_closed(db=db, wave=loaded.wave)
     previous = load_wave(db, previous_id).input if previous_id else None
-    result = engine.score_wave(loaded.input, loaded.settings, previous)
+    # closed: no more answers can come, so a decision maker who did not answer alerts
+    result = engine.score_wave(loaded.input, loaded.settings, previous, closed=True)
     write_results(db, loaded, result, final=True)
     waves.mark_closed(db=db, wave_id=wave_id, now=datetime.now(UTC))
     scoring_state.mark_final(db=db, wave_id=wave_id, org_id=loaded.wave["org_id"])

@@ -324,3 +324,39 @@ def test_a_german_seller_reads_how_many_answers_a_thin_figure_rests_on(db, smtp)
     globex = stored["accounts"]["G-7"]
     ri = _one(globex["relationship_index"]).replace(".", ",")
     assert f"Beziehungsindex {ri} (auf Grundlage einer Antwort)" in _plain(tess)
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "sentence"),
+    [
+        (
+            "silent_decision_maker",
+            {"previous": None, "current": None},
+            "Decision maker Ann Archer did not answer the survey before it closed.",
+        ),
+        (
+            "decision_maker_blind_spot",
+            {"previous": 250 / 3, "current": 50.0},
+            "Decision maker Ann Archer puts the relationship at 50.0, the seller at 83.3: "
+            "a blind spot.",
+        ),
+    ],
+)
+def test_a_decision_maker_alert_says_what_it_is_about(db, smtp, kind, detail, sentence):
+    world = make_world(db)
+    make_notifier(db, smtp.url).handle(
+        Event(
+            RELATIONSHIP_ALERT,
+            {
+                "org_id": world.org_id,
+                "wave_id": world.wave_id,
+                "account_external_id": "A-1",
+                "owner_email": "owner@northwind.example",
+                "kind": kind,
+                "contact_email": "ann@acme.example",
+                "detail": detail,
+            },
+        )
+    )
+    (mail,) = smtp.handler.snapshot()
+    assert sentence in " ".join(_plain(mail).split())
