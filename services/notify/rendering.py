@@ -74,6 +74,14 @@ class Words:
             return Markup(escape(template)).format(**values)
         return template.format(**values)
 
+    def based_on(self, low_n: Any, n: Any) -> str:
+        """ " (based on N answers)" after a figure the results mark `low_n`, else nothing: a
+        figure from a few answers is not presented as solid."""
+        if not low_n or not n:
+            return ""
+        sentence = self("based_on_one_answer" if n == 1 else "based_on_answers", n=n)
+        return Markup(" (") + sentence + Markup(")") if self.html else f" ({sentence})"
+
     def name(self, kind: str, value: str | None) -> str:
         """A level, segment, gap class, dimension or NPS category in this language."""
         if value is None:

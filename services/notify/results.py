@@ -144,6 +144,8 @@ def seller_relationships(
                     "name": account.get("name") or candidate,
                     "level": account.get("level"),
                     "relationship_index": account.get("relationship_index"),
+                    "ri_low_n": account.get("ri_low_n"),
+                    "n_ri": account.get("n_ri"),
                     "contacts": [],
                 },
             )
@@ -502,6 +504,8 @@ def send_manager_digest(
         rates=response_rates(db, wave["_id"]),
         relationship_index=_value(results.get("relationship_index")),
         nps=_value(results.get("nps")),
+        ri_figure=results.get("relationship_index") or {},
+        nps_figure=results.get("nps") or {},
         revenue_at_risk=results.get("revenue_at_risk"),
         levels=_distribution(results.get("levels"), LEVEL_NAMES),
         segments=_distribution(results.get("segments"), SEGMENTS),

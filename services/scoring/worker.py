@@ -121,6 +121,7 @@ def _response_rows(
 ) -> list[dict[str, Any]]:
     """One `scores` document per completed response not in `skip` (the export reads these)."""
     wave, wave_id = result.wave, loaded.wave["_id"]
+    pair_of = _pair_of_seller_row(result)
     rows = []
     sides = (
         (BUYER, result.buyers, loaded.buyer_response_ids, wave.buyer_contact, None),
@@ -144,8 +145,30 @@ def _response_rows(
                 else str(wave.seller_email[seller_of[row]]),
                 **engine.response_scores_to_json(found, row),
             }
+            if seller_of is not None:  # the seller's own pair with the buyer, None unanswered
+                doc["pair"] = _pair_json(result, pair_of.get(row))
             rows.append(doc)
     return rows
+
+
+def _pair_of_seller_row(result: engine.WaveResult) -> dict[int, int]:
+    """The pair (section 3) of each seller response that has one, by seller row."""
+    return {row: p for p, row in enumerate(result.pairs.seller_row.tolist())}
+
+
+def _pair_json(result: engine.WaveResult, p: int | None) -> dict[str, Any] | None:
+    """One pair's gaps as stored with the seller's response (what the view shows, as computed)."""
+    if p is None:
+        return None
+    pairs = result.pairs
+    return {
+        "gap": _plain(pairs.gap[p]),
+        "gap_class": engine.GAP_CLASSES[c] if (c := int(pairs.gap_class[p])) >= 0 else None,
+        "nps_gap": _plain(pairs.nps_gap[p]),
+        "dimension_gaps": {
+            d: _plain(g) for d, g in zip(engine.DIMENSIONS, pairs.dimension_gaps[p], strict=True)
+        },
+    }
 
 
 @functools.cache
@@ -460,7 +483,8 @@ def close_wave(*, db: Database, bus: Bus, wave_id: str) -> engine.WaveResult:
     loaded = load_wave(db, wave_id)
     previous_id = waves.previous_closed(db=db, wave=loaded.wave)
     previous = load_wave(db, previous_id).input if previous_id else None
-    result = engine.score_wave(loaded.input, loaded.settings, previous)
+    # closed: no more answers can come, so a decision maker who did not answer alerts
+    result = engine.score_wave(loaded.input, loaded.settings, previous, closed=True)
     write_results(db, loaded, result, final=True)
     waves.mark_closed(db=db, wave_id=wave_id, now=datetime.now(UTC))
     scoring_state.mark_final(db=db, wave_id=wave_id, org_id=loaded.wave["org_id"])

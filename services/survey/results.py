@@ -49,6 +49,11 @@ EXPORT_COLUMNS = (
     "account_name",
     *(f"comment.{kind}" for kind in comments.TEXT_KINDS),
     "moments",
+    # a seller row's pair with the buyer's own answers (SCORING.md section 3), as stored
+    "gap",
+    "gap_class",
+    "nps_gap",
+    *(f"gap.{d}" for d in DIMENSIONS),
 )
 
 
@@ -225,6 +230,7 @@ def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
                 contact_names.get(doc.get("contact_email"), ""),
                 account_names.get(doc.get("account_external_id"), ""),
                 *_comment_cells(said.get(doc["key"])),
+                *_pair_cells(doc.get("pair")),
             ]
         )
         yield flush()
@@ -241,6 +247,15 @@ def _comment_cells(said: list[comments.Comment] | None) -> list[str]:
     return [
         *(text or "" for text in comments.texts(said).values()),
         json.dumps(moments, ensure_ascii=False) if moments else "",
+    ]
+
+
+def _pair_cells(pair: dict[str, Any] | None) -> list[Any]:
+    """The export's gap cells of a seller row whose buyer answered; empty otherwise."""
+    pair = pair or {}
+    gaps = pair.get("dimension_gaps") or {}
+    return [pair.get("gap"), pair.get("gap_class"), pair.get("nps_gap")] + [
+        gaps.get(d) for d in DIMENSIONS
     ]
 
 

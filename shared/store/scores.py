@@ -117,3 +117,21 @@ def of_kind(
     query["kind"] = kind
     found = db.scores.find(query, projection(fields))
     return found.sort("key", ASCENDING) if by_key else found
+
+
+def of_seller(
+    *, db: Database, wave_id: str, seller_email: str, org_id: str
+) -> list[dict[str, Any]]:
+    """The scores of the seller's own responses in the wave (one per buyer contact they
+    answered about), by key."""
+    query = {"wave_id": wave_id, "org_id": org_id, "kind": "response", "seller_email": seller_email}
+    return list(db.scores.find(query).sort("key", ASCENDING))
+
+
+def of_keys(
+    *, db: Database, wave_id: str, kind: str, keys: Iterable[str], org_id: str
+) -> dict[str, dict[str, Any]]:
+    """The wave's documents of one kind with these keys, by key (one `$in` read)."""
+    ids = [composite_id(wave_id, kind, key) for key in dict.fromkeys(keys)]
+    found = db.scores.find({"_id": {"$in": ids}, "org_id": org_id})
+    return {doc["key"]: doc for doc in found}

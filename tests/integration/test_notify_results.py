@@ -289,3 +289,74 @@ def test_an_alert_without_an_owner_is_not_emailed(db, smtp):
         )
     )
     assert smtp.handler.snapshot() == [] and db.emails.count_documents({}) == 0
+
+
+def test_figures_from_too_few_answers_say_how_many_answers_they_rest_on(db, smtp):
+    # Bob does not answer: the wave's RI and NPS rest on 2 buyers, each account's RI on 1
+    world = make_world(db)
+    stored = write_results(db, world)
+    results = stored["results"]
+    assert results["relationship_index"]["low_n"] and results["relationship_index"]["n"] == 2
+    make_notifier(db, smtp.url).handle(_scored(world))
+    mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
+
+    digest = mails["pm@northwind.example"]
+    text = _plain(digest)
+    ri = _one(results["relationship_index"]["value"])
+    assert f"Relationship index: {ri} (based on 2 answers)" in text
+    assert f"NPS: {_one(results['nps']['value'])} (based on 2 answers)" in text
+    acme = next(a for a in results["accounts"] if a["external_id"] == "A-1")
+    assert acme["ri_low_n"] and acme["n_ri"] == 1
+    assert f"Relationship index {_one(acme['relationship_index'])} (based on 1 answer)," in text
+    assert f"<strong>{ri}</strong> (based on 2 answers)" in digest.part("html")
+
+    sam = mails["sam@northwind.example"]
+    account_line = f"relationship index {_one(acme['relationship_index'])} (based on 1 answer)"
+    assert account_line in _plain(sam)
+    assert account_line in sam.part("html")
+
+
+def test_a_german_seller_reads_how_many_answers_a_thin_figure_rests_on(db, smtp):
+    world = make_world(db, seller_language="de")
+    stored = write_results(db, world)
+    make_notifier(db, smtp.url).handle(_scored(world))
+    tess = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["tess@northwind.example"])
+    globex = stored["accounts"]["G-7"]
+    ri = _one(globex["relationship_index"]).replace(".", ",")
+    assert f"Beziehungsindex {ri} (auf Grundlage einer Antwort)" in _plain(tess)
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "sentence"),
+    [
+        (
+            "silent_decision_maker",
+            {"previous": None, "current": None},
+            "Decision maker Ann Archer did not answer the survey before it closed.",
+        ),
+        (
+            "decision_maker_blind_spot",
+            {"previous": 250 / 3, "current": 50.0},
+            "Decision maker Ann Archer puts the relationship at 50.0, the seller at 83.3: "
+            "a blind spot.",
+        ),
+    ],
+)
+def test_a_decision_maker_alert_says_what_it_is_about(db, smtp, kind, detail, sentence):
+    world = make_world(db)
+    make_notifier(db, smtp.url).handle(
+        Event(
+            RELATIONSHIP_ALERT,
+            {
+                "org_id": world.org_id,
+                "wave_id": world.wave_id,
+                "account_external_id": "A-1",
+                "owner_email": "owner@northwind.example",
+                "kind": kind,
+                "contact_email": "ann@acme.example",
+                "detail": detail,
+            },
+        )
+    )
+    (mail,) = smtp.handler.snapshot()
+    assert sentence in " ".join(_plain(mail).split())

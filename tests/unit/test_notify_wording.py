@@ -92,6 +92,7 @@ EMAILS: dict[str, dict[str, Any]] = {
         "context": dict(
             seller_name="Sam Seller", wave_name="Spring", org_name="Northwind Supplies",
             accounts=[{"name": "Acme", "level": "transactional", "relationship_index": 55.0,
+                       "ri_low_n": True, "n_ri": 2,
                        "contacts": [_contact("Ann Archer", True), _contact("Bob Baker", False)]}],
             overview=[{"name": "trust", "buyer": 50.0, "seller": 62.0, "gap": 12.0, "n": 1}],
             plan={"dimensions": [{"dimension": "trust", "gap_class": "blind_spot", "gap": 12.0,
@@ -127,6 +128,7 @@ EMAILS: dict[str, dict[str, Any]] = {
             rates=[{"side": "buyers", "invited": 5, "completed": 3, "share": 0.6},
                    {"side": "sellers", "invited": 2, "completed": 0, "share": 0.0}],
             relationship_index=63.1, nps=10.0, revenue_at_risk=2_000_000.0,
+            ri_figure={"value": 63.1, "n": 2, "low_n": True}, nps_figure={"n": 1, "low_n": True},
             levels=[{"name": "transactional", "count": 1, "share": 1.0}],
             segments=[{"name": "stalker", "count": 1, "share": 1.0}],
             priority_accounts=[{"name": "Acme", "level": "transactional",
@@ -150,7 +152,14 @@ EMAILS: dict[str, dict[str, Any]] = {
     },
 }  # fmt: skip
 # Every kind of alert sentence, with and without who it is about.
-for _kind in ("level_drop", "became_detractor", "antagonistic", "other"):
+for _kind in (
+    "level_drop",
+    "became_detractor",
+    "antagonistic",
+    "decision_maker_blind_spot",
+    "silent_decision_maker",
+    "other",
+):
     EMAILS[f"relationship alert ({_kind})"] = {
         **EMAILS["relationship alert"],
         "context": {**EMAILS["relationship alert"]["context"], "change_key": f"alert_{_kind}"},
