@@ -787,6 +787,8 @@ def score_wave_naive(
             parts = sum(_variance([row[i] for row in complete]) for i in range(6))
             reliability = 6 / 5 * (1.0 - parts / total_variance)
     sd = math.sqrt(_variance(ri_values)) if len(ri_values) >= 2 else math.nan
+    if sd < TOLERANCE:
+        sd = 0.0  # every buyer's RI alike: float noise of their mean is no spread
     sem = sd * math.sqrt(0.0 if 1.0 - reliability < TOLERANCE else 1.0 - reliability)
 
     def change_index(delta: float | None) -> float | None:
@@ -889,7 +891,7 @@ def score_wave_naive(
         ci95 = _bootstrap(drawn, settings.bootstrap_samples, settings.bootstrap_seed)
         significant = None
         if ci95[0] is not None:
-            significant = ci95[0] > 0 or ci95[1] < 0
+            significant = ci95[0] > TOLERANCE or ci95[1] < -TOLERANCE
         return {
             "value": _weighted_mean([(w, v) for _, v, w in drawn]),
             "ci95": ci95,

@@ -84,10 +84,11 @@ class Change:
 
     @property
     def significant(self) -> bool | None:
-        """The interval excludes 0 (None without an interval)."""
+        """The interval excludes 0 (None without an interval); an end within float noise of 0
+        (every change alike and nil) does not exclude it."""
         if math.isnan(self.low) or math.isnan(self.high):
             return None
-        return self.low > 0 or self.high < 0
+        return self.low > TOLERANCE or self.high < -TOLERANCE
 
 
 def paired_change(
@@ -160,6 +161,8 @@ def measurement_error(now: Structure, settings: ScoringSettings) -> tuple[float,
     ri = now.buyers.relationship_index
     ri = ri[~np.isnan(ri)]
     sd = float(ri.std(ddof=1)) if ri.size >= 2 else math.nan
+    if sd < TOLERANCE:
+        sd = 0.0  # every buyer's RI alike: float noise of their mean is no spread
     # 1 - r within float noise of 0 (every buyer's dimensions alike) is 0: SEM 0, not 1e-7
     return r, sd * math.sqrt(0.0 if 1.0 - r < TOLERANCE else 1.0 - r)
 
