@@ -240,9 +240,7 @@ def _assemble(
     ranking = np.argsort(
         np.where(np.isnan(accounts.priority), np.inf, -accounts.priority), kind="stable"
     )
-    trends, before = None, before_structure.result()
-    if previous is not None:
-        trends = score_trends(wave, structure, previous, before, settings)
+    # what needs no previous wave first: the helper meanwhile scores the previous wave
     fields = {
         "relationship_index_revenue_weighted": revenue_weighted(
             accounts.relationship_index, revenue
@@ -261,11 +259,14 @@ def _assemble(
         "accounts_without_revenue": int(np.isnan(revenue).sum()),
         "coaching": seller_coaching(wave, structure, settings),
         "account_plans": account_plans(structure, settings),
-        "seller_accuracy": accuracy_with_change(wave, structure, previous, before),
         "account_ranking": ranking,
-        "alert_table": find_alerts(wave, structure, trends, closed=closed),
-        "trends": trends,
     }
+    trends, before = None, before_structure.result()
+    if previous is not None:
+        trends = score_trends(wave, structure, previous, before, settings)
+    fields["seller_accuracy"] = accuracy_with_change(wave, structure, previous, before)
+    fields["alert_table"] = find_alerts(wave, structure, trends, closed=closed)
+    fields["trends"] = trends
     ri_interval, nps_interval = intervals.result()
     buyer_account, n_accounts = wave.contact_account[wave.buyer_contact], len(revenue)
     ri_accounts = accounts_answered(buyers.relationship_index, buyer_account, n_accounts)
