@@ -3,6 +3,8 @@ verbatim, and each seller's prediction accuracy with its change."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from services.scoring.engine import (
@@ -175,3 +177,17 @@ def test_open_answers_are_reported_verbatim_with_who_gave_them():
             "text": "Invoice twice!",
         },
     ]
+
+
+def test_building_the_results_document_leaves_the_cycle_collector_as_it_found_it():
+    # the document is built with the collector paused (no cycles to find, thousands of dicts)
+    result = two_accounts_wave()
+    expected = wave_result_to_json(result)
+    was_enabled = gc.isenabled()
+    try:
+        gc.disable()
+        assert wave_result_to_json(result) == expected and not gc.isenabled()
+        gc.enable()
+        assert wave_result_to_json(result) == expected and gc.isenabled()
+    finally:
+        (gc.enable if was_enabled else gc.disable)()

@@ -295,6 +295,13 @@ def wave_result_to_json(
     final: bool | None = None,
 ) -> dict[str, Any]:
     """The API.md `/results` document of a scored wave (accounts ranked by priority)."""
+    with js.collector_paused():  # thousands of acyclic dicts: no garbage for it to find
+        return _results_document(result, wave_id, status, final)
+
+
+def _results_document(
+    result: WaveResult, wave_id: str | None, status: str | None, final: bool | None
+) -> dict[str, Any]:
     settings = result.settings
     accounts = _account_summaries_json(result, result.account_ranking)
     trends = result.trends
