@@ -7,6 +7,8 @@
     bench scoring.speedup_vs_naive: <x> x      naive.py time / engine time on the same
                                                200k wave, both producing the results
                                                document, checked equal
+    bench scoring.threads: <n>                 threads score_wave used on that wave (itself and
+                                               one helper on a big wave with two CPUs or more)
     bench scoring.incremental_ms: <ms> ms      one completed response scored alone (a one-row
                                                matrix through score_responses, to JSON)
 
@@ -49,8 +51,9 @@ def _keyed(results: dict) -> dict:
     return {**results, "accounts": {a["external_id"]: a for a in results["accounts"]}}
 
 
-def bench_full_wave() -> tuple[float, float]:
-    """(engine seconds, naive / engine) on the 200k wave, scored against its previous wave.
+def bench_full_wave() -> tuple[float, float, int]:
+    """(engine seconds, naive / engine, engine threads) on the 200k wave, scored against its
+    previous wave.
 
     The engine figure is score_wave alone, best of three; the ratio compares the naive
     reference (one run, it takes about half a minute) with the engine producing the same
@@ -62,6 +65,7 @@ def bench_full_wave() -> tuple[float, float]:
     previous_records = generate_roster_and_answers(FULL_ACCOUNTS, wave=1, **sizes)
     wave, previous = build_wave_input(**records), build_wave_input(**previous_records)
     scoring = _best(lambda: score_wave(wave, DEFAULT_SETTINGS, previous), repeat=3)
+    threads = score_wave(wave, DEFAULT_SETTINGS, previous).threads
 
     def engine() -> dict:
         return wave_result_to_json(score_wave(wave, DEFAULT_SETTINGS, previous))
@@ -73,7 +77,7 @@ def bench_full_wave() -> tuple[float, float]:
     if different:
         raise AssertionError(f"engine and naive disagree: {different[:5]}")
     del naive
-    return scoring, naive_seconds / _best(engine, repeat=3)
+    return scoring, naive_seconds / _best(engine, repeat=3), threads
 
 
 def bench_incremental() -> float:
@@ -90,9 +94,10 @@ def bench_incremental() -> float:
 
 
 def main() -> None:
-    full_wave, speedup = bench_full_wave()
+    full_wave, speedup, threads = bench_full_wave()
     print(f"bench scoring.full_wave_200k: {full_wave:.3f} s", flush=True)
     print(f"bench scoring.speedup_vs_naive: {speedup:.1f} x", flush=True)
+    print(f"bench scoring.threads: {threads}", flush=True)
     print(f"bench scoring.incremental_ms: {bench_incremental():.3f} ms", flush=True)
 
 

@@ -3,6 +3,8 @@ verbatim, and each seller's prediction accuracy with its change."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from services.scoring.engine import (
@@ -106,6 +108,28 @@ def test_seller_accuracy_and_its_change_since_the_previous_wave():
     assert alone["accuracy_change"] is None  # no previous wave
 
 
+def test_seller_accuracy_change_matches_sellers_by_email_whatever_their_order():
+    def wave(sellers: list[tuple[str, int]]):
+        return wave_from(
+            accounts=[("A", 1.0)],
+            contacts=[("x@a", "A", "user")],
+            buyers={"x@a": response(4)},
+            sellers=[(seller, "x@a", response(x)) for seller, x in sellers],
+        )
+
+    # before: r@us exact (100), s@us off by 33.33 (66.67); now listed the other way round
+    # with t@us new: s@us exact (+33.33), r@us off (-33.33), t@us has no change
+    before = wave([("r@us", 4), ("s@us", 6)])
+    now = wave([("t@us", 4), ("s@us", 4), ("r@us", 6)])
+    sellers = wave_result_to_json(score_wave(now, FAST, previous=before))["sellers"]
+    changes = {s["email"]: s["accuracy_change"] for s in sellers}
+    assert changes == {
+        "t@us": None,
+        "s@us": pytest.approx(100 / 3),
+        "r@us": pytest.approx(-100 / 3),
+    }
+
+
 def test_open_answers_are_reported_verbatim_with_who_gave_them():
     wave = wave_from(
         accounts=[("A", 1.0)],
@@ -153,3 +177,17 @@ def test_open_answers_are_reported_verbatim_with_who_gave_them():
             "text": "Invoice twice!",
         },
     ]
+
+
+def test_building_the_results_document_leaves_the_cycle_collector_as_it_found_it():
+    # the document is built with the collector paused (no cycles to find, thousands of dicts)
+    result = two_accounts_wave()
+    expected = wave_result_to_json(result)
+    was_enabled = gc.isenabled()
+    try:
+        gc.disable()
+        assert wave_result_to_json(result) == expected and not gc.isenabled()
+        gc.enable()
+        assert wave_result_to_json(result) == expected and gc.isenabled()
+    finally:
+        (gc.enable if was_enabled else gc.disable)()

@@ -15,13 +15,12 @@ otherwise the m indices into the sorted clusters are drawn (row b of
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from services.scoring.engine.settings import ScoringSettings
 
-PIPELINE_MIN_N = 20_000  # from this many accounts (or buyers) the bootstrap uses a helper thread
+PIPELINE_MIN_N = 20_000  # from this many buyers score_wave uses a helper thread (wave.py)
 _CHUNK_ELEMENTS = 2**18  # bootstrap indices (or counts) drawn at a time
 BOOTSTRAP_RESOLUTION = 1e-9
 BOOTSTRAP_COUNTS_RATIO = 16
@@ -61,34 +60,19 @@ def _resample_ratios(
     index matrix `default_rng(seed).integers(0, m, (B, m))` picks replicate b.
 
     Drawn a chunk of rows at a time to bound memory; PCG64 keeps its spare 32-bit half between
-    calls, so the chunks are exactly the rows of the one big draw.
+    calls, so the chunks are exactly the rows of the one big draw. One thread: a helper thread
+    drawing the next chunk cost more in hand-overs than it saved once the machine was busy.
     """
     m = sums.shape[0]
     rng = np.random.default_rng(seed)
     ratios = np.empty(samples, dtype=np.float64)
     index_type = np.int32 if m < 2**31 else np.int64  # the same draws as int64, faster
     rows = max(1, _CHUNK_ELEMENTS // m)
-    chunks = [(start, min(rows, samples - start)) for start in range(0, samples, rows)]
-
-    def draw(count: int) -> np.ndarray:
-        return rng.integers(0, m, (count, m), dtype=index_type)
-
-    def gather(start: int, count: int, index: np.ndarray) -> None:
+    for start in range(0, samples, rows):
+        count = min(rows, samples - start)
+        index = rng.integers(0, m, (count, m), dtype=index_type)
         total = sums.take(index).sum(axis=1)
         ratios[start : start + count] = total / counts.take(index).sum(axis=1)
-
-    if m < PIPELINE_MIN_N:
-        for start, count in chunks:
-            gather(start, count, draw(count))
-        return ratios
-    # a helper thread draws the next chunk while this one is gathered (both release the GIL)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(draw, chunks[0][1])
-        for k, (start, count) in enumerate(chunks):
-            index = upcoming.result()
-            if k + 1 < len(chunks):
-                upcoming = pool.submit(draw, chunks[k + 1][1])
-            gather(start, count, index)
     return ratios
 
 

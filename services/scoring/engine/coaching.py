@@ -17,6 +17,7 @@ from services.scoring.engine.structure import (
     gap_class_codes,
     grouped_mean_columns,
 )
+from services.scoring.engine.trends import match_keys
 from services.scoring.engine.vocabulary import (
     DIMENSIONS,
     INSUFFICIENT_CODE,
@@ -117,10 +118,10 @@ def accuracy_with_change(
     change = np.full(accuracy.shape, np.nan)
     if previous_wave is not None and before is not None:
         old, _ = seller_accuracy(len(previous_wave.seller_email), before)
-        position = {e: i for i, e in enumerate(previous_wave.seller_email.tolist())}
-        for s, email in enumerate(wave.seller_email.tolist()):  # over sellers, not responses
-            if email in position:
-                change[s] = accuracy[s] - old[position[email]]
+        # matched in the reversed list: an e-mail listed twice before counts at its last place
+        reversed_at = match_keys(wave.seller_email, previous_wave.seller_email[::-1])
+        at = np.flatnonzero(reversed_at >= 0)
+        change[at] = accuracy[at] - old[len(previous_wave.seller_email) - 1 - reversed_at[at]]
     return SellerAccuracy(accuracy, n_pairs, change)
 
 

@@ -131,12 +131,14 @@ def _trends_json(
     return documents
 
 
-def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any]]:
-    """The results' summary of every account in `order`, built column by column."""
-    accounts, wave, settings = result.accounts, result.wave, result.settings
-    columns = zip(
-        wave.account_external_id[order].tolist(),
-        wave.account_name[order].tolist(),
+def _account_columns(result: WaveResult, order: np.ndarray) -> list[list[Any]]:
+    """The columns of the accounts' summaries in `order`, in the documents' key order (the
+    low_n flags too: one numpy comparison per column, not a call per account)."""
+    accounts, wave, low_n = result.accounts, result.wave, result.settings.low_n
+    n_ri, n_nps, n_pairs = accounts.n_ri[order], accounts.n_nps[order], accounts.n_pairs[order]
+    return [
+        list(map(str, wave.account_external_id[order].tolist())),
+        list(map(str, wave.account_name[order].tolist())),
         js.plain_numbers(wave.account_revenue[order]),
         js.plain_numbers(accounts.relationship_index[order]),
         [LEVEL_NAMES[c] for c in accounts.level[order].tolist()],
@@ -145,20 +147,28 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
         js.plain_numbers(accounts.gap[order]),
         js.names(GAP_CLASSES, accounts.gap_class[order]),
         js.names(SEGMENTS, accounts.segment[order]),
-        accounts.n_buyers[order].tolist(),
-        accounts.n_ri[order].tolist(),
-        accounts.n_nps[order].tolist(),
-        accounts.n_pairs[order].tolist(),
+        accounts.n_buyers[order].astype(np.int64).tolist(),
+        # the account's RI and NPS each rest on their own answers, its gap on its pairs
+        (np.minimum(n_ri, n_nps) < low_n).tolist(),
+        n_ri.tolist(),
+        n_nps.tolist(),
+        n_pairs.tolist(),
+        (n_ri < low_n).tolist(),
+        (n_nps < low_n).tolist(),
+        (n_pairs < low_n).tolist(),
         js.plain_numbers(accounts.priority[order]),
         js.plain_numbers(accounts.revenue_at_risk[order]),
         _trends_json(result, order, of="account"),
         plans_json(result, order),
-        strict=True,
-    )
+    ]
+
+
+def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any]]:
+    """The results' summary of every account in `order`, built column by column."""
     return [
         {
-            "external_id": str(external_id),
-            "name": str(name),
+            "external_id": external_id,
+            "name": name,
             "annual_revenue": revenue,
             "relationship_index": ri,
             "level": level,
@@ -167,15 +177,14 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             "gap": gap,
             "gap_class": gap_class,
             "segment": segment,
-            "n_buyers": int(n_buyers),
-            # the account's RI and NPS each rest on their own answers, its gap on its pairs
-            "low_n": _low_n(min(n_ri, n_nps), settings),
-            "n_ri": n_ri,
-            "n_nps": n_nps,
-            "n_pairs": n_pairs,
-            "ri_low_n": _low_n(n_ri, settings),
-            "nps_low_n": _low_n(n_nps, settings),
-            "gap_low_n": _low_n(n_pairs, settings),
+            "n_buyers": n_buyers,
+            "low_n": low,
+            "n_ri": ri_count,
+            "n_nps": nps_count,
+            "n_pairs": pairs_count,
+            "ri_low_n": ri_low,
+            "nps_low_n": nps_low,
+            "gap_low_n": gap_low,
             "priority": priority,
             "revenue_at_risk": at_risk,
             "trend": trend,
@@ -193,14 +202,18 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             gap_class,
             segment,
             n_buyers,
-            n_ri,
-            n_nps,
-            n_pairs,
+            low,
+            ri_count,
+            nps_count,
+            pairs_count,
+            ri_low,
+            nps_low,
+            gap_low,
             priority,
             at_risk,
             trend,
             plan,
-        ) in columns
+        ) in zip(*_account_columns(result, order), strict=True)
     ]
 
 
@@ -282,6 +295,13 @@ def wave_result_to_json(
     final: bool | None = None,
 ) -> dict[str, Any]:
     """The API.md `/results` document of a scored wave (accounts ranked by priority)."""
+    with js.collector_paused():  # thousands of acyclic dicts: no garbage for it to find
+        return _results_document(result, wave_id, status, final)
+
+
+def _results_document(
+    result: WaveResult, wave_id: str | None, status: str | None, final: bool | None
+) -> dict[str, Any]:
     settings = result.settings
     accounts = _account_summaries_json(result, result.account_ranking)
     trends = result.trends

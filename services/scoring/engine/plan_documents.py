@@ -9,25 +9,41 @@ from typing import Any
 import numpy as np
 
 from services.scoring.engine import json_values as js
+from services.scoring.engine.coaching import AccountPlans
 from services.scoring.engine.vocabulary import DIMENSIONS, GAP_CLASSES, LEVEL_NAMES, SEGMENTS
 from services.scoring.engine.wave import WaveResult
 
 
+def _levers_json(plans: AccountPlans, order: np.ndarray) -> list[list[dict[str, Any]]]:
+    """Each account's levers (up to two, the present ones first), built a lever slot at a time."""
+    slots = []
+    for j in range(plans.levers.shape[1]):
+        codes = plans.levers[order, j]
+        slots.append(
+            [
+                None if d < 0 else {"dimension": DIMENSIONS[d], "headroom": room, "ri_gain": gain}
+                for d, room, gain in zip(
+                    codes.tolist(),
+                    plans.headroom[order, j].tolist(),
+                    plans.ri_gain[order, j].tolist(),
+                    strict=True,
+                )
+            ]
+        )
+    # levers are sorted by headroom with the missing ones last, so the count is a prefix
+    counts = (plans.levers[order] >= 0).sum(axis=1).tolist()
+    return [list(levers[:k]) for levers, k in zip(zip(*slots, strict=True), counts, strict=True)]
+
+
 def plans_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any] | None]:
-    """Section 7's plan of each account in `order` (None without an account RI)."""
+    """Section 7's plan of each account in `order` (None without an account RI), built column
+    by column."""
     plans = result.account_plans
-    has_ri = (~np.isnan(result.accounts.relationship_index[order])).tolist()
-    levers = zip(
-        plans.levers[order].tolist(),
-        plans.headroom[order].tolist(),
-        plans.ri_gain[order].tolist(),
-        strict=True,
-    )
     columns = zip(
-        has_ri,
+        (~np.isnan(result.accounts.relationship_index[order])).tolist(),
         js.names(LEVEL_NAMES, plans.next_level[order]),
         js.plain_numbers(plans.ri_needed[order]),
-        levers,
+        _levers_json(plans, order),
         js.names(SEGMENTS, plans.if_level_up[order]),
         js.names(SEGMENTS, plans.if_nps_up[order]),
         js.plain_numbers(plans.nps_needed[order]),
@@ -37,18 +53,14 @@ def plans_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any] | N
         {
             "next_level": next_level,
             "ri_needed": ri_needed,
-            "levers": [
-                {"dimension": DIMENSIONS[d], "headroom": room, "ri_gain": gain}
-                for d, room, gain in zip(*lever, strict=True)
-                if d >= 0
-            ],
+            "levers": levers,
             "if_level_up": level_up,
             "if_nps_up": nps_up,
             "nps_needed": nps_needed,
         }
         if with_ri
         else None
-        for with_ri, next_level, ri_needed, lever, level_up, nps_up, nps_needed in columns
+        for with_ri, next_level, ri_needed, levers, level_up, nps_up, nps_needed in columns
     ]
 
 

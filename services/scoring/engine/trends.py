@@ -167,7 +167,7 @@ def measurement_error(now: Structure, settings: ScoringSettings) -> tuple[float,
     return r, sd * math.sqrt(0.0 if 1.0 - r < TOLERANCE else 1.0 - r)
 
 
-def _match_keys(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
+def match_keys(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """Position of each current key among the previous keys (the first one), -1 where absent."""
     if len(current) == len(previous) and np.array_equal(current, previous):
         # the usual case, an unchanged roster, needs no lookup (keys are unique)
@@ -207,8 +207,8 @@ def score_trends(
 ) -> Trends:
     """Section 6: each contact and account of this wave against its previous wave's scores,
     with each contact's reliable change index."""
-    contact_previous = _match_keys(wave.contact_key, previous_wave.contact_key)
-    account_previous = _match_keys(wave.account_external_id, previous_wave.account_external_id)
+    contact_previous = match_keys(wave.contact_key, previous_wave.contact_key)
+    account_previous = match_keys(wave.account_external_id, previous_wave.account_external_id)
     contact_ri, contact_level, contact_category = _previous_values(
         contact_previous,
         before.contacts.relationship_index,

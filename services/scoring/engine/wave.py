@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -102,6 +103,7 @@ class WaveResult:
     account_ranking: np.ndarray  # account positions by priority, highest first, NaN last
     alert_table: AlertTable
     trends: Trends | None
+    threads: int = 1  # threads score_wave used (engine_threads)
 
     @cached_property
     def alert_columns(self) -> AlertColumns:
@@ -181,6 +183,18 @@ class WaveResult:
             raise UnknownAccount(external_id) from None
 
 
+def engine_threads(n_buyers: int) -> int:
+    """The threads score_wave uses on a wave of `n_buyers`: itself and one helper from
+    PIPELINE_MIN_N buyers when the process may use two CPUs or more, else itself alone."""
+    return 2 if n_buyers >= PIPELINE_MIN_N and (os.process_cpu_count() or 1) >= 2 else 1
+
+
+def _done(value: object) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
 def score_wave(
     wave: WaveInput,
     settings: ScoringSettings = DEFAULT_SETTINGS,
@@ -195,25 +209,25 @@ def score_wave(
     buyer_account = wave.contact_account[wave.buyer_contact]
     n_accounts = len(wave.account_external_id)
     arguments = (buyers.relationship_index, nps_scores, buyer_account, n_accounts, settings)
+    threads = engine_threads(wave.n_buyers)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # the bootstrap needs only the buyers' scores: on a big wave it runs beside the rest
-        if wave.n_buyers >= PIPELINE_MIN_N:
-            intervals = pool.submit(bootstrap_intervals, *arguments)
-        else:
-            intervals = Future()
-            intervals.set_result(bootstrap_intervals(*arguments))
-        return _assemble(wave, settings, previous, buyers, nps_scores, intervals, closed)
+        # the previous wave's structure (with sellers: their accuracy then) and the bootstrap
+        # need nothing of the rest: on a big wave the helper runs them, the first one first
+        run = pool.submit if threads > 1 else (lambda task, *args: _done(task(*args)))
+        before = _done(None) if previous is None else run(score_structure, previous, settings)
+        intervals = run(bootstrap_intervals, *arguments)
+        parts = (buyers, nps_scores, before, intervals, threads)
+        return _assemble(wave, settings, previous, parts, closed)
 
 
 def _assemble(
     wave: WaveInput,
     settings: ScoringSettings,
     previous: WaveInput | None,
-    buyers: ResponseScores,
-    nps_scores: np.ndarray,
-    intervals: Future,
+    parts: tuple[ResponseScores, np.ndarray, Future, Future, int],
     closed: bool,
 ) -> WaveResult:
+    buyers, nps_scores, before_structure, intervals, threads = parts
     structure = score_structure(wave, settings, buyers=buyers)
     accounts = structure.accounts
     revenue = wave.account_revenue
@@ -226,10 +240,7 @@ def _assemble(
     ranking = np.argsort(
         np.where(np.isnan(accounts.priority), np.inf, -accounts.priority), kind="stable"
     )
-    trends, before = None, None
-    if previous is not None:
-        before = score_structure(previous, settings)  # with sellers: their accuracy then
-        trends = score_trends(wave, structure, previous, before, settings)
+    # what needs no previous wave first: the helper meanwhile scores the previous wave
     fields = {
         "relationship_index_revenue_weighted": revenue_weighted(
             accounts.relationship_index, revenue
@@ -248,11 +259,14 @@ def _assemble(
         "accounts_without_revenue": int(np.isnan(revenue).sum()),
         "coaching": seller_coaching(wave, structure, settings),
         "account_plans": account_plans(structure, settings),
-        "seller_accuracy": accuracy_with_change(wave, structure, previous, before),
         "account_ranking": ranking,
-        "alert_table": find_alerts(wave, structure, trends, closed=closed),
-        "trends": trends,
     }
+    trends, before = None, before_structure.result()
+    if previous is not None:
+        trends = score_trends(wave, structure, previous, before, settings)
+    fields["seller_accuracy"] = accuracy_with_change(wave, structure, previous, before)
+    fields["alert_table"] = find_alerts(wave, structure, trends, closed=closed)
+    fields["trends"] = trends
     ri_interval, nps_interval = intervals.result()
     buyer_account, n_accounts = wave.contact_account[wave.buyer_contact], len(revenue)
     ri_accounts = accounts_answered(buyers.relationship_index, buyer_account, n_accounts)
@@ -267,5 +281,6 @@ def _assemble(
         accounts=accounts,
         relationship_index=Estimate(ri_mean, *ri_interval, ri_n, ri_accounts),
         nps=Estimate(nps_mean, *nps_interval, nps_n, nps_accounts),
+        threads=threads,
         **fields,
     )
