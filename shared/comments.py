@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared import clock
 from shared.store import Database, responses, roster
 from shared.vocabulary import BUYER, SELLER
 
@@ -169,7 +170,7 @@ class People:
         account = self.account(contact.get("account_id"))
         side = response.get("side")
         seller_email = response.get("seller_email") if side == SELLER else None
-        completed_at = _aware(response.get("completed_at"))
+        completed_at = clock.aware(response.get("completed_at"))
         return {
             "side": side,
             "kind": comment.kind,
@@ -301,20 +302,14 @@ def _chosen_responses(
 
 
 def _order_key(response: Mapping[str, Any]) -> tuple[datetime, str]:
-    return (_aware(response.get("completed_at")) or datetime.min.replace(tzinfo=UTC)), str(
+    return (clock.aware(response.get("completed_at")) or datetime.min.replace(tzinfo=UTC)), str(
         response["_id"]
     )
 
 
-def _aware(value: Any) -> datetime | None:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value if isinstance(value, datetime) else None
-
-
 def _write_cursor(response: Mapping[str, Any], index: int | None) -> str:
     """A cursor to resume at comment `index` of this response, or after it (None)."""
-    at = _aware(response.get("completed_at")) or datetime.min.replace(tzinfo=UTC)
+    at = clock.aware(response.get("completed_at")) or datetime.min.replace(tzinfo=UTC)
     raw = json.dumps([at.isoformat(), str(response["_id"]), index], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -324,7 +319,7 @@ def _read_cursor(cursor: str) -> tuple[datetime, str, int | None]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, response_id, index = json.loads(raw)
-        moment = _aware(datetime.fromisoformat(at))
+        moment = clock.aware(datetime.fromisoformat(at))
         if not isinstance(response_id, str) or not (
             index is None or (type(index) is int and index >= 0)
         ):

@@ -11,7 +11,6 @@ database fails part-way, the error names the rows imported and a re-import finis
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from services.survey.admin.schemas import (
     invalid_input_message,
 )
 from services.survey.errors import ApiError, ValidationFailed
+from services.survey.request_body import parse_json_body
 from shared.ids import new_id
 from shared.store import (
     BulkWriteError,
@@ -517,10 +517,7 @@ def roster_json_rows(data: bytes) -> list[dict[str, Any]]:
     Checking stops at the MAX_SHAPE_ERROR_ROWS-th row of the wrong shape, so that a body of
     100,000 bad rows is answered at once, naming the first ones (`errors_truncated`).
     """
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("malformed JSON body", details={"body": ["Invalid JSON body."]}) from None
+    body = parse_json_body(data)  # the 400s every JSON body gets, numbers and text included
     try:
         raw_rows = RosterEnvelopeSchema().load(body)["rows"]
     except ValidationError as exc:

@@ -33,7 +33,7 @@ from services.survey.admin.schemas import (
 from services.survey.auth import require_org
 from services.survey.errors import ValidationFailed, error_body
 from services.survey.organisations import get_organisation, update_branding
-from services.survey.request_body import Blueprint, parse_json_body
+from services.survey.request_body import Blueprint
 
 bp = Blueprint(
     "admin",
@@ -225,9 +225,7 @@ class ProgramRoster(MethodView):
         )
         mimetype = request.mimetype
         if request.is_json:
-            data = request.get_data()
-            parse_json_body(data)  # the 400s of every JSON body, before the rows are read
-            upload = roster.RosterUpload(data, is_json=True)
+            upload = roster.RosterUpload(request.get_data(), is_json=True)
         elif mimetype == "multipart/form-data":
             file = request.files.get("file")
             if file is None:
