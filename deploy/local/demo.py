@@ -17,8 +17,9 @@ from services.survey.admin.roster import import_roster_rows
 from services.survey.admin.waves import create_wave, launch_wave
 from services.survey.organisations import ensure_organisation
 from services.survey.respond.service import load_respondent, submit_answers
+from shared.store import waves
 from shared.tokens import sign_invitation
-from shared.vocabulary import BUYER, CLOSING, SELLER
+from shared.vocabulary import BUYER, SELLER
 
 log = logging.getLogger(__name__)
 DEMO_PROGRAM = "Demo: key accounts"
@@ -72,8 +73,8 @@ def ensure_demo(
                 subject_id=contact_ids[response["contact_email"]],
                 answers=answers,
             )
-    db.waves.update_one(
-        {"_id": closed["_id"]}, {"$set": {"status": CLOSING, "closing_at": datetime.now(UTC)}}
+    waves.claim_closing(
+        db=db, org_id=org_id, wave_id=closed["_id"], closed_by="demo", now=datetime.now(UTC)
     )
     close_wave(db=db, bus=bus, wave_id=closed["_id"])
 
