@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from email import message_from_string
 from email.policy import default
 
@@ -13,6 +14,7 @@ from itsdangerous import TimestampSigner
 from services.survey.console import SIGNED_IN_AT
 from services.survey.console.signing_in import _serializer, sign_in_link
 from shared.settings import SettingsError
+from shared.store import users as user_store
 from tests.conftest import isolated_settings
 from tests.integration.test_admin_support import admin_app
 from tests.support.console import PASSWORD, link_token, make_user, post_form, sign_in
@@ -186,3 +188,17 @@ def test_the_bootstrap_admin_of_the_default_organisation_exists_at_start(db):
     for bad in ("boss@example.com", "boss@example.com:short", "nobody:a long password"):
         with pytest.raises(SettingsError, match="RAPPORT_BOOTSTRAP_ADMIN"):
             admin_app(db, settings=isolated_settings(bootstrap_admin=bad))
+
+
+def test_counters_and_used_links_past_their_window_are_forgotten(client, admin, db):
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    user_store.count_failure(db=db, key="address:10.0.0.9:1", expires_at=past)
+    user_store.use_link(db=db, link_id="old", user_id=admin.person.id, now=past, expires_at=past)
+    sign_in(client, admin.email, "wrong password")  # a counter of the current window
+    assert sign_in(client, admin.email).status_code == 302
+    assert db.sign_in_links.count_documents({}) == 0
+    assert {row["_id"].split(":")[0] for row in db.sign_in_attempts.find()} == {
+        "address",
+        "account",
+    }
+    assert db.sign_in_attempts.count_documents({"expires_at": {"$lt": datetime.now(UTC)}}) == 0

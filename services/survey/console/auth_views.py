@@ -73,6 +73,9 @@ def sign_in():
         count_failed_attempt(db=box.db, settings=box.settings, address=_address(), email=email)
         return _sign_in_page(400, email=email, error=WRONG)
     _start_session(person)
+    user_store.forget_expired(
+        db=box.db, now=clock.now()
+    )  # old counters and used links, now and then
     return redirect(_next_page())
 
 
