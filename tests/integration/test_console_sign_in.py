@@ -162,6 +162,16 @@ def test_a_session_ends_after_its_lifetime(client, admin, settings):
     assert response.status_code == 302 and response.headers["Location"].startswith("/app/sign-in")
 
 
+def test_an_htmx_request_without_a_session_is_sent_to_the_sign_in_page_whole(client):
+    response = client.get("/app/programs?page=2", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/app/sign-in?next=/app/programs?page%3D2"
+    plain = client.get("/app/programs")
+    assert (
+        plain.status_code == 302 and plain.headers["Location"] == "/app/sign-in?next=/app/programs"
+    )
+
+
 def test_signing_out_ends_the_session_even_for_a_copied_cookie(app, admin):
     client = app.test_client()
     sign_in(client, admin.email)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, session
+from flask import Flask, redirect, request, session, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -41,6 +41,15 @@ def _load_person(user_id: str) -> Person | None:
     return person
 
 
+def _not_signed_in():
+    """Not signed in (or the session ended): the sign-in page, back here after; an htmx request
+    is told to load it as a whole page rather than swap it into a part of one."""
+    target = url_for("console.sign_in", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request") == "true":
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target)
+
+
 def register(app: Flask) -> None:
     """Register the console blueprint, Flask-Login and CSRF on its forms."""
     from services.survey.console import auth_views, pages  # noqa: F401 (their routes)
@@ -64,6 +73,7 @@ def register(app: Flask) -> None:
     login.login_message = None  # the sign-in page says what it is; no flashed message
     login.session_protection = "basic"
     login.user_loader(_load_person)
+    login.unauthorized_handler(_not_signed_in)
     login.init_app(app)
 
     app.register_blueprint(bp)
