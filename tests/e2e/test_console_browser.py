@@ -10,6 +10,7 @@ from services.survey.admin.programs import create_program
 from services.survey.organisations import ensure_organisation
 from tests.conftest import isolated_settings
 from tests.integration.test_admin_support import admin_app
+from tests.integration.test_console_pages import png
 from tests.support.browser import (
     assert_accessible,
     axe_source,
@@ -90,8 +91,12 @@ def test_an_admin_signs_in_sees_the_programs_and_edits_the_organisation(browser,
         assert_accessible(page, axe, f"console-{name}-5-organisation-refused")
         assert db.organisations.find_one({"name": "acme"}).get("display_name") is None
         page.get_by_label("Accent colour").fill("#1d4ed8")
+        logo = {"name": "logo.png", "mimeType": "image/png", "buffer": png(width=40, height=20)}
+        page.get_by_label("Logo").set_input_files(files=[logo])
         page.get_by_role("button", name="Save").click()
         assert page.get_by_role("status").inner_text() == "Saved."
+        preview = page.get_by_role("img", name="The current logo of Northwind Supplies")
+        assert preview.evaluate("img => img.complete && img.naturalWidth") == 40
         assert _fits_the_screen(page)
         assert_accessible(page, axe, f"console-{name}-6-organisation-saved")
         stored = db.organisations.find_one({"name": "acme"})

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import struct
+import zlib
+
 import pytest
 
 from services.bootstrap import build
@@ -147,3 +151,69 @@ def test_rapport_users_create_prints_a_link_that_signs_the_user_in(app, db, sett
     # a new link for an existing user
     assert main(["users", "link", "--email", "nia@acme.example"], container=container) == 0
     assert "/app/sign-in/link/" in capsys.readouterr().out
+
+
+def png(width: int = 2, height: int = 1, padding: int = 0) -> bytes:
+    """A real PNG image (RGB, one colour), with `padding` bytes of a text chunk to grow it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = b"".join(b"\x00" + b"\x1d\x4e\xd8" * width for _ in range(height))
+    text = chunk(b"tEXt", b"Comment\x00" + b"x" * padding) if padding else b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + text
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _upload(client, fields: dict, logo: bytes, filename: str = "logo.png"):
+    return post_form(
+        client,
+        "/app/organisation",
+        {**fields, "logo": (io.BytesIO(logo), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_an_admin_uploads_a_png_logo_with_the_branding(app, db, acme):
+    client = _client_of(app, db, email="ada@acme.example", role="admin")
+    assert client.get("/app/organisation/logo").status_code == 404
+    image = png()
+    response = _upload(client, BRANDING, image)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "/app/organisation/logo?v=" in page and 'alt="The current logo of Northwind' in page
+    served = client.get("/app/organisation/logo")
+    assert served.status_code == 200 and served.mimetype == "image/png"
+    assert served.data == image
+    # another organisation's people get their own (none)
+    other = _client_of(app, db, email="max@globex.example", role="admin", org="globex")
+    assert other.get("/app/organisation/logo").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "logo, filename, message",
+    [
+        (b"GIF89a\x01\x00\x01\x00", "logo.png", "not a PNG image"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>1</script></svg>", "l.svg", "not a PNG"),
+        (png(padding=210 * 1024), "big.png", "a logo may have at most 200 KB"),
+        (png(width=5000), "wide.png", "at most 4096 on a side"),
+    ],
+)
+def test_a_logo_that_is_not_a_small_png_is_refused_with_the_rest_of_the_form(
+    app, db, acme, logo, filename, message
+):
+    client = _client_of(app, db, email="ada@acme.example", role="admin")
+    before = db.organisations.find_one({"name": "acme"})
+    response = _upload(client, BRANDING, logo, filename)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="logo-error"' in page and message in page
+    assert db.organisations.find_one({"name": "acme"}) == before  # nothing half-saved
+    assert db.logos.count_documents({}) == 0

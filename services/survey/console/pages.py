@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import redirect, request, url_for
+from flask import Response, redirect, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
+from werkzeug.exceptions import NotFound as NoLogo
 
 from services.survey.admin.programs import get_program, list_programs
 from services.survey.admin.schemas import (
@@ -30,7 +31,14 @@ from services.survey.console.people import (
     require_program,
     sees_program,
 )
-from services.survey.organisations import get_organisation, update_branding
+from services.survey.organisations import (
+    LOGO_MAX_BYTES,
+    get_logo,
+    get_organisation,
+    logo_problem,
+    set_logo,
+    update_branding,
+)
 from shared.organisation import BRANDING_FIELDS
 from shared.store import Database
 
@@ -91,8 +99,10 @@ def organisation_context(
     require(person, READ_ORGANISATION)
     organisation = get_organisation(db=db, org_id=person.org_id)
     shown = values if values is not None else organisation
+    logo = get_logo(db=db, org_id=person.org_id, with_data=False)
     return {
         "organisation": organisation,
+        "logo_version": logo["sha256"][:12] if logo else None,
         "fields": [
             {"name": n, "label": label, "type": kind, "help": help_, "value": shown.get(n) or ""}
             for n, label, kind, help_ in BRANDING_FORM
@@ -102,18 +112,32 @@ def organisation_context(
 
 
 def change_branding(
-    *, db: Database, person: Person, form: Mapping[str, str]
+    *, db: Database, person: Person, form: Mapping[str, str], logo: bytes | None = None
 ) -> dict[str, list[str]]:
-    """Validate and save the branding form whole (an empty field clears it); the messages by
-    field when it is refused, and then nothing is saved."""
+    """Validate the branding form and the logo (if one was chosen) whole, then save them (an
+    empty field clears it); the messages by field when refused, and then nothing is saved."""
     require(person, CHANGE_ORGANISATION)
     body = {name: (form.get(name) or "").strip() or None for name in BRANDING_FIELDS}
+    errors: dict[str, list[str]] = {}
     try:
         changes = OrganisationPatchSchema().load(body)
     except ValidationError as exc:
-        return flat_messages(exc.messages)
+        errors = flat_messages(exc.messages)
+    problem = logo_problem(logo) if logo is not None else None
+    if problem:
+        errors["logo"] = [problem]
+    if errors:
+        return errors
+    if logo is not None:
+        set_logo(db=db, org_id=person.org_id, data=logo)
     update_branding(db=db, org_id=person.org_id, changes=changes)
     return {}
+
+
+def logo_context(*, db: Database, person: Person) -> dict[str, Any] | None:
+    """The organisation's logo for the console, or None."""
+    require(person, READ_ORGANISATION)
+    return get_logo(db=db, org_id=person.org_id)
 
 
 # --- views ----------------------------------------------------------------------------------
@@ -145,8 +169,24 @@ def organisation():
         return render(
             "console/organisation.html", saved=request.args.get("saved") == "1", **context
         )
-    errors = change_branding(db=db, person=current_user, form=request.form)
+    chosen = request.files.get("logo")
+    logo = chosen.read(LOGO_MAX_BYTES + 1) if chosen and chosen.filename else None
+    errors = change_branding(db=db, person=current_user, form=request.form, logo=logo)
     if not errors:
         return redirect(url_for("console.organisation", saved=1))
     context = organisation_context(db=db, person=current_user, values=request.form)
     return render("console/organisation.html", 400, errors=errors, **context)
+
+
+@bp.get("/organisation/logo")
+@login_required
+def logo():
+    """The organisation's logo as stored (a PNG)."""
+    found = logo_context(db=container().db, person=current_user)
+    if found is None:
+        raise NoLogo()
+    return Response(
+        bytes(found["data"]),
+        mimetype=found["content_type"],
+        headers={"Cache-Control": "private, max-age=300", "Content-Disposition": "inline"},
+    )
