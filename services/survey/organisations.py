@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.survey.errors import NotFound, ValidationFailed
+from services.survey.logo import LogoRefused, checked_logo
 from shared.organisation import (
     BRANDING_FIELDS,
     Branding,
@@ -96,40 +97,21 @@ def update_branding(*, db: Database, org_id: str, changes: Mapping[str, Any]) ->
 
 # --- logo ----------------------------------------------------------------------------------
 
-LOGO_MAX_BYTES = 200 * 1024  # API.md 1.1
-LOGO_MAX_SIDE = 4096
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-
-def logo_problem(data: bytes) -> str | None:
-    """Why these bytes cannot be the organisation's logo, or None for a PNG within limits.
-
-    Only PNG for now: an SVG would need sanitising before any page shows it.
-    """
-    if not data:
-        return "the file is empty"
-    if len(data) > LOGO_MAX_BYTES:
-        return f"the file is {len(data) // 1024} KB; a logo may have at most 200 KB"
-    if not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR" or len(data) < 33:
-        return "not a PNG image: upload the logo as a .png file"
-    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if not (0 < width <= LOGO_MAX_SIDE and 0 < height <= LOGO_MAX_SIDE):
-        return f"the image is {width}×{height} pixels; use at most {LOGO_MAX_SIDE} on a side"
-    return None
-
-
-def set_logo(*, db: Database, org_id: str, data: bytes) -> None:
-    """Store the organisation's logo (a PNG); ValidationFailed naming `logo` otherwise."""
-    problem = logo_problem(data)
-    if problem:
-        raise ValidationFailed(f"logo: {problem}", details={"logo": [problem]})
-    digest = hashlib.sha256(data).hexdigest()
+def set_logo(*, db: Database, org_id: str, data: bytes, content_type: str | None = None) -> None:
+    """Store the organisation's logo (a PNG, or an SVG rebuilt from an allow-list);
+    ValidationFailed naming `logo` when it cannot be one. `content_type` None: judged by
+    the content."""
+    try:
+        logo = checked_logo(data, content_type)
+    except LogoRefused as exc:
+        raise ValidationFailed(f"logo: {exc}", details={"logo": [str(exc)]}) from None
     logos.put(
         db=db,
         org_id=org_id,
-        content_type="image/png",
-        data=data,
-        digest=digest,
+        content_type=logo.content_type,
+        data=logo.data,
+        digest=hashlib.sha256(logo.data).hexdigest(),
         now=datetime.now(UTC),
     )
 

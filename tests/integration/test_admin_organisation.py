@@ -120,3 +120,52 @@ def test_respondents_read_the_display_name_as_soon_as_it_is_set(default, app, db
     after = app.test_client().get(f"/s/{token}").get_data(as_text=True)
     assert "Your view of working with Northwind Supplies" in after
     assert "q@northwind.example" in after
+
+
+def test_the_logo_is_replaced_by_a_png_or_a_rebuilt_svg_and_anything_else_is_refused(default, db):
+    from tests.integration.test_console_pages import png
+
+    def put(body, content_type):
+        return default.client.put(
+            "/api/v1/organisation/logo",
+            data=body,
+            content_type=content_type,
+            headers=default.headers,
+        )
+
+    image = png()
+    assert put(image, "image/png").status_code == 204
+    assert bytes(db.logos.find_one({"_id": default.org_id})["data"]) == image
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        b'viewBox="0 0 10 10" onload="alert(1)"><script>alert(2)</script>'
+        b'<rect width="10" height="10" fill="url(#g)" style="x"/>'
+        b'<a href="https://evil.example"><circle r="2"/></a>'
+        b'<use xlink:href="https://evil.example/x.svg#a"/><use xlink:href="#g"/>'
+        b"<foreignObject><p>x</p></foreignObject></svg>"
+    )
+    assert put(svg, "image/svg+xml").status_code == 204
+    stored = db.logos.find_one({"_id": default.org_id})
+    kept = bytes(stored["data"]).decode()
+    assert stored["content_type"] == "image/svg+xml"
+    for gone in ("onload", "script", "alert", "evil.example", "foreignObject", "style=", "<a "):
+        assert gone not in kept, gone
+    assert 'fill="url(#g)"' in kept and 'href="#g"' in kept and "<rect" in kept
+    refused = [
+        (b"GIF89a", "image/png", 400),
+        (
+            b'<!DOCTYPE svg [<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg"/>',
+            "image/svg+xml",
+            400,
+        ),
+        (b"<html/>", "image/svg+xml", 400),
+        (png(padding=210 * 1024), "image/png", 400),
+        (b"", "image/png", 400),
+        (image, "image/gif", 415),
+    ]
+    for body, content_type, status in refused:
+        response = put(body, content_type)
+        assert response.status_code == status, (body[:20], response.get_json())
+        if status == 400:
+            assert "logo" in response.get_json()["error"]["details"]
+    assert db.logos.find_one({"_id": default.org_id})["data"] == stored["data"]

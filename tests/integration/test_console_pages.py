@@ -181,7 +181,7 @@ def _upload(client, fields: dict, logo: bytes, filename: str = "logo.png"):
     )
 
 
-def test_an_admin_uploads_a_png_logo_with_the_branding(app, db, acme):
+def test_an_admin_uploads_a_png_or_svg_logo_with_the_branding(app, db, acme):
     client = _client_of(app, db, email="ada@acme.example", role="admin")
     assert client.get("/app/organisation/logo").status_code == 404
     image = png()
@@ -192,6 +192,13 @@ def test_an_admin_uploads_a_png_logo_with_the_branding(app, db, acme):
     served = client.get("/app/organisation/logo")
     assert served.status_code == 200 and served.mimetype == "image/png"
     assert served.data == image
+    # an SVG is kept as its drawing only, and served so that opened alone it runs nothing
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="4"/></svg>'
+    assert _upload(client, BRANDING, svg, "logo.svg").status_code == 302
+    served = client.get("/app/organisation/logo")
+    assert served.mimetype == "image/svg+xml" and b"<rect" in served.data
+    assert b"onload" not in served.data
+    assert served.headers["Content-Security-Policy"].startswith("default-src 'none'")
     # another organisation's people get their own (none)
     other = _client_of(app, db, email="max@globex.example", role="admin", org="globex")
     assert other.get("/app/organisation/logo").status_code == 404
@@ -200,13 +207,14 @@ def test_an_admin_uploads_a_png_logo_with_the_branding(app, db, acme):
 @pytest.mark.parametrize(
     "logo, filename, message",
     [
-        (b"GIF89a\x01\x00\x01\x00", "logo.png", "not a PNG image"),
-        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>1</script></svg>", "l.svg", "not a PNG"),
+        (b"GIF89a\x01\x00\x01\x00", "logo.png", "not a PNG or SVG image"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'><rect>", "broken.svg", "not a PNG or SVG"),
+        (b"<svg><rect/></svg>", "no-namespace.svg", "its root is not &lt;svg&gt; in the SVG"),
         (png(padding=210 * 1024), "big.png", "a logo may have at most 200 KB"),
         (png(width=5000), "wide.png", "at most 4096 on a side"),
     ],
 )
-def test_a_logo_that_is_not_a_small_png_is_refused_with_the_rest_of_the_form(
+def test_a_logo_that_is_not_a_small_png_or_an_svg_is_refused_with_the_rest_of_the_form(
     app, db, acme, logo, filename, message
 ):
     client = _client_of(app, db, email="ada@acme.example", role="admin")

@@ -46,6 +46,13 @@ SAID_IN_WORDS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("", "the roster is a binary file", "CSV"),
         ("", "the roster is not a CSV file", "CSV"),  # the same rule in main's newer wording
     ),
+    "PUT /api/v1/organisation/logo": (
+        ("", "logo: not a PNG or SVG image", "a PNG"),
+        ("", "logo: the file is", "at most 200 KB"),
+        ("", "logo: the image is", "4096 pixels"),
+        ("", "logo: an SVG logo may not have a DOCTYPE", "without a DOCTYPE"),
+        ("", "logo: not an SVG image", "in the SVG namespace"),
+    ),
     "GET /api/v1/respond/{token}": (CLOSED,),
     "PUT /api/v1/respond/{token}/subjects/{subject_id}": (CLOSED,),
     "POST /api/v1/respond/{token}/subjects/{subject_id}/submit": (

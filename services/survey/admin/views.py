@@ -32,7 +32,8 @@ from services.survey.admin.schemas import (
 )
 from services.survey.auth import require_org
 from services.survey.errors import ValidationFailed, error_body
-from services.survey.organisations import get_organisation, update_branding
+from services.survey.logo import LOGO_TYPES
+from services.survey.organisations import get_organisation, set_logo, update_branding
 from services.survey.request_body import Blueprint
 
 bp = Blueprint(
@@ -155,6 +156,37 @@ class Organisation(MethodView):
     def patch(self, body: dict[str, Any]) -> dict[str, Any]:
         """Change the branding; fields left out stay, a null clears one."""
         return update_branding(db=_container().db, org_id=g.org_id, changes=body)
+
+
+LOGO_BODY = {
+    "required": True,
+    "description": (
+        "the logo, at most 200 KB: a PNG of at most 4096 pixels a side, or an SVG whose root is "
+        "<svg> in the SVG namespace, without a DOCTYPE (only its drawing is kept: no script, "
+        "no event handler, no link out). Anything else is a 400 naming `logo`."
+    ),
+    "content": {
+        kind: {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+        for kind in LOGO_TYPES
+    },
+}
+
+
+@bp.route("/organisation/logo")
+class OrganisationLogo(MethodView):
+    @bp.doc(security=BEARER, requestBody=LOGO_BODY)
+    @bp.response(204)
+    def put(self) -> tuple[str, int]:
+        """Replace the organisation's logo (at most 200 KB)."""
+        if request.mimetype not in LOGO_TYPES:
+            raise UnsupportedMediaType("send the logo as image/png or image/svg+xml")
+        set_logo(
+            db=_container().db,
+            org_id=g.org_id,
+            data=request.get_data(),
+            content_type=request.mimetype,
+        )
+        return "", 204
 
 
 # --- programs ------------------------------------------------------------------------------

@@ -31,14 +31,8 @@ from services.survey.console.people import (
     require_program,
     sees_program,
 )
-from services.survey.organisations import (
-    LOGO_MAX_BYTES,
-    get_logo,
-    get_organisation,
-    logo_problem,
-    set_logo,
-    update_branding,
-)
+from services.survey.logo import LOGO_MAX_BYTES, SVG, LogoRefused, checked_logo
+from services.survey.organisations import get_logo, get_organisation, set_logo, update_branding
 from shared.organisation import BRANDING_FIELDS
 from shared.store import Database
 
@@ -123,13 +117,16 @@ def change_branding(
         changes = OrganisationPatchSchema().load(body)
     except ValidationError as exc:
         errors = flat_messages(exc.messages)
-    problem = logo_problem(logo) if logo is not None else None
-    if problem:
-        errors["logo"] = [problem]
+    checked = None
+    if logo is not None:
+        try:
+            checked = checked_logo(logo)
+        except LogoRefused as exc:
+            errors["logo"] = [str(exc)]
     if errors:
         return errors
-    if logo is not None:
-        set_logo(db=db, org_id=person.org_id, data=logo)
+    if checked is not None:
+        set_logo(db=db, org_id=person.org_id, data=checked.data, content_type=checked.content_type)
     update_branding(db=db, org_id=person.org_id, changes=changes)
     return {}
 
@@ -185,8 +182,7 @@ def logo():
     found = logo_context(db=container().db, person=current_user)
     if found is None:
         raise NoLogo()
-    return Response(
-        bytes(found["data"]),
-        mimetype=found["content_type"],
-        headers={"Cache-Control": "private, max-age=300", "Content-Disposition": "inline"},
-    )
+    headers = {"Cache-Control": "private, max-age=300", "Content-Disposition": "inline"}
+    if found["content_type"] == SVG:  # opened on its own, an SVG still runs nothing
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return Response(bytes(found["data"]), mimetype=found["content_type"], headers=headers)
