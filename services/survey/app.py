@@ -9,7 +9,7 @@ from flask import Flask
 
 from services.bootstrap import Container, build
 from services.survey.console.people import check_password_rules, ensure_admin
-from services.survey.errors import ValidationFailed, register_error_handlers
+from services.survey.errors import ApiError, ValidationFailed, register_error_handlers
 from services.survey.openapi import init_api
 from services.survey.operations import bp as operations_bp
 from services.survey.operations import instrument
@@ -116,6 +116,9 @@ def _bootstrap_on_first_request(app: Flask, container: Container) -> None:
             done.set()
         except PyMongoError:
             log.warning("bootstrap API key or admin not stored yet: MongoDB unreachable")
+        except ApiError as exc:  # e.g. that email is a user of another organisation
+            log.error("RAPPORT_BOOTSTRAP_ADMIN not applied", extra={"reason": exc.message})
+            done.set()
 
 
 def _register_features(app: Flask) -> None:

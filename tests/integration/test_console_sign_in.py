@@ -195,6 +195,11 @@ def test_the_bootstrap_admin_of_the_default_organisation_exists_at_start(db):
     # a restart with the same setting changes nothing; a bad one stops the start
     admin_app(db, settings=settings).test_client().get("/app/sign-in")
     assert db.users.count_documents({}) == 1
+    # an email of another organisation's user is not taken over, and the service still answers
+    make_user(db, org="acme", email="ada@acme.example", role="viewer")
+    taken = isolated_settings(bootstrap_admin="ada@acme.example:a long password")
+    assert admin_app(db, settings=taken).test_client().get("/app/sign-in").status_code == 200
+    assert db.users.find_one({"email": "ada@acme.example"})["role"] == "viewer"
     for bad in ("boss@example.com", "boss@example.com:short", "nobody:a long password"):
         with pytest.raises(SettingsError, match="RAPPORT_BOOTSTRAP_ADMIN"):
             admin_app(db, settings=isolated_settings(bootstrap_admin=bad))
