@@ -11,6 +11,7 @@ from email.policy import default
 import pytest
 from itsdangerous import TimestampSigner
 
+from deploy.local.mail_capture import CaptureServer
 from services.survey.console import SIGNED_IN_AT
 from services.survey.console.signing_in import _serializer, sign_in_link
 from shared.settings import SettingsError
@@ -18,6 +19,7 @@ from shared.store import users as user_store
 from tests.conftest import isolated_settings
 from tests.integration.test_admin_support import admin_app
 from tests.support.console import PASSWORD, link_token, make_user, post_form, sign_in
+from tests.support.notify_fixtures import make_notifier
 
 
 @pytest.fixture
@@ -217,3 +219,21 @@ def test_counters_and_used_links_past_their_window_are_forgotten(client, admin, 
         "account",
     }
     assert db.sign_in_attempts.count_documents({"expires_at": {"$lt": datetime.now(UTC)}}) == 0
+
+
+def test_notify_sends_the_queued_sign_in_email_over_smtp_and_its_link_signs_in(client, admin, db):
+    server = CaptureServer().start()
+    try:
+        post_form(client, "/app/sign-in/link", {"email": admin.email}, form_page="/app/sign-in")
+        notifier = make_notifier(db, server.url)
+        try:
+            assert notifier.delivery.send_due() == {"sent": 1}
+        finally:
+            notifier.close()
+        (mail,) = server.handler.snapshot()
+    finally:
+        server.stop()
+    assert mail.rcpt_tos == [admin.email] and mail.subject == "Your Rapport sign-in link"
+    link = re.search(r"http://\S+/app/sign-in/link/\S+", mail.part("plain")).group(0)
+    assert client.get(link_token(link)).status_code == 302 and _signed_in(client)
+    assert db.emails.find_one({"kind": "sign_in_link"})["status"] == "sent"
