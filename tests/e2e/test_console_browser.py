@@ -111,3 +111,37 @@ def test_an_admin_signs_in_sees_the_programs_and_edits_the_organisation(browser,
         assert [e for e in errors if "status of 400" not in e] == []
         assert len(errors) == 2
         context.close()
+
+
+def test_a_seller_signs_in_by_a_link_and_cannot_open_another_program(browser, db):
+    from services.survey.admin.roster import import_roster_rows
+    from services.survey.console.signing_in import sign_in_link
+    from tests.integration.test_admin_support import SAMPLE_ROWS
+
+    org_id = ensure_organisation(db=db, name="acme")
+    theirs = create_program(db=db, org_id=org_id, name="Key accounts 2026")
+    other = create_program(db=db, org_id=org_id, name="Distributors")
+    import_roster_rows(db=db, org_id=org_id, program_id=theirs["_id"], rows=list(SAMPLE_ROWS))
+    sue = make_user(db, email="sue@vendor.example", role="seller", password=None)
+    settings = isolated_settings()
+    axe = axe_source()
+    with live_server(admin_app(db, settings=settings)) as url:
+        link = sign_in_link(settings=settings, person=sue.person).replace(settings.public_url, url)
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        page.goto(link)
+        assert page.url == url + "/app/programs"
+        assert page.get_by_role("link", name="Key accounts 2026").is_visible()
+        assert page.get_by_role("link", name="Distributors").count() == 0
+        response = page.goto(f"{url}/app/programs/{other['_id']}")
+        assert response.status == 404
+        assert page.get_by_role("heading", level=1).inner_text() == "Not found"
+        assert_accessible(page, axe, "console-seller-1-not-found")
+        # the same link a second time, in another browser: a plain "link not valid"
+        stranger = browser.new_context(viewport=PHONE).new_page()
+        response = stranger.goto(link)
+        assert response.status == 404
+        assert stranger.get_by_role("heading", level=1).inner_text() == "Link not valid"
+        assert_accessible(stranger, axe, "console-seller-2-link-not-valid")
+        stranger.context.close()
+        context.close()
