@@ -97,10 +97,25 @@ def response_rates(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]
                 "buyer_rate": _rate(buyers_completed, buyers_invited),
             }
         )
+    by_account = _account_rates(db, org_id, wave["program_id"], accounts)
+    by_account.sort(key=lambda a: (a["name"].casefold(), str(a["external_id"])))
+    sellers.sort(key=lambda s: str(s["email"]))
+    return {
+        "wave_id": wave_id,
+        "status": wave["status"],
+        "sides": {side: _with_rate(tally) for side, tally in sides.items()},
+        "accounts": by_account,
+        "sellers": sellers,
+    }
+
+
+def _account_rates(
+    db: Database, org_id: str, program_id: str, accounts: Mapping[str, Mapping[str, int]]
+) -> list[dict[str, Any]]:
     names = {
         a["_id"]: a
         for a in roster_store.list_accounts(
-            db=db, org_id=org_id, program_id=wave["program_id"], fields=("name", "external_id")
+            db=db, org_id=org_id, program_id=program_id, fields=("name", "external_id")
         )
     }
     by_account = []
@@ -119,15 +134,7 @@ def response_rates(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]
                 "seller_rate": _rate(tally["seller_done"], tally["seller_answers"]),
             }
         )
-    by_account.sort(key=lambda a: (a["name"].casefold(), str(a["external_id"])))
-    sellers.sort(key=lambda s: str(s["email"]))
-    return {
-        "wave_id": wave_id,
-        "status": wave["status"],
-        "sides": {side: _with_rate(tally) for side, tally in sides.items()},
-        "accounts": by_account,
-        "sellers": sellers,
-    }
+    return by_account
 
 
 def not_answered(
