@@ -27,6 +27,7 @@ class Branding:
     privacy_url: str | None = None
     contact_name: str | None = None
     contact_email: str | None = None
+    logo_version: str | None = None  # set by PUT /api/v1/organisation/logo, not by PATCH
 
     @property
     def from_name(self) -> str | None:

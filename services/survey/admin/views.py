@@ -40,6 +40,7 @@ from services.survey.admin.wave_schemas import (
 )
 from services.survey.auth import require_org
 from services.survey.errors import ValidationFailed, error_body
+from services.survey.logo import LOGO_TYPES, MAX_LOGO_BYTES, LogoTooLarge, store_logo
 from services.survey.organisations import get_organisation, update_branding
 from services.survey.request_body import Blueprint
 
@@ -163,6 +164,37 @@ class Organisation(MethodView):
     def patch(self, body: dict[str, Any]) -> dict[str, Any]:
         """Change the branding; fields left out stay, a null clears one."""
         return update_branding(db=_container().db, org_id=g.org_id, changes=body)
+
+
+LOGO_BODY = {
+    "required": True,
+    "description": "a PNG or SVG image of at most 200 KB (an SVG is sanitised)",
+    "content": {
+        kind: {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+        for kind in LOGO_TYPES
+    },
+}
+
+
+@bp.route("/organisation/logo")
+class OrganisationLogo(MethodView):
+    @bp.doc(
+        security=BEARER,
+        requestBody=LOGO_BODY,
+        responses={
+            "413": {"description": "larger than 200 KB"},
+            "415": {"description": "neither image/png nor image/svg+xml"},
+        },
+    )
+    @bp.response(204)
+    def put(self) -> tuple[str, int]:
+        """Upload the logo shown on survey pages: image/png or image/svg+xml, at most 200 KB.
+        An SVG keeps only drawing elements (no script, link, image, style or event handler)."""
+        if (request.content_length or 0) > MAX_LOGO_BYTES:
+            raise LogoTooLarge(f"the logo is {request.content_length // 1024} KB: at most 200 KB")
+        data = request.stream.read(MAX_LOGO_BYTES + 1)
+        store_logo(db=_container().db, org_id=g.org_id, content_type=request.mimetype, data=data)
+        return "", 204
 
 
 # --- programs ------------------------------------------------------------------------------
