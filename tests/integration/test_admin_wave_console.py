@@ -140,7 +140,10 @@ def test_an_open_waves_closing_date_never_moves_earlier(admin, launched):
     earlier = (datetime.fromisoformat(wave["closes_at"]) - timedelta(days=1)).isoformat()
     answer = _patch(admin, wave["id"], {"closes_at": earlier})
     assert answer.status_code == 400
-    assert "only move later" in answer.get_json()["error"]["details"]["closes_at"][0]
+    assert (
+        "may only move later while the wave is open"
+        in answer.get_json()["error"]["details"]["closes_at"][0]
+    )
 
 
 def test_a_closed_wave_or_another_organisations_is_not_changed(admin, launched):

@@ -30,8 +30,8 @@ def list_waves(*, db: Database, org_id: str, program_id: str) -> list[dict[str, 
     ]
 
 
-def _refuse(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", details={field: [message]})
+def _refuse(field: str, problem: str, more: str = "") -> ValidationFailed:
+    return ValidationFailed(f"{field}: {problem}{more}", details={field: [problem]})
 
 
 def _checked_changes(
@@ -61,7 +61,8 @@ def _checked_changes(
         if wave["status"] == OPEN and current is not None and closes_at < current:
             raise _refuse(
                 "closes_at",
-                f"an open wave's closing date may only move later (it is {current.isoformat()})",
+                "may only move later while the wave is open",
+                f" (it closes {current.isoformat()})",
             )
         opens_at = clock.aware(wave.get("opens_at"))
         if wave["status"] == DRAFT and opens_at is not None and closes_at <= opens_at:

@@ -21,7 +21,10 @@ class WavePatchSchema(StrictSchema):
     name = _name()
     closes_at = fields.AwareDateTime(
         default_timezone=UTC,
-        metadata={"description": "in the future; while the wave is open it may only move later"},
+        metadata={
+            "description": "must be in the future, and after opens_at; "
+            "may only move later while the wave is open"
+        },
     )
     reminder_days = fields.List(
         StrictInteger(validate=validate.Range(min=1, max=365)),
