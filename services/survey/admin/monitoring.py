@@ -155,11 +155,11 @@ def not_answered(
         for r in invitation_store.progress_rows(db=db, org_id=org_id, wave_id=wave_id)
         if r.get("status") != COMPLETED and (side is None or r.get("side") == side)
     ]
-    contact_ids = [c for r in rows if r.get("side") == BUYER for c in r.get("contact_ids") or []]
+    # the program's contacts in one read: cheaper than a `$in` over the ids on the stand-in
     contacts = {
         c["_id"]: c
-        for c in roster_store.contacts_by_ids(
-            db=db, contact_ids=contact_ids, org_id=org_id, fields=("role", "account_id")
+        for c in roster_store.list_contacts(
+            db=db, org_id=org_id, program_id=wave["program_id"], fields=("role",)
         )
     }
     names = _account_names(db, org_id, wave["program_id"])
