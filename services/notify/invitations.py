@@ -137,7 +137,7 @@ def render_invitation(
         facts=load_bank().what_it_takes(),
         subjects=[s.get("label", "") for s in invitation.get("subjects") or [] if s.get("label")],
         closes_at=closes_at,
-        url=survey_url(invitation["_id"], settings),
+        url=survey_url(invitation["_id"], settings, int(invitation.get("link_version") or 0)),
         unsubscribe_url=unsubscribe,
     )
     return rendered, language, unsubscribe

@@ -62,6 +62,7 @@ OPERATION_IDS = {
     ("post", "/api/v1/waves/{wave_id}/reminders"): "remindWave",
     ("post", "/api/v1/waves/{wave_id}/invitations"): "inviteLate",
     ("post", "/api/v1/waves/{wave_id}/links/{email}/revoke"): "revokeLink",
+    ("post", "/api/v1/waves/{wave_id}/links/{email}/reissue"): "reissueLink",
     ("put", "/api/v1/organisation/logo"): "uploadLogo",
     ("get", "/api/v1/respond/{token}"): "getRespondent",
     ("put", "/api/v1/respond/{token}/subjects/{subject_id}"): "saveAnswers",
@@ -104,6 +105,10 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, str]]] = {
     ("listLinks", "200"): {
         "getRespondent": {"token": "$response.body#/items/0/token"},
         "revokeLink": {
+            "wave_id": "$request.path.wave_id",
+            "email": "$response.body#/items/0/email",
+        },
+        "reissueLink": {
             "wave_id": "$request.path.wave_id",
             "email": "$response.body#/items/0/email",
         },

@@ -305,6 +305,16 @@ def revoke(*, db: Database, org_id: str, wave_id: str, email: str, now: datetime
     return int(done.modified_count)
 
 
+def reissue(*, db: Database, org_id: str, wave_id: str, email: str, now: datetime) -> int:
+    """Give the person's invitations in the wave a new link version (and lift a revocation):
+    every earlier link stops working. How many invitations changed."""
+    done = db.invitations.update_many(
+        {"org_id": org_id, "wave_id": wave_id, "person_email": email},
+        {"$set": {"revoked": False, "reissued_at": now}, "$inc": {"link_version": 1}},
+    )
+    return int(done.modified_count)
+
+
 def add_subjects(
     *, db: Database, invitation_id: str, subjects: Sequence[Mapping[str, Any]], now: datetime
 ) -> bool:

@@ -289,6 +289,7 @@ def test_the_openapi_document_lists_the_admin_api(admin):
         ("/api/v1/waves/{wave_id}/reminders", "post"),
         ("/api/v1/waves/{wave_id}/invitations", "post"),
         ("/api/v1/waves/{wave_id}/links/{email}/revoke", "post"),
+        ("/api/v1/waves/{wave_id}/links/{email}/reissue", "post"),
         ("/api/v1/organisation/logo", "put"),
     ):
         assert method in paths[path], path

@@ -321,6 +321,34 @@ def test_a_revoked_link_is_not_valid_from_then_on(admin, launched):
     assert unknown.status_code == 404
 
 
+def test_a_reissued_link_opens_the_same_answers_and_every_earlier_link_stays_not_valid(
+    admin, launched
+):
+    _, wave = launched
+    old = _links(admin, wave["id"])[("bea@beta.example", "buyer")]
+    subject = admin.client.get(f"/api/v1/respond/{old['token']}").get_json()["subjects"][0]
+    saved = admin.client.put(
+        f"/api/v1/respond/{old['token']}/subjects/{subject['subject_id']}",
+        json={"answers": {"trust.1": 6}},
+    )
+    assert saved.status_code == 200
+    base = f"/api/v1/waves/{wave['id']}/links/bea@beta.example"
+    assert admin.post(f"{base}/revoke").status_code == 204
+    reissued = admin.post(f"{base}/reissue")
+    assert reissued.status_code == 200, reissued.get_json()
+    (new,) = reissued.get_json()["items"]
+    assert new["token"] != old["token"]
+    assert admin.client.get(f"/s/{old['token']}").status_code == 404
+    person = admin.client.get(f"/api/v1/respond/{new['token']}")
+    assert person.status_code == 200
+    assert person.get_json()["subjects"][0]["answers"] == {"trust.1": 6}
+    assert _links(admin, wave["id"])[("bea@beta.example", "buyer")]["token"] == new["token"]
+    again = admin.post(f"{base}/reissue").get_json()["items"][0]
+    assert admin.client.get(f"/api/v1/respond/{new['token']}").status_code == 404
+    assert admin.client.get(f"/api/v1/respond/{again['token']}").status_code == 200
+    assert admin.post(f"/api/v1/waves/{wave['id']}/links/x@y.example/reissue").status_code == 404
+
+
 # --- the open-wave page ----------------------------------------------------------------------
 
 

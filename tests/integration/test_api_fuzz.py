@@ -52,6 +52,7 @@ ADMIN_OPERATIONS = (
     ("POST", "/api/v1/waves/{wave_id}/reminders"),
     ("POST", "/api/v1/waves/{wave_id}/invitations"),
     ("POST", "/api/v1/waves/{wave_id}/links/{email}/revoke"),
+    ("POST", "/api/v1/waves/{wave_id}/links/{email}/reissue"),
     ("PUT", "/api/v1/organisation/logo"),
 )
 # What the document's links must let a client do, one operation after the other.

@@ -10,8 +10,9 @@ invitations are upserts by their unique key and a subject is added only where it
 
 Revoking sets `revoked` on the person's invitations in the wave: their link answers "link
 not valid" from then on (pages and JSON), they get no more email and leave the counts.
-There is no re-issue: the link is a signature of the invitation id, so a new link needs
-a new invitation (not built; see the report of issue 15).
+Re-issuing gives the person's invitations a new link version: the token signs
+"<invitation id>~<version>", so every earlier link (the revoked one included) stays not
+valid while the new one opens the same invitation, answers and all.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from services.survey.admin.waves import (
     _refuse_a_second_running_wave,
     build_invitations,
     get_wave,
+    link_of,
     load_launch_roster,
     write_invitations,
 )
@@ -37,6 +39,7 @@ from shared import clock
 from shared.bus import Bus
 from shared.events import INVITATIONS_CREATED, Event
 from shared.outbox import publish_staged, stage_events
+from shared.settings import Settings
 from shared.store import Database
 from shared.store import invitations as invitation_store
 from shared.vocabulary import BUYER, OPEN, SELLER
@@ -154,3 +157,31 @@ def revoke_link(*, db: Database, org_id: str, wave_id: str, email: str) -> None:
         db=db, org_id=org_id, wave_id=wave_id, email=address, now=clock.stored_now()
     )
     log.info("link revoked", extra={"wave_id": wave_id, "invitations": revoked})
+
+
+def reissue_link(
+    *, db: Database, settings: Settings, org_id: str, wave_id: str, email: str
+) -> list[dict[str, Any]]:
+    """A new link for the person (revoked or not) in an open wave: their earlier links stop
+    working. The new links (one per side they answer on); 404 when not invited, 409 unless
+    the wave is open."""
+    wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
+    address = email.strip().lower()
+    if not invitation_store.of_people(
+        db=db, org_id=org_id, wave_id=wave_id, emails=[address], fields=("_id",)
+    ):
+        raise NotFound(f"{address} is not invited to this wave")
+    if wave["status"] != OPEN:
+        raise Conflict(f"the wave is {wave['status']}: links are re-issued while it is open")
+    invitation_store.reissue(
+        db=db, org_id=org_id, wave_id=wave_id, email=address, now=clock.stored_now()
+    )
+    found = invitation_store.of_people(
+        db=db,
+        org_id=org_id,
+        wave_id=wave_id,
+        emails=[address],
+        fields=("person_email", "person_name", "side", "language", "link_version"),
+    )
+    log.info("link re-issued", extra={"wave_id": wave_id, "invitations": len(found)})
+    return [link_of(inv, settings) for inv in sorted(found, key=lambda i: i["side"])]

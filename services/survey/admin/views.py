@@ -423,3 +423,22 @@ class WaveLinkRevoke(MethodView):
             db=_container().db, org_id=g.org_id, wave_id=wave_id, email=email
         )
         return "", 204
+
+
+@bp.route("/waves/<wave_id>/links/<email>/reissue")
+class WaveLinkReissue(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(200, LinkListSchema)
+    def post(self, wave_id: str, email: str) -> dict[str, Any]:
+        """A new link for the person (after a revoke, or to replace a forwarded one): every
+        earlier link of theirs answers "link not valid"; their answers so far stay. Only an
+        open wave (409 otherwise); 404 when the person is not invited to it."""
+        container = _container()
+        items = late_invitations.reissue_link(
+            db=container.db,
+            settings=container.settings,
+            org_id=g.org_id,
+            wave_id=wave_id,
+            email=email,
+        )
+        return {"items": items}
