@@ -168,6 +168,7 @@ def requeue_once(
             "org_id": org_id,
             "status": {"$in": list(from_statuses)},
             "resent_at": None,
+            "mime": {"$type": "string"},  # composed: an address refused outright never was
         },
         {
             "$set": {

@@ -226,29 +226,58 @@ def test_the_reminder_event_sends_one_email_per_person_even_when_delivered_twice
         notifier = make_notifier(db, smtp.url)
         notifier.handle(event)
         notifier.handle(event)  # redelivered
-        notifier.close()
         mails = smtp.handler.snapshot()
+        assert sorted(m.rcpt_tos[0] for m in mails) == sorted(
+            [
+                "amy@acme.example",
+                "bea@beta.example",
+                "joe@acme.example",
+                "sue@vendor.example",
+                "tom@vendor.example",
+            ]
+        )
+        log = monitoring.email_log(db=db, org_id=admin.org_id, wave_id=wave["id"])
+        assert {(e["kind"], e["status"]) for e in log} == {("reminder", "sent")}
+        # resend one, once: notify's retry loop sends it again
+        again = monitoring.resend(db=db, org_id=admin.org_id, email_id=log[0]["id"])
+        assert again["status"] == "pending" and again["resent_at"] is not None
+        with pytest.raises(monitoring.Conflict, match="resent once already"):
+            monitoring.resend(db=db, org_id=admin.org_id, email_id=log[0]["id"])
+        assert notifier.delivery.send_due() == {"sent": 1}
+        resent = smtp.handler.snapshot()[len(mails) :]
+        assert [m.rcpt_tos[0] for m in resent] == [log[0]["to"]]
+        notifier.close()
     finally:
         smtp.stop()
-    assert sorted(m.rcpt_tos[0] for m in mails) == sorted(
-        [
-            "amy@acme.example",
-            "bea@beta.example",
-            "joe@acme.example",
-            "sue@vendor.example",
-            "tom@vendor.example",
-        ]
-    )
-    log = monitoring.email_log(db=db, org_id=admin.org_id, wave_id=wave["id"])
-    assert {(e["kind"], e["status"]) for e in log} == {("reminder", "sent")}
-    # resend one, once
-    again = monitoring.resend(db=db, org_id=admin.org_id, email_id=log[0]["id"])
-    assert again["status"] == "pending" and again["resent_at"] is not None
-    with pytest.raises(monitoring.Conflict):
-        monitoring.resend(db=db, org_id=admin.org_id, email_id=log[0]["id"])
     other = admin.as_organisation("other")
     with pytest.raises(monitoring.NotFound):
         monitoring.resend(db=db, org_id=other.org_id, email_id=log[1]["id"])
+
+
+def test_the_email_log_gives_a_failures_reason_and_an_address_refused_outright_is_not_resent(
+    db, admin, launched
+):
+    _, wave = launched
+    bea = admin.db.invitations.find_one({"wave_id": wave["id"], "person_email": "bea@beta.example"})
+    smtp = CaptureServer().start()
+    try:
+        notifier = make_notifier(db, smtp.url)
+        notifier.delivery.record_rejected(
+            key=f"reminder:{bea['_id']}:manual:r1",
+            kind="reminder",
+            to="bea@beta.example",
+            error="invalid address: no domain",
+            meta={"org_id": admin.org_id, "wave_id": wave["id"], "invitation_id": bea["_id"]},
+        )
+        notifier.close()
+    finally:
+        smtp.stop()
+    (line,) = monitoring.email_log(db=db, org_id=admin.org_id, wave_id=wave["id"])
+    assert (line["to"], line["kind"], line["status"]) == ("bea@beta.example", "reminder", "failed")
+    assert line["failure_reason"] == "invalid address: no domain"
+    assert monitoring.email_log(db=db, org_id=admin.org_id, wave_id=wave["id"], status="sent") == []
+    with pytest.raises(monitoring.Conflict, match="never sent"):
+        monitoring.resend(db=db, org_id=admin.org_id, email_id=line["id"])
 
 
 # --- late invitations and revocation ---------------------------------------------------------

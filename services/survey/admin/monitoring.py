@@ -258,4 +258,9 @@ def resend(*, db: Database, org_id: str, email_id: str) -> dict[str, Any]:
         return _log_item(requeued)
     if email.get("resent_at"):
         raise Conflict("this email was resent once already")
+    if email.get("status") == "failed" and email.get("next_attempt_at") is None:
+        raise Conflict(
+            f"this email was never sent ({email.get('last_error')}): correct the address in "
+            "the roster and invite again"
+        )
     raise Conflict(f"the email is {email.get('status')}: only a failed or sent email is resent")
