@@ -419,3 +419,23 @@ def test_the_silent_decision_makers_are_the_decision_makers_not_completed(db, ad
     assert [(p["email"], p["role"], p["accounts"]) for p in silent] == [
         ("joe@acme.example", "decision_maker", ["Acme"])
     ]
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("reminders", {"to": "not_completed"}),
+        ("invitations", {"delivery": "none"}),
+        ("links/bea@beta.example/revoke", None),
+        ("links/bea@beta.example/reissue", None),
+    ],
+)
+def test_another_organisations_wave_is_a_404_and_is_left_alone(admin, launched, path, body):
+    _, wave = launched
+    before = admin.db.invitations.find_one({"person_email": "bea@beta.example"})
+    other = admin.as_organisation("other")
+    answer = other.post(f"/api/v1/waves/{wave['id']}/{path}", json=body)
+    assert answer.status_code == 404
+    assert answer.get_json()["error"]["code"] == "not_found"
+    assert admin.db.invitations.find_one({"person_email": "bea@beta.example"}) == before
+    assert _reminder_events(admin) == []
