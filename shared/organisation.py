@@ -54,6 +54,11 @@ def branding_of(organisation: Mapping[str, Any] | None) -> Branding:
     return Branding(**values)
 
 
+def logo_path(org_id: str, version: str) -> str:
+    """The public path of an organisation's logo version (served by the survey service)."""
+    return f"/logo/{org_id}/{version}"
+
+
 def find_organisation(db: Database, org_id: str) -> dict[str, Any] | None:
     """The organisation document of an `org_id` (the str of its ObjectId), or None."""
     return organisations.get(db=db, org_id=org_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.rendering import Renderer, Words, email_language
-from shared.organisation import Branding, load_branding
+from shared.organisation import Branding, load_branding, logo_path
 from shared.questionnaire import load_bank
 from shared.settings import Settings
 from shared.store import Database, opt_outs, programs, roster, waves
@@ -93,6 +93,13 @@ class WaveContext:
         for contact_id in contact_ids:
             self._askers.setdefault(contact_id, None)
 
+    def logo_url(self, settings: Settings) -> str | None:
+        """The organisation's logo at the public address, for the email's header."""
+        version = self.branding.logo_version
+        if not version:
+            return None
+        return f"{settings.public_url}{logo_path(self.wave['org_id'], version)}"
+
     def asker(self, invitation: dict) -> str | None:
         for subject in invitation.get("subjects") or []:
             name = self._askers.get(subject.get("contact_id"))
@@ -138,6 +145,7 @@ def render_invitation(
         subjects=[s.get("label", "") for s in invitation.get("subjects") or [] if s.get("label")],
         closes_at=closes_at,
         url=survey_url(invitation["_id"], settings, int(invitation.get("link_version") or 0)),
+        logo_url=context.logo_url(settings),
         unsubscribe_url=unsubscribe,
     )
     return rendered, language, unsubscribe

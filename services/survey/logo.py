@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, Response, current_app
 
 from services.survey.errors import ApiError, NotFound, ValidationFailed
 from services.survey.organisations import forget_branding
+from shared.organisation import logo_path
 from shared.store import Database, organisations
 from shared.svg_logo import NotAnSvg, sanitise_svg
 
@@ -34,11 +35,6 @@ class LogoTooLarge(ApiError):
 
 class LogoTypeRefused(ApiError):
     status, code = 415, "unsupported_media_type"
-
-
-def logo_path(org_id: str, version: str) -> str:
-    """The public path of an organisation's logo version."""
-    return f"/logo/{org_id}/{version}"
 
 
 def store_logo(*, db: Database, org_id: str, content_type: str, data: bytes) -> dict[str, str]:

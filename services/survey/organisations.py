@@ -17,6 +17,7 @@ from shared.organisation import (
     branding_of,
     find_organisation,
     load_branding,
+    logo_path,
 )
 from shared.store import Database, organisations
 
@@ -67,7 +68,7 @@ def organisation_view(organisation: Mapping[str, Any]) -> dict[str, Any]:
     view.update({name: organisation.get(name) for name in BRANDING_FIELDS})
     view["shown_name"] = branding_of(organisation).display_name
     version = organisation.get("logo_version")
-    view["logo_url"] = f"/logo/{view['id']}/{version}" if version else None
+    view["logo_url"] = logo_path(view["id"], version) if version else None
     return view
 
 

@@ -7,7 +7,10 @@ import zlib
 
 import pytest
 
+from deploy.local.mail_capture import CaptureServer
+from shared.events import INVITATIONS_CREATED, Event
 from tests.integration.test_admin_support import make_admin
+from tests.support.notify_fixtures import make_notifier
 
 SVG_WITH_SCRIPT = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)">'
@@ -106,3 +109,19 @@ def test_the_survey_page_shows_the_logo(admin):
     page = admin.client.get(f"/s/{link['token']}")
     assert page.status_code == 200
     assert f'src="{url}"' in page.get_data(as_text=True)
+
+
+def test_the_invitation_email_shows_the_logo_at_its_public_address(admin):
+    assert _put(admin, tiny_png(), "image/png").status_code == 204
+    path = admin.get("/api/v1/organisation").get_json()["logo_url"]
+    _, wave, _ = admin.launched_wave(delivery="email")
+    entry = admin.db.outbox.find_one({"type": INVITATIONS_CREATED})
+    smtp = CaptureServer().start()
+    try:
+        notifier = make_notifier(admin.db, smtp.url)
+        notifier.handle(Event(entry["type"], entry["payload"], event_id=entry["event_id"]))
+        notifier.close()
+        mail = smtp.handler.snapshot()[0]
+    finally:
+        smtp.stop()
+    assert f'src="http://survey.test{path}"' in mail.part("html")
