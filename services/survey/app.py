@@ -97,7 +97,7 @@ def _bootstrap_on_first_request(app: Flask, container: Container) -> None:
 
 def _register_features(app: Flask) -> None:
     """The feature blueprints: admin API, respondent API and pages, results, opt-out, index."""
-    from services.survey import admin, index, optout, respond, results, sellers
+    from services.survey import admin, index, logo, optout, respond, results, sellers
 
-    for feature in (admin, respond, results, sellers, optout, index):
+    for feature in (admin, respond, results, sellers, optout, index, logo):
         feature.register(app)

@@ -17,6 +17,7 @@ from shared.organisation import (
     branding_of,
     find_organisation,
     load_branding,
+    logo_path,
 )
 from shared.store import Database, organisations
 
@@ -66,6 +67,8 @@ def organisation_view(organisation: Mapping[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = {"id": str(organisation["_id"]), "name": organisation.get("name")}
     view.update({name: organisation.get(name) for name in BRANDING_FIELDS})
     view["shown_name"] = branding_of(organisation).display_name
+    version = organisation.get("logo_version")
+    view["logo_url"] = logo_path(view["id"], version) if version else None
     return view
 
 
@@ -122,6 +125,11 @@ class _BrandingCache:
 
 
 _branding_cache = _BrandingCache()
+
+
+def forget_branding(db: Database, org_id: str) -> None:
+    """Drop the organisation's cached branding (after a change such as a new logo)."""
+    _branding_cache.forget(db, org_id)
 
 
 def cached_branding(db: Database, org_id: str) -> Branding:
