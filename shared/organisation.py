@@ -27,6 +27,7 @@ class Branding:
     privacy_url: str | None = None
     contact_name: str | None = None
     contact_email: str | None = None
+    logo_version: str | None = None  # set by PUT /api/v1/organisation/logo, not by PATCH
 
     @property
     def from_name(self) -> str | None:
@@ -51,6 +52,11 @@ def branding_of(organisation: Mapping[str, Any] | None) -> Branding:
         if isinstance(own, str) and own.strip().lower() not in INTERNAL_NAMES:
             values["display_name"] = own.strip()
     return Branding(**values)
+
+
+def logo_path(org_id: str, version: str) -> str:
+    """The public path of an organisation's logo version (served by the survey service)."""
+    return f"/logo/{org_id}/{version}"
 
 
 def find_organisation(db: Database, org_id: str) -> dict[str, Any] | None:

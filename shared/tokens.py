@@ -18,9 +18,28 @@ def _serializer(settings: Settings) -> URLSafeSerializer:
     return URLSafeSerializer(list(reversed(settings.secret_keys)), salt=_SALT)
 
 
-def sign_invitation(invitation_id: str, settings: Settings) -> str:
-    """The URL-safe token of an invitation."""
-    return _serializer(settings).dumps(invitation_id)
+# A re-issued link signs "<invitation id>~<version>": the invitation's `link_version` says
+# which one is valid, so every earlier link of the person stops working.
+_VERSION_MARK = "~"
+
+
+def sign_invitation(invitation_id: str, settings: Settings, version: int = 0) -> str:
+    """The URL-safe token of an invitation (of its `version`-th link; 0 is the first)."""
+    signed = f"{invitation_id}{_VERSION_MARK}{version}" if version else invitation_id
+    return _serializer(settings).dumps(signed)
+
+
+def invitation_link_from_token(token: str, settings: Settings) -> tuple[str, int] | None:
+    """(invitation id, link version) a survey token was signed for, or None when wrong."""
+    value = invitation_id_from_token(token, settings)
+    if not value or value.startswith(_OPTOUT_PREFIX):
+        return None
+    invitation_id, mark, version = value.partition(_VERSION_MARK)
+    if not mark:
+        return invitation_id, 0
+    if not version.isdigit() or version.startswith("0"):
+        return None
+    return invitation_id, int(version)
 
 
 def invitation_id_from_token(token: str, settings: Settings) -> str | None:
@@ -34,9 +53,9 @@ def invitation_id_from_token(token: str, settings: Settings) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def survey_url(invitation_id: str, settings: Settings) -> str:
-    """The personal link a respondent receives."""
-    return f"{settings.public_url}/s/{sign_invitation(invitation_id, settings)}"
+def survey_url(invitation_id: str, settings: Settings, version: int = 0) -> str:
+    """The personal link a respondent receives (its `version`-th, after re-issues)."""
+    return f"{settings.public_url}/s/{sign_invitation(invitation_id, settings, version)}"
 
 
 # An opt-out token signs "optout:<invitation id>": it cannot open the survey, and a survey

@@ -9,13 +9,20 @@ from typing import Any
 
 from services.notify.delivery import Delivery, Outgoing, Tally
 from services.notify.rendering import Renderer, Words, email_language
-from shared.organisation import Branding, load_branding
+from shared.organisation import Branding, load_branding, logo_path
 from shared.questionnaire import load_bank
 from shared.settings import Settings
 from shared.store import Database, opt_outs, programs, roster, waves
 from shared.store import invitations as invitation_store
 from shared.tokens import optout_url, survey_url
-from shared.vocabulary import BUYER, ENDED_WAVE_STATUSES, IN_PROGRESS, OPENED, SELLER
+from shared.vocabulary import (
+    BUYER,
+    COMPLETED,
+    ENDED_WAVE_STATUSES,
+    IN_PROGRESS,
+    OPENED,
+    SELLER,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +93,13 @@ class WaveContext:
         for contact_id in contact_ids:
             self._askers.setdefault(contact_id, None)
 
+    def logo_url(self, settings: Settings) -> str | None:
+        """The organisation's logo at the public address, for the email's header."""
+        version = self.branding.logo_version
+        if not version:
+            return None
+        return f"{settings.public_url}{logo_path(self.wave['org_id'], version)}"
+
     def asker(self, invitation: dict) -> str | None:
         for subject in invitation.get("subjects") or []:
             name = self._askers.get(subject.get("contact_id"))
@@ -130,7 +144,8 @@ def render_invitation(
         facts=load_bank().what_it_takes(),
         subjects=[s.get("label", "") for s in invitation.get("subjects") or [] if s.get("label")],
         closes_at=closes_at,
-        url=survey_url(invitation["_id"], settings),
+        url=survey_url(invitation["_id"], settings, int(invitation.get("link_version") or 0)),
+        logo_url=context.logo_url(settings),
         unsubscribe_url=unsubscribe,
     )
     return rendered, language, unsubscribe
@@ -203,6 +218,11 @@ def send_invitation_emails(
     return tally.count(delivery.send_all(emails()))
 
 
+def reminder_round_key(invitation_id: str, round_id: str) -> str:
+    """The idempotency key of a reminder asked for from the console (one per round)."""
+    return f"reminder:{invitation_id}:manual:{round_id}"
+
+
 def send_invitations(
     *,
     db: Database,
@@ -227,17 +247,35 @@ def send_invitations(
     )
     order = {invitation_id: n for n, invitation_id in enumerate(ids)}
     invitations.sort(key=lambda inv: order.get(inv["_id"], 0))
-    tally = send_invitation_emails(
-        delivery=delivery,
-        renderer=renderer,
-        settings=settings,
-        context=WaveContext(db=db, wave=wave),
-        invitations=invitations,
-        key_of=lambda inv: f"{event_id}:{inv['person_email']}:invitation.{inv.get('side')}",
-        kind="invitation",
-        reminder=False,
-        meta={"event_id": event_id, "expires_at": as_datetime(wave.get("closes_at"))},
-    )
+    meta = {"event_id": event_id, "expires_at": as_datetime(wave.get("closes_at"))}
+    reminder_round = payload.get("reminder_round")
+    if payload.get("kind") == "reminder" and reminder_round:
+        # A reminder asked for from the console: one email per invitation and round.
+        invitations = [i for i in invitations if i.get("status") != COMPLETED]
+        meta["reminder_round"] = str(reminder_round)
+        tally = send_invitation_emails(
+            delivery=delivery,
+            renderer=renderer,
+            settings=settings,
+            context=WaveContext(db=db, wave=wave),
+            invitations=invitations,
+            key_of=lambda inv: reminder_round_key(inv["_id"], str(reminder_round)),
+            kind="reminder",
+            reminder=True,
+            meta=meta,
+        )
+    else:
+        tally = send_invitation_emails(
+            delivery=delivery,
+            renderer=renderer,
+            settings=settings,
+            context=WaveContext(db=db, wave=wave),
+            invitations=invitations,
+            key_of=lambda inv: f"{event_id}:{inv['person_email']}:invitation.{inv.get('side')}",
+            kind="invitation",
+            reminder=False,
+            meta=meta,
+        )
     log.info(
         "invitations handled",
         extra={"event_id": event_id, "wave_id": wave_id, **tally.__dict__},

@@ -29,10 +29,16 @@ log = logging.getLogger(__name__)
 
 _CLOSING_EVENTS = uuid.UUID("0d6c1a43-52a4-4d8e-9a55-4b8f3d8b7c21")
 CLOSED_BY_SCHEDULE = "schedule"
+QUIET_PERIOD = timedelta(hours=24)  # nobody is reminded twice within this
 
 
 def reminder_key(invitation_id: str, day: int) -> str:
     return f"reminder:{invitation_id}:{day}"
+
+
+def _reminded_since(invitation: dict, since: datetime) -> bool:
+    reminded = as_datetime(invitation.get("last_reminded_at"))
+    return reminded is not None and since <= reminded
 
 
 def due_reminder_day(wave: dict, program: dict, now: datetime) -> int | None:
@@ -68,6 +74,9 @@ def send_due_reminders(
         if emails.reminder_round_done(db=db, wave_id=wave["_id"], day=day):
             continue  # every reminder of this day is recorded already
         candidates = invitations.awaiting_answer(db=db, wave_id=wave["_id"])
+        # Who was reminded from the console in the last 24 hours waits for the next day.
+        quiet_since = now - QUIET_PERIOD
+        candidates = [inv for inv in candidates if not _reminded_since(inv, quiet_since)]
         # Cheap check first: keys taken by an earlier pass or another scheduler.
         keys = [reminder_key(inv["_id"], day) for inv in candidates]
         taken = emails.taken_keys(db=db, keys=keys)
@@ -84,6 +93,7 @@ def send_due_reminders(
             meta={"reminder_day": day, "expires_at": as_datetime(wave.get("closes_at"))},
         )
         tally.duplicate += len(candidates) - len(todo)
+        invitations.mark_reminded(db=db, invitation_ids=[inv["_id"] for inv in todo], now=now)
         emails.record_reminder_round(db=db, wave_id=wave["_id"], day=day, now=now)
         log.info(
             "reminders handled",

@@ -123,8 +123,8 @@ def _bootstrap_on_first_request(app: Flask, container: Container) -> None:
 
 def _register_features(app: Flask) -> None:
     """The feature blueprints: admin API, respondent API and pages, results, opt-out, the
-    console, index."""
-    from services.survey import admin, console, index, optout, respond, results, sellers
+    console, index, logo."""
+    from services.survey import admin, console, index, logo, optout, respond, results, sellers
 
-    for feature in (admin, respond, results, sellers, optout, console, index):
+    for feature in (admin, respond, results, sellers, optout, console, index, logo):
         feature.register(app)

@@ -1,109 +1,89 @@
-"""An organisation's logo: a PNG checked by its header, or an SVG rebuilt from an allow-list.
+"""The organisation's logo: uploaded through the admin API, served at a public address, shown
+on the survey pages.
 
-The SVG is parsed (no DOCTYPE, so no entities), and only drawing elements and presentation
-attributes are kept: no script, no event handler, no foreign content, no link leaving the
-image. What is stored is the rebuilt document, never the upload.
+`PUT /api/v1/organisation/logo` takes image/png or image/svg+xml of at most 200 KB (413
+above, 415 for another type, 400 for a file that is not what it says). A PNG is checked by
+its signature; an SVG is rebuilt by shared.svg_logo's allow-list. The logo is served at
+`/logo/<org_id>/<version>` (the version is a hash of the bytes, so it is cached for good)
+with a CSP that lets nothing in it run.
 """
 
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+import hashlib
+from datetime import UTC, datetime
 
-LOGO_MAX_BYTES = 200 * 1024  # API.md 1.1
-LOGO_MAX_SIDE = 4096
+from flask import Blueprint, Flask, Response, current_app
+
+from services.survey.errors import ApiError, NotFound, ValidationFailed
+from services.survey.organisations import forget_branding
+from shared.organisation import logo_path
+from shared.store import Database, organisations
+from shared.svg_logo import NotAnSvg, sanitise_svg
+
+MAX_LOGO_BYTES = 200 * 1024
 PNG, SVG = "image/png", "image/svg+xml"
 LOGO_TYPES = (PNG, SVG)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_SVG_NS = "http://www.w3.org/2000/svg"
-_XLINK_NS = "http://www.w3.org/1999/xlink"
 
-_ELEMENTS = frozenset(
-    "svg g path rect circle ellipse line polyline polygon text tspan defs linearGradient "
-    "radialGradient stop clipPath mask symbol use title desc".split()
-)
-_ATTRIBUTES = frozenset(
-    "id viewBox width height x y x1 y1 x2 y2 cx cy r rx ry fx fy d points fill fill-opacity "
-    "fill-rule stroke stroke-width stroke-opacity stroke-linecap stroke-linejoin "
-    "stroke-miterlimit stroke-dasharray stroke-dashoffset opacity transform offset stop-color "
-    "stop-opacity gradientUnits gradientTransform spreadMethod clip-path clip-rule mask "
-    "maskUnits clipPathUnits font-family font-size font-weight font-style text-anchor "
-    "dominant-baseline letter-spacing preserveAspectRatio version".split()
-)
-# a value may point inside the image (url(#id)), never elsewhere
-_OUTSIDE_REFERENCE = re.compile(r"url\(\s*['\"]?\s*(?!#)|javascript:|data:", re.IGNORECASE)
+bp = Blueprint("logo", __name__)
 
 
-class LogoRefused(ValueError):
-    """Bytes that cannot be an organisation's logo; the message says why, for a person."""
+class LogoTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
 
 
-@dataclass(frozen=True)
-class Logo:
-    content_type: str
-    data: bytes
+class LogoTypeRefused(ApiError):
+    status, code = 415, "unsupported_media_type"
 
 
-def logo_type(data: bytes) -> str:
-    """PNG or SVG, judged by the content (what browsers and spreadsheets call a file varies)."""
-    return PNG if data.startswith(_PNG_SIGNATURE) else SVG
-
-
-def checked_logo(data: bytes, content_type: str | None = None) -> Logo:
-    """The logo to store: a PNG as it is, an SVG rebuilt; LogoRefused with the reason."""
-    if not data:
-        raise LogoRefused("the file is empty")
-    if len(data) > LOGO_MAX_BYTES:
-        raise LogoRefused(f"the file is {len(data) // 1024} KB; a logo may have at most 200 KB")
-    kind = content_type or logo_type(data)
-    if kind == PNG:
-        return Logo(PNG, _checked_png(data))
-    if kind == SVG:
-        return Logo(SVG, _rebuilt_svg(data))
-    raise LogoRefused("a logo is a PNG or an SVG image")
-
-
-def _checked_png(data: bytes) -> bytes:
-    if not data.startswith(_PNG_SIGNATURE) or len(data) < 33 or data[12:16] != b"IHDR":
-        raise LogoRefused("not a PNG or SVG image: upload the logo as a .png or .svg file")
-    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if not (0 < width <= LOGO_MAX_SIDE and 0 < height <= LOGO_MAX_SIDE):
-        raise LogoRefused(
-            f"the image is {width}×{height} pixels; use at most {LOGO_MAX_SIDE} on a side"
+def store_logo(*, db: Database, org_id: str, content_type: str, data: bytes) -> dict[str, str]:
+    """Check, clean and store the logo; {content_type, version, url} of what is stored."""
+    if content_type not in LOGO_TYPES:
+        raise LogoTypeRefused(
+            f"send the logo as image/png or image/svg+xml, not {content_type or 'no type'}"
         )
-    return data
+    if len(data) > MAX_LOGO_BYTES:
+        raise LogoTooLarge(f"the logo is {len(data) // 1024} KB: at most 200 KB")
+    if not data:
+        raise ValidationFailed("the logo is empty", details={"body": ["is empty"]})
+    if content_type == PNG and not data.startswith(_PNG_SIGNATURE):
+        raise ValidationFailed("the file is not a PNG image", details={"body": ["not a PNG image"]})
+    if content_type == SVG:
+        try:
+            data = sanitise_svg(data)
+        except NotAnSvg as exc:
+            raise ValidationFailed(
+                f"the file is not a usable SVG: {exc}", details={"body": [str(exc)]}
+            ) from exc
+    version = hashlib.sha256(content_type.encode() + b"\0" + data).hexdigest()[:20]
+    organisations.put_logo(
+        db=db,
+        org_id=org_id,
+        content_type=content_type,
+        data=data,
+        version=version,
+        now=datetime.now(UTC),
+    )
+    forget_branding(db, org_id)
+    return {"content_type": content_type, "version": version, "url": logo_path(org_id, version)}
 
 
-def _rebuilt_svg(data: bytes) -> bytes:
-    if re.search(rb"<!(DOCTYPE|ENTITY)", data, re.IGNORECASE):
-        raise LogoRefused("an SVG logo may not have a DOCTYPE or entities")
-    try:
-        root = ET.fromstring(data)  # comments and processing instructions are dropped
-    except ET.ParseError:
-        raise LogoRefused(
-            "not a PNG or SVG image: upload the logo as a .png or .svg file"
-        ) from None
-    if root.tag != f"{{{_SVG_NS}}}svg":
-        raise LogoRefused("not an SVG image: its root is not <svg> in the SVG namespace")
-    _keep_allowed(root)
-    ET.register_namespace("", _SVG_NS)
-    ET.register_namespace("xlink", _XLINK_NS)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+@bp.get("/logo/<org_id>/<version>")
+def serve_logo(org_id: str, version: str) -> Response:
+    """The logo, cached for good (a new upload has a new version); nothing in it runs."""
+    logo = organisations.get_logo(db=current_app.extensions["rapport"].db, org_id=org_id)
+    if logo is None or logo.get("version") != version:
+        raise NotFound("no such logo")
+    response = Response(bytes(logo["data"]), mimetype=logo["content_type"])
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
-def _keep_allowed(element: ET.Element) -> None:
-    for name in list(element.attrib):
-        value = element.attrib[name]
-        local = name.split("}", 1)[-1] if name.startswith("{") else name
-        internal_link = local == "href" and value.strip().startswith("#")
-        in_svg = not name.startswith("{") or name == f"{{{_XLINK_NS}}}href"
-        allowed = in_svg and (local in _ATTRIBUTES or internal_link)
-        if not allowed or _OUTSIDE_REFERENCE.search(value):
-            del element.attrib[name]
-    for child in list(element):
-        tag = child.tag if isinstance(child.tag, str) else ""
-        if not tag.startswith(f"{{{_SVG_NS}}}") or tag.split("}", 1)[1] not in _ELEMENTS:
-            element.remove(child)
-        else:
-            _keep_allowed(child)
+def register(app: Flask) -> None:
+    """Serve the logos."""
+    app.register_blueprint(bp)

@@ -57,6 +57,13 @@ OPERATION_IDS = {
     ("post", "/api/v1/waves/{wave_id}/close"): "closeWave",
     ("get", "/api/v1/waves/{wave_id}/results"): "getResults",
     ("get", "/api/v1/waves/{wave_id}/export.csv"): "exportResults",
+    ("get", "/api/v1/programs/{program_id}/waves"): "listWaves",
+    ("patch", "/api/v1/waves/{wave_id}"): "updateWave",
+    ("post", "/api/v1/waves/{wave_id}/reminders"): "remindWave",
+    ("post", "/api/v1/waves/{wave_id}/invitations"): "inviteLate",
+    ("post", "/api/v1/waves/{wave_id}/links/{email}/revoke"): "revokeLink",
+    ("post", "/api/v1/waves/{wave_id}/links/{email}/reissue"): "reissueLink",
+    ("put", "/api/v1/organisation/logo"): "uploadLogo",
     ("get", "/api/v1/respond/{token}"): "getRespondent",
     ("put", "/api/v1/respond/{token}/subjects/{subject_id}"): "saveAnswers",
     ("post", "/api/v1/respond/{token}/subjects/{subject_id}/submit"): "submitAnswers",
@@ -74,6 +81,7 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, str]]] = {
         "importRoster": _PROGRAM,
         "listAccounts": _PROGRAM,
         "createWave": _PROGRAM,
+        "listWaves": _PROGRAM,
     },
     ("importRoster", "200"): {"createWave": {"program_id": "$request.path.program_id"}},
     ("createWave", "201"): {
@@ -83,14 +91,28 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, str]]] = {
         "closeWave": _WAVE,
         "getResults": _WAVE,
         "exportResults": _WAVE,
+        "updateWave": _WAVE,
     },
     ("launchWave", "200"): {
         "getWave": _LAUNCHED,
         "listLinks": _LAUNCHED,
         "closeWave": _LAUNCHED,
         "getResults": _LAUNCHED,
+        "remindWave": _LAUNCHED,
+        "inviteLate": _LAUNCHED,
+        "updateWave": _LAUNCHED,
     },
-    ("listLinks", "200"): {"getRespondent": {"token": "$response.body#/items/0/token"}},
+    ("listLinks", "200"): {
+        "getRespondent": {"token": "$response.body#/items/0/token"},
+        "revokeLink": {
+            "wave_id": "$request.path.wave_id",
+            "email": "$response.body#/items/0/email",
+        },
+        "reissueLink": {
+            "wave_id": "$request.path.wave_id",
+            "email": "$response.body#/items/0/email",
+        },
+    },
     ("getRespondent", "200"): {"saveAnswers": _SUBJECT, "submitAnswers": _SUBJECT},
     ("saveAnswers", "200"): {
         "submitAnswers": {

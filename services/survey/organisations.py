@@ -10,16 +10,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.survey.errors import NotFound, ValidationFailed
-from services.survey.logo import LogoRefused, checked_logo
+from services.survey.errors import NotFound
 from shared.organisation import (
     BRANDING_FIELDS,
     Branding,
     branding_of,
     find_organisation,
     load_branding,
+    logo_path,
 )
-from shared.store import Database, logos, organisations
+from shared.store import Database, organisations
 
 KEY_PREFIX = "rk_"
 
@@ -67,6 +67,8 @@ def organisation_view(organisation: Mapping[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = {"id": str(organisation["_id"]), "name": organisation.get("name")}
     view.update({name: organisation.get(name) for name in BRANDING_FIELDS})
     view["shown_name"] = branding_of(organisation).display_name
+    version = organisation.get("logo_version")
+    view["logo_url"] = logo_path(view["id"], version) if version else None
     return view
 
 
@@ -93,32 +95,6 @@ def update_branding(*, db: Database, org_id: str, changes: Mapping[str, Any]) ->
         raise NotFound("organisation not found")
     _branding_cache.forget(db, org_id)
     return organisation_view(organisation)
-
-
-# --- logo ----------------------------------------------------------------------------------
-
-
-def set_logo(*, db: Database, org_id: str, data: bytes, content_type: str | None = None) -> None:
-    """Store the organisation's logo (a PNG, or an SVG rebuilt from an allow-list);
-    ValidationFailed naming `logo` when it cannot be one. `content_type` None: judged by
-    the content."""
-    try:
-        logo = checked_logo(data, content_type)
-    except LogoRefused as exc:
-        raise ValidationFailed(f"logo: {exc}", details={"logo": [str(exc)]}) from None
-    logos.put(
-        db=db,
-        org_id=org_id,
-        content_type=logo.content_type,
-        data=logo.data,
-        digest=hashlib.sha256(logo.data).hexdigest(),
-        now=datetime.now(UTC),
-    )
-
-
-def get_logo(*, db: Database, org_id: str, with_data: bool = True) -> dict[str, Any] | None:
-    """The organisation's logo `{content_type, data, sha256, updated_at}`, or None."""
-    return logos.get(db=db, org_id=org_id, with_data=with_data)
 
 
 class _BrandingCache:
@@ -149,6 +125,11 @@ class _BrandingCache:
 
 
 _branding_cache = _BrandingCache()
+
+
+def forget_branding(db: Database, org_id: str) -> None:
+    """Drop the organisation's cached branding (after a change such as a new logo)."""
+    _branding_cache.forget(db, org_id)
 
 
 def cached_branding(db: Database, org_id: str) -> Branding:

@@ -16,7 +16,6 @@ document family holds its reads and writes as keyword-only functions, so the ser
     outbox            the outbox collection and response outboxes
     organisations     organisations and API keys
     users             console people, used sign-in links, sign-in attempt counters
-    logos             an organisation's logo image
     opt_outs          who asked for no more survey email
     processed_events  the consumers' idempotency log
 

@@ -62,6 +62,7 @@ INDEXES: dict[str, tuple[Index, ...]] = {
         _ix("invitation_key", unique=True),
         _ix("wave_id", "side"),
         _ix("wave_id", "status"),
+        _ix("wave_id", "reminder_round"),  # a reminder round reads back what it claimed
     ),
     # `_id` is "<invitation_id>:<subject_id>": one response per subject, unique by _id.
     "responses": (
@@ -82,7 +83,11 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     # `_id` is the wave id: the scoring worker's marks (stale, lease, last recompute time)
     "scoring_state": (_ix("stale"),),
     "processed_events": (_ix("consumer"),),
-    "emails": (_ix("idempotency_key", unique=True), _ix("status", "next_attempt_at")),
+    "emails": (
+        _ix("idempotency_key", unique=True),
+        _ix("status", "next_attempt_at"),
+        _ix("wave_id", "created_at"),  # a wave's email log, newest first
+    ),
     "opt_outs": (_ix("org_id", "email", unique=True),),
     "reminder_rounds": (_ix("wave_id", "day", unique=True),),
     # console people: one user per email (sign-in names nobody's organisation)

@@ -102,3 +102,83 @@ def record_reminder_round(*, db: Database, wave_id: str, day: int, now: datetime
         {"$setOnInsert": {"wave_id": wave_id, "day": day, "done_at": now}},
         upsert=True,
     )
+
+
+# --- the console's email log -----------------------------------------------------------------
+
+LOG_FIELDS = (
+    "to",
+    "kind",
+    "status",
+    "subject",
+    "side",
+    "invitation_id",
+    "attempts",
+    "last_error",
+    "created_at",
+    "sent_at",
+    "failed_at",
+    "cancelled_at",
+    "resent_at",
+)
+
+
+def of_wave(
+    *,
+    db: Database,
+    org_id: str,
+    wave_id: str,
+    kind: str | None = None,
+    status: str | None = None,
+    limit: int = 500,
+    skip: int = 0,
+) -> list[dict[str, Any]]:
+    """The wave's emails, newest first (without their MIME text)."""
+    query: dict[str, Any] = {"org_id": org_id, "wave_id": wave_id}
+    if kind is not None:
+        query["kind"] = kind
+    if status is not None:
+        query["status"] = status
+    found = db.emails.find(query, {f: 1 for f in LOG_FIELDS})
+    return list(found.sort([("created_at", -1), ("_id", 1)]).skip(skip).limit(limit))
+
+
+def get_of_org(*, db: Database, org_id: str, email_id: str) -> dict[str, Any] | None:
+    """One of the organisation's emails (without its MIME text), or None."""
+    return db.emails.find_one({"_id": email_id, "org_id": org_id}, {"mime": 0})
+
+
+def reminded_since(
+    *, db: Database, wave_id: str, invitation_ids: Iterable[str], since: datetime
+) -> set[str]:
+    """Which of these invitations had a reminder email recorded since `since`."""
+    query = {"wave_id": wave_id, "kind": "reminder", "created_at": {"$gte": since}}
+    found = find_in(db.emails, query, "invitation_id", invitation_ids, ["invitation_id"])
+    return {row["invitation_id"] for row in found}
+
+
+def requeue_once(
+    *, db: Database, org_id: str, email_id: str, from_statuses: Iterable[str], now: datetime
+) -> dict[str, Any] | None:
+    """Put a finished email back in the queue, once in its life: pending, due now, lease free.
+    The email after, or None when it is not in one of `from_statuses` or was resent before."""
+    return db.emails.find_one_and_update(
+        {
+            "_id": email_id,
+            "org_id": org_id,
+            "status": {"$in": list(from_statuses)},
+            "resent_at": None,
+            "mime": {"$type": "string"},  # composed: an address refused outright never was
+        },
+        {
+            "$set": {
+                "status": PENDING,
+                "resent_at": now,
+                "next_attempt_at": now,
+                "lease_until": now,
+                "attempts": 0,
+            }
+        },
+        projection={"mime": 0},
+        return_document=ReturnDocument.AFTER,
+    )

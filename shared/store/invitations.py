@@ -16,7 +16,7 @@ from pymongo.database import Database
 
 from shared.ids import new_id
 from shared.store.database import find_in, projection
-from shared.vocabulary import COMPLETED, INVITED, OPENED
+from shared.vocabulary import COMPLETED, IN_PROGRESS, INVITED, OPENED
 
 WRITE_BATCH = 500  # invitation upserts per round trip
 _ACTIVE = {"revoked": {"$ne": True}}
@@ -225,4 +225,141 @@ def mark_opted_out_in_waves(
     db.invitations.update_many(
         {"wave_id": {"$in": list(wave_ids)}, "person_email": email, "opted_out": {"$ne": True}},
         {"$set": {"opted_out": True, "opted_out_at": now}},
+    )
+
+
+# --- the console: people, reminders on demand, late subjects, revocation ---------------------
+
+
+def of_people(
+    *,
+    db: Database,
+    org_id: str,
+    wave_id: str,
+    emails: Iterable[str] | None = None,
+    fields: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The wave's invitations (of these people, when `emails` is given), revoked ones included."""
+    query: dict[str, Any] = {"org_id": org_id, "wave_id": wave_id}
+    if emails is None:
+        return list(db.invitations.find(query, projection(fields)))
+    return list(find_in(db.invitations, query, "person_email", emails, fields))
+
+
+def claim_reminders(
+    *,
+    db: Database,
+    org_id: str,
+    wave_id: str,
+    invitation_ids: Iterable[str],
+    round_id: str,
+    now: datetime,
+    since: datetime,
+) -> list[str]:
+    """Mark as reminded (by `round_id`, at `now`) those of these invitations that still wait for
+    answers and were not reminded since `since`; the ids this round claimed.
+
+    One conditional update per batch: of two racing rounds, each invitation goes to one."""
+    ids = list(invitation_ids)
+    if not ids:
+        return []
+    claimable = {
+        "org_id": org_id,
+        "wave_id": wave_id,
+        "status": {"$ne": COMPLETED},
+        "revoked": {"$ne": True},
+        "opted_out": {"$ne": True},
+        "$or": [{"last_reminded_at": None}, {"last_reminded_at": {"$lt": since}}],
+    }
+    for chunk in _chunks(ids, WRITE_BATCH):
+        db.invitations.update_many(
+            {**claimable, "_id": {"$in": list(chunk)}},
+            {"$set": {"last_reminded_at": now, "reminder_round": round_id}},
+        )
+    claimed = db.invitations.find({"wave_id": wave_id, "reminder_round": round_id}, {"_id": 1})
+    return sorted(row["_id"] for row in claimed)
+
+
+def release_reminders(*, db: Database, wave_id: str, round_id: str) -> None:
+    """Undo a reminder round whose event could not be recorded (they may be reminded again)."""
+    db.invitations.update_many(
+        {"wave_id": wave_id, "reminder_round": round_id},
+        {"$set": {"last_reminded_at": None, "reminder_round": None}},
+    )
+
+
+def mark_reminded(*, db: Database, invitation_ids: Iterable[str], now: datetime) -> None:
+    """Note that these invitations were sent a (scheduled) reminder at `now`."""
+    for chunk in _chunks(list(invitation_ids), WRITE_BATCH):
+        db.invitations.update_many(
+            {"_id": {"$in": list(chunk)}}, {"$set": {"last_reminded_at": now}}
+        )
+
+
+def revoke(*, db: Database, org_id: str, wave_id: str, email: str, now: datetime) -> int:
+    """Revoke the person's invitations in the wave (both sides); how many were still active."""
+    done = db.invitations.update_many(
+        {"org_id": org_id, "wave_id": wave_id, "person_email": email, **_ACTIVE},
+        {"$set": {"revoked": True, "revoked_at": now}},
+    )
+    return int(done.modified_count)
+
+
+def reissue(*, db: Database, org_id: str, wave_id: str, email: str, now: datetime) -> int:
+    """Give the person's invitations in the wave a new link version (and lift a revocation):
+    every earlier link stops working. How many invitations changed."""
+    done = db.invitations.update_many(
+        {"org_id": org_id, "wave_id": wave_id, "person_email": email},
+        {"$set": {"revoked": False, "reissued_at": now}, "$inc": {"link_version": 1}},
+    )
+    return int(done.modified_count)
+
+
+def add_subjects(
+    *, db: Database, invitation_id: str, subjects: Sequence[Mapping[str, Any]], now: datetime
+) -> bool:
+    """Add new subjects to a seller's invitation, once: the update only applies while none of
+    them is there. A completed invitation goes back to in_progress (the new subjects wait for
+    answers; the answered ones stay completed). True when this call added them."""
+    if not subjects:
+        return False
+    ids = [s["subject_id"] for s in subjects]
+    base = {"_id": invitation_id, "subjects.subject_id": {"$nin": ids}}
+    reopened = db.invitations.update_one(
+        {**base, "status": COMPLETED},
+        {
+            "$push": {"subjects": {"$each": [dict(s) for s in subjects]}},
+            "$set": {"status": IN_PROGRESS, "reopened_at": now, "completed_at": None},
+        },
+    )
+    if reopened.modified_count:
+        return True
+    added = db.invitations.update_one(
+        {**base, "status": {"$ne": COMPLETED}},
+        {"$push": {"subjects": {"$each": [dict(s) for s in subjects]}}},
+    )
+    return bool(added.modified_count)
+
+
+def progress_rows(*, db: Database, org_id: str, wave_id: str) -> list[dict[str, Any]]:
+    """Every active invitation of the wave, flattened for the response rates (one aggregation):
+    {_id, side, status, opted_out, email, name, contact_ids, account_ids, last_reminded_at}."""
+    return list(
+        db.invitations.aggregate(
+            [
+                {"$match": {"org_id": org_id, "wave_id": wave_id, **_ACTIVE}},
+                {
+                    "$project": {
+                        "side": 1,
+                        "status": 1,
+                        "opted_out": 1,
+                        "email": "$person_email",
+                        "name": "$person_name",
+                        "contact_ids": "$subjects.contact_id",
+                        "account_ids": "$subjects.account_id",
+                        "last_reminded_at": 1,
+                    }
+                },
+            ]
+        )
     )

@@ -75,3 +75,26 @@ def org_of_api_key(*, db: Database, key_hash: str) -> str | None:
     """The org_id whose key has this hash and is not revoked, or None."""
     found = db.api_keys.find_one({"key_hash": key_hash, "revoked_at": None})
     return found["org_id"] if found else None
+
+
+# --- logos ------------------------------------------------------------------------------------
+
+
+def put_logo(
+    *, db: Database, org_id: str, content_type: str, data: bytes, version: str, now: datetime
+) -> None:
+    """Store the organisation's logo (one per organisation), then name its version on the
+    organisation, so a page never links a version that is not stored."""
+    db.logos.update_one(
+        {"_id": org_id},
+        {"$set": {"content_type": content_type, "data": data, "version": version, "at": now}},
+        upsert=True,
+    )
+    db.organisations.update_one(
+        {"_id": ObjectId(org_id)}, {"$set": {"logo_version": version, "updated_at": now}}
+    )
+
+
+def get_logo(*, db: Database, org_id: str) -> dict[str, Any] | None:
+    """The organisation's stored logo {content_type, data, version}, or None."""
+    return db.logos.find_one({"_id": org_id})

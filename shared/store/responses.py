@@ -157,3 +157,13 @@ def completed_newest_first(
         .limit(limit)
         .batch_size(min(limit, 500))
     )
+
+
+def completed_seller_subjects(*, db: Database, org_id: str, wave_id: str) -> list[dict[str, Any]]:
+    """The wave's completed seller responses: {invitation_id, contact_id, account_id} each."""
+    return list(
+        db.responses.find(
+            {"org_id": org_id, "wave_id": wave_id, "side": "seller", "status": "completed"},
+            {"_id": 0, "invitation_id": 1, "contact_id": 1, "account_id": 1},
+        )
+    )

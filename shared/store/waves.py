@@ -153,3 +153,33 @@ def mark_closed(*, db: Database, wave_id: str, now: datetime) -> None:
         {"_id": wave_id, "status": {"$ne": CLOSED}},
         {"$set": {"status": CLOSED, "closed_at": now, "scored_at": now}},
     )
+
+
+# --- the console: list and edit ---------------------------------------------------------------
+
+
+def of_program(
+    *, db: Database, org_id: str, program_id: str, fields: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """The program's waves, newest first."""
+    found = db.waves.find({"org_id": org_id, "program_id": program_id}, projection(fields))
+    return list(found.sort([("created_at", DESCENDING), ("_id", DESCENDING)]))
+
+
+def update_in_status(
+    *,
+    db: Database,
+    org_id: str,
+    wave_id: str,
+    status: str,
+    changes: Mapping[str, Any],
+    closes_before: datetime | None = None,
+) -> dict[str, Any] | None:
+    """Set `changes` on the wave if it is still in `status` (and, with `closes_before`, still
+    closes before that time); the wave after, or None when it moved on meanwhile."""
+    query: dict[str, Any] = {"_id": wave_id, "org_id": org_id, "status": status}
+    if closes_before is not None:
+        query["closes_at"] = {"$lt": closes_before}
+    return db.waves.find_one_and_update(
+        query, {"$set": dict(changes)}, return_document=ReturnDocument.AFTER
+    )

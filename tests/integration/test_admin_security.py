@@ -284,6 +284,13 @@ def test_the_openapi_document_lists_the_admin_api(admin):
         ("/api/v1/waves/{wave_id}/launch", "post"),
         ("/api/v1/waves/{wave_id}/links", "get"),
         ("/api/v1/waves/{wave_id}/close", "post"),
+        ("/api/v1/programs/{program_id}/waves", "get"),
+        ("/api/v1/waves/{wave_id}", "patch"),
+        ("/api/v1/waves/{wave_id}/reminders", "post"),
+        ("/api/v1/waves/{wave_id}/invitations", "post"),
+        ("/api/v1/waves/{wave_id}/links/{email}/revoke", "post"),
+        ("/api/v1/waves/{wave_id}/links/{email}/reissue", "post"),
+        ("/api/v1/organisation/logo", "put"),
     ):
         assert method in paths[path], path
         assert paths[path][method]["security"] == [{"bearer": []}]

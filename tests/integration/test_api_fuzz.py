@@ -48,6 +48,13 @@ ADMIN_OPERATIONS = (
     ("POST", "/api/v1/waves/{wave_id}/launch"),
     ("GET", "/api/v1/waves/{wave_id}/links"),
     ("POST", "/api/v1/waves/{wave_id}/close"),
+    ("GET", "/api/v1/programs/{program_id}/waves"),
+    ("PATCH", "/api/v1/waves/{wave_id}"),
+    ("POST", "/api/v1/waves/{wave_id}/reminders"),
+    ("POST", "/api/v1/waves/{wave_id}/invitations"),
+    ("POST", "/api/v1/waves/{wave_id}/links/{email}/revoke"),
+    ("POST", "/api/v1/waves/{wave_id}/links/{email}/reissue"),
+    ("PUT", "/api/v1/organisation/logo"),
 )
 # What the document's links must let a client do, one operation after the other.
 WORKFLOW = (

@@ -19,6 +19,7 @@ from services.survey.optout import record_opt_out
 from shared.bus import ConsumerSpec, InProcessBus
 from shared.events import WAVE_CLOSED
 from shared.settings import Settings
+from shared.store.invitations import claim_reminders
 from tests.support.notify_fixtures import answer, make_notifier, make_world
 from tests.support.waiting import wait_for
 
@@ -253,3 +254,31 @@ def test_a_pass_after_the_closing_date_closes_the_wave_and_sends_no_reminder(db,
     result = notifier.scheduler().run_once(LAUNCHED + 14 * DAY)
     assert result["closed"] == [world.wave_id]
     assert result["reminders"].sent == 0 and smtp.handler.snapshot() == []
+
+
+def test_scheduled_reminders_skip_who_was_reminded_on_demand_that_day_and_note_who_they_remind(
+    db, smtp
+):
+    world = make_world(db, launched_at=LAUNCHED, reminder_days=[3, 7])
+    notifier = make_notifier(db, smtp.url)
+    sam = world.invitation("sam@northwind.example")
+    on_demand = LAUNCHED + 3 * DAY - timedelta(hours=2)  # "remind now" two hours earlier
+    claimed = claim_reminders(
+        db=db,
+        org_id=world.org_id,
+        wave_id=world.wave_id,
+        invitation_ids=[sam["_id"]],
+        round_id="round-1",
+        now=on_demand,
+        since=on_demand - DAY,
+    )
+    assert claimed == [sam["_id"]]
+    day3 = _remind(notifier, LAUNCHED + 3 * DAY)
+    recipients = _recipients(smtp)
+    assert day3.sent >= 1 and "cleo@globex.example" in recipients
+    assert "sam@northwind.example" not in recipients
+    cleo = db.invitations.find_one({"_id": world.invitation("cleo@globex.example")["_id"]})
+    assert cleo["last_reminded_at"].replace(tzinfo=UTC) == LAUNCHED + 3 * DAY
+    # on day 7 sam is past the quiet day: reminded like everyone else
+    _remind(notifier, LAUNCHED + 7 * DAY)
+    assert _recipients(smtp)["sam@northwind.example"] == 1

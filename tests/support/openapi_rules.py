@@ -46,12 +46,23 @@ SAID_IN_WORDS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("", "the roster is a binary file", "CSV"),
         ("", "the roster is not a CSV file", "CSV"),  # the same rule in main's newer wording
     ),
+    "PATCH /api/v1/waves/{wave_id}": (
+        ("closes_at", "must be in the future", "must be in the future"),
+        ("closes_at", "must be after opens_at", "after opens_at"),
+        (
+            "closes_at",
+            "may only move later while the wave is open",
+            "may only move later while the wave is open",
+        ),
+        ("reminder_days", "must be strictly increasing, without repeats", "strictly increasing"),
+    ),
+    "POST /api/v1/waves/{wave_id}/reminders": (
+        ("", "to: not invited to this wave", "not invited"),
+    ),
     "PUT /api/v1/organisation/logo": (
-        ("", "logo: not a PNG or SVG image", "a PNG"),
-        ("", "logo: the file is", "at most 200 KB"),
-        ("", "logo: the image is", "4096 pixels"),
-        ("", "logo: an SVG logo may not have a DOCTYPE", "without a DOCTYPE"),
-        ("", "logo: not an SVG image", "in the SVG namespace"),
+        ("", "the file is not a PNG image", "PNG"),
+        ("", "the file is not a usable SVG", "SVG"),
+        ("", "the logo is empty", "image"),
     ),
     "GET /api/v1/respond/{token}": (CLOSED,),
     "PUT /api/v1/respond/{token}/subjects/{subject_id}": (CLOSED,),

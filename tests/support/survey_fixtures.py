@@ -21,6 +21,7 @@ from pymongo.database import Database
 
 from services.bootstrap import build
 from services.scoring.worker import close_wave as score_closed_wave
+from services.survey.admin.late_invitations import revoke_link
 from services.survey.admin.programs import create_program, default_languages
 from services.survey.admin.roster import import_roster_rows
 from services.survey.admin.waves import close_wave, create_wave, launch_wave
@@ -227,9 +228,14 @@ def pass_the_closing_date(db: Database, world: SurveyWorld) -> None:
 
 
 def revoke(db: Database, invitation_id: str) -> None:
-    """Revoke an invitation's link."""
-    # API.md's POST /waves/{id}/links/{email}/revoke is not built yet: set what it would set
-    db.invitations.update_one({"_id": invitation_id}, {"$set": {"revoked": True}})
+    """Revoke an invitation's link, as POST /waves/{id}/links/{email}/revoke does."""
+    invitation = db.invitations.find_one({"_id": invitation_id})
+    revoke_link(
+        db=db,
+        org_id=invitation["org_id"],
+        wave_id=invitation["wave_id"],
+        email=invitation["person_email"],
+    )
 
 
 def survey_app(

@@ -273,6 +273,10 @@ class OrganisationSchema(Schema):
             "own name unless it is the internal `default` (then none: a neutral phrase)"
         },
     )
+    logo_url = fields.String(
+        allow_none=True,
+        metadata={"description": "the logo's public path (PUT /api/v1/organisation/logo)"},
+    )
 
 
 # --- roster ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from services.bootstrap import Container
-from services.survey.admin import programs, roster, waves
+from services.survey.admin import late_invitations, programs, reminders, roster, wave_edits, waves
 from services.survey.admin.schemas import (
     ROSTER_EXAMPLE_CSV,
     ROSTER_EXAMPLE_ROWS,
@@ -30,10 +30,18 @@ from services.survey.admin.schemas import (
     flat_messages,
     invalid_input_message,
 )
+from services.survey.admin.wave_schemas import (
+    LateInvitationReportSchema,
+    LateInvitationSchema,
+    ReminderReportSchema,
+    RemindersSchema,
+    WaveListSchema,
+    WavePatchSchema,
+)
 from services.survey.auth import require_org
 from services.survey.errors import ValidationFailed, error_body
-from services.survey.logo import LOGO_TYPES
-from services.survey.organisations import get_organisation, set_logo, update_branding
+from services.survey.logo import LOGO_TYPES, MAX_LOGO_BYTES, LogoTooLarge, store_logo
+from services.survey.organisations import get_organisation, update_branding
 from services.survey.request_body import Blueprint
 
 bp = Blueprint(
@@ -160,11 +168,7 @@ class Organisation(MethodView):
 
 LOGO_BODY = {
     "required": True,
-    "description": (
-        "the logo, at most 200 KB: a PNG of at most 4096 pixels a side, or an SVG whose root is "
-        "<svg> in the SVG namespace, without a DOCTYPE (only its drawing is kept: no script, "
-        "no event handler, no link out). Anything else is a 400 naming `logo`."
-    ),
+    "description": "a PNG or SVG image of at most 200 KB (an SVG is sanitised)",
     "content": {
         kind: {"schema": {"type": "string", "format": "binary", "minLength": 1}}
         for kind in LOGO_TYPES
@@ -174,18 +178,22 @@ LOGO_BODY = {
 
 @bp.route("/organisation/logo")
 class OrganisationLogo(MethodView):
-    @bp.doc(security=BEARER, requestBody=LOGO_BODY)
+    @bp.doc(
+        security=BEARER,
+        requestBody=LOGO_BODY,
+        responses={
+            "413": {"description": "larger than 200 KB"},
+            "415": {"description": "neither image/png nor image/svg+xml"},
+        },
+    )
     @bp.response(204)
     def put(self) -> tuple[str, int]:
-        """Replace the organisation's logo (at most 200 KB)."""
-        if request.mimetype not in LOGO_TYPES:
-            raise UnsupportedMediaType("send the logo as image/png or image/svg+xml")
-        set_logo(
-            db=_container().db,
-            org_id=g.org_id,
-            data=request.get_data(),
-            content_type=request.mimetype,
-        )
+        """Upload the logo shown on survey pages: image/png or image/svg+xml, at most 200 KB.
+        An SVG keeps only drawing elements (no script, link, image, style or event handler)."""
+        if (request.content_length or 0) > MAX_LOGO_BYTES:
+            raise LogoTooLarge(f"the logo is {request.content_length // 1024} KB: at most 200 KB")
+        data = request.stream.read(MAX_LOGO_BYTES + 1)
+        store_logo(db=_container().db, org_id=g.org_id, content_type=request.mimetype, data=data)
         return "", 204
 
 
@@ -283,6 +291,13 @@ class ProgramRoster(MethodView):
 @bp.route("/programs/<program_id>/waves")
 class ProgramWaves(MethodView):
     @bp.doc(security=BEARER)
+    @bp.response(200, WaveListSchema)
+    def get(self, program_id: str) -> dict[str, Any]:
+        """The program's waves, newest first, each with its response counts."""
+        db = _container().db
+        return {"items": wave_edits.list_waves(db=db, org_id=g.org_id, program_id=program_id)}
+
+    @bp.doc(security=BEARER)
     @bp.arguments(WaveCreateSchema, error_status_code=400)
     @bp.response(201, WaveSchema)
     def post(self, body: dict[str, Any], program_id: str) -> dict[str, Any]:
@@ -305,6 +320,16 @@ class Wave(MethodView):
     def get(self, wave_id: str) -> dict[str, Any]:
         """The wave's status and, per side, how many were invited, opened, started, completed."""
         return waves.wave_status(db=_container().db, org_id=g.org_id, wave_id=wave_id)
+
+    @bp.doc(security=BEARER)
+    @bp.arguments(WavePatchSchema, error_status_code=400)
+    @bp.response(200, WaveSchema)
+    def patch(self, body: dict[str, Any], wave_id: str) -> dict[str, Any]:
+        """Rename a draft or open wave, change its reminder days, move its closing date (an open
+        wave's only later, never into the past); a launching, closing or closed wave is a 409."""
+        return wave_edits.update_wave(
+            db=_container().db, org_id=g.org_id, wave_id=wave_id, changes=body
+        )
 
 
 @bp.route("/waves/<wave_id>/launch")
@@ -350,3 +375,70 @@ class WaveClose(MethodView):
         return waves.close_wave(
             db=container.db, bus=container.bus, org_id=g.org_id, wave_id=wave_id
         )
+
+
+@bp.route("/waves/<wave_id>/reminders")
+class WaveReminders(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.arguments(RemindersSchema, error_status_code=400)
+    @bp.response(202, ReminderReportSchema)
+    def post(self, body: dict[str, Any], wave_id: str) -> reminders.ReminderReport:
+        """Remind now: everyone not completed, or the people named (one not invited is a 400).
+
+        Never the completed, the opted out, or anyone reminded in the last 24 hours: a
+        repeated request queues nothing. Only an open wave (409 otherwise)."""
+        container = _container()
+        return reminders.send_reminders(
+            db=container.db, bus=container.bus, org_id=g.org_id, wave_id=wave_id, to=body["to"]
+        )
+
+
+@bp.route("/waves/<wave_id>/invitations")
+class WaveLateInvitations(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.arguments(LateInvitationSchema, error_status_code=400)
+    @bp.response(200, LateInvitationReportSchema)
+    def post(self, body: dict[str, Any], wave_id: str) -> late_invitations.LateInvitationReport:
+        """Invite the roster's contacts and sellers added since launch; sellers get their new
+        buyer contacts as new subjects (a seller who had completed is in progress again).
+        Calling it again invites nobody twice. Only an open wave (409 otherwise)."""
+        container = _container()
+        return late_invitations.invite_late(
+            db=container.db,
+            bus=container.bus,
+            org_id=g.org_id,
+            wave_id=wave_id,
+            delivery=body["delivery"],
+        )
+
+
+@bp.route("/waves/<wave_id>/links/<email>/revoke")
+class WaveLinkRevoke(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(204)
+    def post(self, wave_id: str, email: str) -> tuple[str, int]:
+        """Revoke the person's link: it answers "link not valid" from now on (404 when the
+        person is not invited to the wave; revoking twice is the same)."""
+        late_invitations.revoke_link(
+            db=_container().db, org_id=g.org_id, wave_id=wave_id, email=email
+        )
+        return "", 204
+
+
+@bp.route("/waves/<wave_id>/links/<email>/reissue")
+class WaveLinkReissue(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(200, LinkListSchema)
+    def post(self, wave_id: str, email: str) -> dict[str, Any]:
+        """A new link for the person (after a revoke, or to replace a forwarded one): every
+        earlier link of theirs answers "link not valid"; their answers so far stay. Only an
+        open wave (409 otherwise); 404 when the person is not invited to it."""
+        container = _container()
+        items = late_invitations.reissue_link(
+            db=container.db,
+            settings=container.settings,
+            org_id=g.org_id,
+            wave_id=wave_id,
+            email=email,
+        )
+        return {"items": items}

@@ -412,20 +412,24 @@ def wave_links(
         db=db,
         wave_id=wave_id,
         org_id=org_id,
-        fields=("person_email", "person_name", "side", "language"),
+        fields=("person_email", "person_name", "side", "language", "link_version"),
         by_person=True,
     )
-    return [
-        {
-            "email": inv["person_email"],
-            "name": inv.get("person_name") or "",
-            "side": inv["side"],
-            "language": inv.get("language"),
-            "url": survey_url(inv["_id"], settings),
-            "token": sign_invitation(inv["_id"], settings),  # for the respondent JSON API
-        }
-        for inv in found
-    ]
+    return [link_of(inv, settings) for inv in found]
+
+
+def link_of(invitation: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """An invitee's personal link (the current one, after any re-issue)."""
+    version = int(invitation.get("link_version") or 0)
+    return {
+        "email": invitation["person_email"],
+        "name": invitation.get("person_name") or "",
+        "side": invitation["side"],
+        "language": invitation.get("language"),
+        "url": survey_url(invitation["_id"], settings, version),
+        # for the respondent JSON API
+        "token": sign_invitation(invitation["_id"], settings, version),
+    }
 
 
 def closing_event(wave: Mapping[str, Any]) -> Event:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, redirect, request, url_for
+from flask import redirect, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
-from werkzeug.exceptions import NotFound as NoLogo
 
 from services.survey.admin.programs import get_program, list_programs
 from services.survey.admin.schemas import (
@@ -31,9 +30,9 @@ from services.survey.console.people import (
     require_program,
     sees_program,
 )
-from services.survey.logo import LOGO_MAX_BYTES, SVG, LogoRefused, checked_logo
-from services.survey.organisations import get_logo, get_organisation, set_logo, update_branding
-from shared.organisation import BRANDING_FIELDS
+from services.survey.errors import ApiError
+from services.survey.logo import MAX_LOGO_BYTES, PNG, SVG, store_logo
+from services.survey.organisations import get_organisation, update_branding
 from shared.store import Database
 
 # The branding form, in the order of API.md 1.1, each with its label and one-line help.
@@ -93,10 +92,9 @@ def organisation_context(
     require(person, READ_ORGANISATION)
     organisation = get_organisation(db=db, org_id=person.org_id)
     shown = values if values is not None else organisation
-    logo = get_logo(db=db, org_id=person.org_id, with_data=False)
     return {
         "organisation": organisation,
-        "logo_version": logo["sha256"][:12] if logo else None,
+        "logo_url": organisation.get("logo_url"),
         "fields": [
             {"name": n, "label": label, "type": kind, "help": help_, "value": shown.get(n) or ""}
             for n, label, kind, help_ in BRANDING_FORM
@@ -108,33 +106,27 @@ def organisation_context(
 def change_branding(
     *, db: Database, person: Person, form: Mapping[str, str], logo: bytes | None = None
 ) -> dict[str, list[str]]:
-    """Validate the branding form and the logo (if one was chosen) whole, then save them (an
-    empty field clears it); the messages by field when refused, and then nothing is saved."""
+    """Validate the branding form, then the logo (if one was chosen, through the API's
+    store_logo), then save the branding (an empty field clears it); the messages by field
+    when refused, and then nothing is saved."""
     require(person, CHANGE_ORGANISATION)
-    body = {name: (form.get(name) or "").strip() or None for name in BRANDING_FIELDS}
+    body = {name: (form.get(name) or "").strip() or None for name, *_ in BRANDING_FORM}
     errors: dict[str, list[str]] = {}
     try:
         changes = OrganisationPatchSchema().load(body)
     except ValidationError as exc:
         errors = flat_messages(exc.messages)
-    checked = None
-    if logo is not None:
-        try:
-            checked = checked_logo(logo)
-        except LogoRefused as exc:
-            errors["logo"] = [str(exc)]
     if errors:
         return errors
-    if checked is not None:
-        set_logo(db=db, org_id=person.org_id, data=checked.data, content_type=checked.content_type)
+    if logo is not None:
+        # judged by its content: browsers name an SVG's type in several ways
+        kind = PNG if logo.startswith(b"\x89PNG") else SVG
+        try:
+            store_logo(db=db, org_id=person.org_id, content_type=kind, data=logo)
+        except ApiError as exc:  # refused before anything is stored
+            return {"logo": [exc.message]}
     update_branding(db=db, org_id=person.org_id, changes=changes)
     return {}
-
-
-def logo_context(*, db: Database, person: Person) -> dict[str, Any] | None:
-    """The organisation's logo for the console, or None."""
-    require(person, READ_ORGANISATION)
-    return get_logo(db=db, org_id=person.org_id)
 
 
 # --- views ----------------------------------------------------------------------------------
@@ -167,22 +159,9 @@ def organisation():
             "console/organisation.html", saved=request.args.get("saved") == "1", **context
         )
     chosen = request.files.get("logo")
-    logo = chosen.read(LOGO_MAX_BYTES + 1) if chosen and chosen.filename else None
+    logo = chosen.read(MAX_LOGO_BYTES + 1) if chosen and chosen.filename else None
     errors = change_branding(db=db, person=current_user, form=request.form, logo=logo)
     if not errors:
         return redirect(url_for("console.organisation", saved=1))
     context = organisation_context(db=db, person=current_user, values=request.form)
     return render("console/organisation.html", 400, errors=errors, **context)
-
-
-@bp.get("/organisation/logo")
-@login_required
-def logo():
-    """The organisation's logo as stored (a PNG)."""
-    found = logo_context(db=container().db, person=current_user)
-    if found is None:
-        raise NoLogo()
-    headers = {"Cache-Control": "private, max-age=300", "Content-Disposition": "inline"}
-    if found["content_type"] == SVG:  # opened on its own, an SVG still runs nothing
-        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    return Response(bytes(found["data"]), mimetype=found["content_type"], headers=headers)

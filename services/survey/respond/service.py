@@ -34,7 +34,7 @@ from shared.questionnaire import (
 from shared.settings import Settings
 from shared.store import Database, composite_id, invitations, roster, waves
 from shared.store import responses as response_store
-from shared.tokens import invitation_id_from_token
+from shared.tokens import invitation_link_from_token
 from shared.vocabulary import (
     COMPLETED,
     DRAFT,
@@ -202,12 +202,15 @@ def load_respondent(
     Raises LinkNotValid (unknown, tampered or revoked) and WaveClosed, unless
     `allow_closed`, in which case the result has `closed` set.
     """
-    invitation_id = invitation_id_from_token(token, settings)
-    if invitation_id is None:
+    link = invitation_link_from_token(token, settings)
+    if link is None:
         raise LinkNotValid()
+    invitation_id, version = link
     invitation = invitations.get(db=db, invitation_id=invitation_id)
     if invitation is None or invitation.get("revoked"):
         raise LinkNotValid()
+    if int(invitation.get("link_version") or 0) != version:
+        raise LinkNotValid()  # an earlier link of a re-issued invitation
     wave = waves.get(db=db, org_id=invitation["org_id"], wave_id=invitation["wave_id"])
     if wave is None or wave.get("status") == DRAFT:
         raise LinkNotValid()
