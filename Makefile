@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 PYTHON313 := $(shell bash deploy/local/find_python.sh)
 PORT ?= 8000
 
-.PHONY: help dev test test-fast bench loadtest lint format browser broker clean
+.PHONY: help dev test test-fast bench loadtest lint format browser broker vendor clean
 
 help:
 	@echo "make dev       run the whole suite on its embedded defaults (http://127.0.0.1:$(PORT))"
 	@echo "make test      install and run the tests (real RabbitMQ, local MongoDB-compatible server)"
 	@echo "make bench     run the benchmarks; prints 'bench <name>: <value> <unit>' lines"
 	@echo "make loadtest  run the Locust load test against a local suite under gunicorn"
+	@echo "make vendor    refresh the console's vendored browser assets (htmx) from npm"
 	@echo "make lint      ruff, and the import contracts (import-linter: services never import one another)"
 
 $(VENV)/.installed: pyproject.toml
@@ -26,6 +27,9 @@ install: $(VENV)/.installed
 
 broker:
 	@bash deploy/local/ensure_rabbitmq.sh
+
+vendor:
+	@bash deploy/local/vendor.sh
 
 browser:
 	@bash deploy/local/ensure_chromium.sh

@@ -58,6 +58,13 @@ class Settings:
     secret_keys: tuple[str, ...] = (DEV_SECRET_KEY,)
     public_url: str = "http://127.0.0.1:8000"
     bootstrap_api_key: str | None = None
+    # RAPPORT_BOOTSTRAP_ADMIN=email:password: an admin of organisation `default` at start
+    bootstrap_admin: str | None = None
+    # the console: how long a sign-in lasts, and the sign-in rate limits (per window)
+    session_hours: float = 12.0
+    sign_in_window_s: int = 900
+    sign_in_attempts_per_address: int = 20
+    sign_in_attempts_per_account: int = 5
     bus_namespace: str = "rapport"
     bus_prefetch: int = 16
     bus_max_retries: int = 3
@@ -102,6 +109,15 @@ class Settings:
             secret_keys=keys or (DEV_SECRET_KEY,),
             public_url=env.get("RAPPORT_PUBLIC_URL", cls.public_url).rstrip("/"),
             bootstrap_api_key=env.get("RAPPORT_BOOTSTRAP_API_KEY") or None,
+            bootstrap_admin=env.get("RAPPORT_BOOTSTRAP_ADMIN") or None,
+            session_hours=float(env.get("RAPPORT_SESSION_HOURS", cls.session_hours)),
+            sign_in_window_s=int(env.get("RAPPORT_SIGN_IN_WINDOW_S", cls.sign_in_window_s)),
+            sign_in_attempts_per_address=int(
+                env.get("RAPPORT_SIGN_IN_ATTEMPTS_PER_ADDRESS", cls.sign_in_attempts_per_address)
+            ),
+            sign_in_attempts_per_account=int(
+                env.get("RAPPORT_SIGN_IN_ATTEMPTS_PER_ACCOUNT", cls.sign_in_attempts_per_account)
+            ),
             bus_namespace=env.get("RAPPORT_BUS_NAMESPACE", "rapport"),
             bus_prefetch=int(env.get("RAPPORT_BUS_PREFETCH", "16")),
             bus_max_retries=int(env.get("RAPPORT_BUS_MAX_RETRIES", "3")),

@@ -23,7 +23,9 @@ from services.bootstrap import build, start_relays, stop_relays
 from services.notify.worker import Notifier, consumer_specs
 from services.runner import start_consumers
 from services.scoring import worker as scoring_worker
-from services.survey.app import create_app
+from services.survey.app import bootstrap_admin_credentials, create_app
+from services.survey.console.people import ADMIN, create_user, ensure_admin, person_of
+from services.survey.console.signing_in import sign_in_link
 from services.survey.organisations import (
     bootstrap,
     create_api_key,
@@ -33,11 +35,14 @@ from services.survey.organisations import (
 from shared.logs import configure_logging
 from shared.organisation import load_branding
 from shared.settings import Settings
+from shared.store import users as user_store
 
 log = logging.getLogger("rapport.dev")
 VAR = Path(os.environ.get("RAPPORT_VAR_DIR", "var"))
 # What respondents and sellers of the demo read instead of the internal name `default`.
 DEMO_ORGANISATION = "Meridian Supply Co."
+# The console's admin in `make dev` when RAPPORT_BOOTSTRAP_ADMIN names none.
+DEV_ADMIN_EMAIL = "admin@localhost"
 
 
 def _dev_api_key(db, settings: Settings) -> str:
@@ -74,6 +79,22 @@ def _name_demo_organisation(db) -> str:
         update_branding(db=db, org_id=org_id, changes={"display_name": DEMO_ORGANISATION})
         shown = DEMO_ORGANISATION
     return shown
+
+
+def _dev_admin_link(db, settings: Settings) -> tuple[str, str]:
+    """An admin of `default` (RAPPORT_BOOTSTRAP_ADMIN's, else DEV_ADMIN_EMAIL without a
+    password) and a one-click sign-in link for them."""
+    if settings.bootstrap_admin:
+        email, password = bootstrap_admin_credentials(settings.bootstrap_admin)
+        person = ensure_admin(db=db, org_name="default", email=email, password=password)
+    else:
+        user = user_store.find_by_email(db=db, email=DEV_ADMIN_EMAIL)
+        if user is None:
+            org_id = ensure_organisation(db=db, name="default")
+            person = create_user(db=db, org_id=org_id, email=DEV_ADMIN_EMAIL, role=ADMIN)
+        else:
+            person = person_of(user)
+    return person.email, sign_in_link(settings=settings, person=person)
 
 
 def main() -> None:
@@ -113,6 +134,7 @@ def main() -> None:
     db = container.db
     api_key = _dev_api_key(db, settings)
     organisation = _name_demo_organisation(db)
+    admin_email, admin_link = _dev_admin_link(db, settings)
     notifier = Notifier(container)
     specs = [*scoring_worker.consumer_specs(container), *consumer_specs(container, notifier)]
     consumers = start_consumers(container.bus, specs)
@@ -135,6 +157,9 @@ def main() -> None:
     print(
         "\nRapport is running (Ctrl-C stops everything)\n"
         f"  survey service  http://127.0.0.1:{port}/   (health /healthz, ready /readyz, metrics /metrics)\n"
+        f"  console         {admin_link}\n"
+        f"                  (one click signs in {admin_email}, once, within 15 minutes;\n"
+        f"                   a new link: rapport users link --email {admin_email})\n"
         f"  admin API       http://127.0.0.1:{port}/api/v1/   OpenAPI /api/v1/openapi.json\n"
         f"  API key         {api_key}\n"
         f"  organisation    {organisation}   (rapport org set-name, or PATCH /api/v1/organisation)\n"

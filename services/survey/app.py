@@ -8,12 +8,14 @@ import threading
 from flask import Flask
 
 from services.bootstrap import Container, build
-from services.survey.errors import register_error_handlers
+from services.survey.console.people import check_password_rules, ensure_admin
+from services.survey.errors import ApiError, ValidationFailed, register_error_handlers
 from services.survey.openapi import init_api
 from services.survey.operations import bp as operations_bp
 from services.survey.operations import instrument
 from services.survey.organisations import bootstrap
 from services.survey.request_body import BoundedRequest
+from shared.settings import SettingsError
 from shared.store import PyMongoError, ping
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ def create_app(container: Container | None = None, test_config: dict | None = No
     app.register_blueprint(operations_bp)
     _register_features(app)
 
-    if settings.bootstrap_api_key:
+    if settings.bootstrap_api_key or settings.bootstrap_admin:
         _bootstrap_on_first_request(app, container)
 
     @app.after_request
@@ -80,8 +82,26 @@ def warm_up(app: Flask) -> None:
         log.warning("warm-up: MongoDB not reachable yet")
 
 
+def bootstrap_admin_credentials(value: str) -> tuple[str, str]:
+    """The email and password of RAPPORT_BOOTSTRAP_ADMIN (`email:password`); SettingsError
+    naming the variable when it is not of that form."""
+    email, colon, password = value.partition(":")
+    if not colon or "@" not in email or not password:
+        raise SettingsError("RAPPORT_BOOTSTRAP_ADMIN must be email:password")
+    try:
+        check_password_rules(password)
+    except ValidationFailed as exc:
+        raise SettingsError(f"RAPPORT_BOOTSTRAP_ADMIN: {exc.message}") from None
+    return email.strip(), password
+
+
 def _bootstrap_on_first_request(app: Flask, container: Container) -> None:
-    """RAPPORT_BOOTSTRAP_API_KEY: organisation `default` with that key exists once MongoDB answers."""
+    """RAPPORT_BOOTSTRAP_API_KEY and RAPPORT_BOOTSTRAP_ADMIN: organisation `default` with that
+    key and that admin exists once MongoDB answers."""
+    settings = container.settings
+    admin = (
+        bootstrap_admin_credentials(settings.bootstrap_admin) if settings.bootstrap_admin else None
+    )
     done = threading.Event()
 
     @app.before_request
@@ -89,15 +109,22 @@ def _bootstrap_on_first_request(app: Flask, container: Container) -> None:
         if done.is_set():
             return
         try:
-            bootstrap(db=container.db, api_key=container.settings.bootstrap_api_key)
+            if settings.bootstrap_api_key:
+                bootstrap(db=container.db, api_key=settings.bootstrap_api_key)
+            if admin is not None:
+                ensure_admin(db=container.db, org_name="default", email=admin[0], password=admin[1])
             done.set()
         except PyMongoError:
-            log.warning("bootstrap API key not stored yet: MongoDB unreachable")
+            log.warning("bootstrap API key or admin not stored yet: MongoDB unreachable")
+        except ApiError as exc:  # e.g. that email is a user of another organisation
+            log.error("RAPPORT_BOOTSTRAP_ADMIN not applied", extra={"reason": exc.message})
+            done.set()
 
 
 def _register_features(app: Flask) -> None:
-    """The feature blueprints: admin API, respondent API and pages, results, opt-out, index."""
-    from services.survey import admin, index, logo, optout, respond, results, sellers
+    """The feature blueprints: admin API, respondent API and pages, results, opt-out, the
+    console, index, logo."""
+    from services.survey import admin, console, index, logo, optout, respond, results, sellers
 
-    for feature in (admin, respond, results, sellers, optout, index, logo):
+    for feature in (admin, respond, results, sellers, optout, console, index, logo):
         feature.register(app)

@@ -11,6 +11,10 @@
     rapport waves launch WAVE_ID --delivery email|none
     rapport waves status|links|close WAVE_ID
     rapport outbox relay [--older-than SECONDS]
+    rapport users create --org NAME --email E --role admin|manager|viewer|seller [--name N]
+    rapport users link --email E
+
+`users create` and `users link` print a sign-in link to the console (single use, 15 minutes).
 
 It reads MONGO_URL and AMQP_URL (and the other settings) from the environment. Programs and
 waves are found by id; `--org NAME` restricts the lookup to that organisation.
@@ -42,6 +46,8 @@ from services.survey.admin.schemas import (
     flat_messages,
     invalid_input_message,
 )
+from services.survey.console import people
+from services.survey.console.signing_in import sign_in_link
 from services.survey.errors import ApiError, NotFound, ValidationFailed
 from services.survey.organisations import (
     create_api_key,
@@ -54,6 +60,7 @@ from shared.outbox import relay_outbox
 from shared.settings import Settings, SettingsError
 from shared.store import Database, organisations
 from shared.store import programs as program_store
+from shared.store import users as user_store
 from shared.store import waves as wave_store
 
 
@@ -214,6 +221,23 @@ def waves_close(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
+def users_create(container: Container, args: argparse.Namespace) -> int:
+    org_id = ensure_organisation(db=container.db, name=args.org)
+    person = people.create_user(
+        db=container.db, org_id=org_id, email=args.email, role=args.role, name=args.name or ""
+    )
+    print(sign_in_link(settings=container.settings, person=person))
+    return 0
+
+
+def users_link(container: Container, args: argparse.Namespace) -> int:
+    user = user_store.find_by_email(db=container.db, email=args.email.strip().lower())
+    if user is None:
+        raise NotFound(f"no user with the email {args.email}")
+    print(sign_in_link(settings=container.settings, person=people.person_of(user)))
+    return 0
+
+
 def outbox_relay(container: Container, args: argparse.Namespace) -> int:
     published = relay_outbox(db=container.db, bus=container.bus, older_than_s=args.older_than)
     print(json.dumps({"published": published}))
@@ -223,13 +247,27 @@ def outbox_relay(container: Container, args: argparse.Namespace) -> int:
 # --- parsing ---------------------------------------------------------------------------------
 
 
+def _users_commands(groups: Any, command: Callable) -> None:
+    """`rapport users create|link`: people of the console and their sign-in links."""
+    people_group = groups.add_parser("users", help="people of the console").add_subparsers(
+        dest="command", required=True
+    )
+    sub = command(people_group, "create", users_create, "create a user; prints a sign-in link")
+    sub.add_argument("--org", required=True, help="organisation name (created when missing)")
+    sub.add_argument("--email", required=True)
+    sub.add_argument("--role", required=True, choices=people.ROLES)
+    sub.add_argument("--name", help="the person's name")
+    sub = command(people_group, "link", users_link, "print a new sign-in link for a user")
+    sub.add_argument("--email", required=True)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line of `rapport`."""
     top = argparse.ArgumentParser(
         prog="rapport", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     groups = top.add_subparsers(
-        dest="group", required=True, metavar="{keys,org,programs,roster,waves,outbox}"
+        dest="group", required=True, metavar="{keys,org,programs,roster,waves,outbox,users}"
     )
 
     def command(group: Any, name: str, run: Callable, help_text: str) -> argparse.ArgumentParser:
@@ -300,6 +338,8 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = command(box, "relay", outbox_relay, "publish the events still pending in the outbox")
     sub.add_argument("--older-than", type=float, default=0.0, help="seconds (default 0)")
+
+    _users_commands(groups, command)
     return top
 
 

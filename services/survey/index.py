@@ -1,14 +1,17 @@
-"""What `/` and `/api/v1/` answer: where the documents are, until the console (`/app/`) exists.
+"""What `/` and `/api/v1/` answer: a person goes to the console, an API client learns where
+the documents are.
 
-`make dev` prints both URLs; a person who opens them learns where the API contract, the
-OpenAPI document and (in `make dev`) the captured mail are.
+`/` sends a browser to the console (`/app/`, or its sign-in page) and answers a client that
+asks for JSON with the API index; the sign-in page links the API index, the OpenAPI document
+and (in `make dev`) the captured mail.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template_string, url_for
+from flask import Blueprint, Flask, current_app, jsonify, redirect, request, url_for
+from flask_login import current_user
 
 bp = Blueprint("index", __name__)
 
@@ -48,24 +51,6 @@ API_SECTIONS: tuple[dict[str, Any], ...] = (
     {"title": "Operations", "auth": "none", "paths": ["/healthz", "/readyz", "/metrics"]},
 )
 
-_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow"><title>Rapport</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;
-line-height:1.5}li{margin:.3rem 0}</style></head>
-<body><main><h1>Rapport</h1>
-<p>This is Rapport's survey service. The web console is not here yet: until it is,
-programs, rosters, waves and results are run through the admin API or the
-<code>rapport</code> command.</p>
-<ul>
-<li><a href="{{ api }}">API index</a>: the API's sections and where each starts</li>
-<li><a href="{{ openapi }}">OpenAPI document</a>: every operation, its input and its answers</li>
-{% if mail %}<li><a href="{{ mail }}">Captured mail</a>: what <code>make dev</code> has sent</li>{% endif %}
-<li><a href="/healthz">Health</a> and <a href="/readyz">readiness</a></li>
-</ul>
-<p>People asked for their view reach their survey through the personal link in their email.</p>
-</main></body></html>"""
-
 
 def _mailbox_url() -> str | None:
     # /dev/mail exists only when `make dev` runs the capture server
@@ -74,13 +59,19 @@ def _mailbox_url() -> str | None:
     return url_for("dev_mail_list")
 
 
+def mailbox_url() -> str | None:
+    """Where `make dev` shows the captured mail, or None outside `make dev`."""
+    return _mailbox_url()
+
+
 @bp.get("/")
 def home():
-    """A short page linking to the API index, the OpenAPI document and, in dev, the mail."""
-    html = render_template_string(
-        _HOME, api=url_for("index.api_index"), openapi=OPENAPI_PATH, mail=_mailbox_url()
-    )
-    return html, 200, {"Cache-Control": "no-store"}
+    """A person: the console when signed in, else its sign-in page. A JSON client: the API index."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    if best == "application/json":
+        return api_index()
+    target = "console.programs" if current_user.is_authenticated else "console.sign_in"
+    return redirect(url_for(target)), 302, {"Cache-Control": "no-store"}
 
 
 @bp.get("/api/v1/")

@@ -15,6 +15,7 @@ document family holds its reads and writes as keyword-only functions, so the ser
     emails            notify's email queue and reminder rounds
     outbox            the outbox collection and response outboxes
     organisations     organisations and API keys
+    users             console people, used sign-in links, sign-in attempt counters
     opt_outs          who asked for no more survey email
     processed_events  the consumers' idempotency log
 

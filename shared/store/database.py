@@ -90,6 +90,12 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     ),
     "opt_outs": (_ix("org_id", "email", unique=True),),
     "reminder_rounds": (_ix("wave_id", "day", unique=True),),
+    # console people: one user per email (sign-in names nobody's organisation)
+    "users": (_ix("email", unique=True), _ix("org_id", "email")),
+    # `_id` is the link id: a sign-in link is used once (insert fails the second time)
+    "sign_in_links": (_ix("expires_at"),),
+    # `_id` is "<address|account>:<who>:<window>": failed sign-ins counted per window
+    "sign_in_attempts": (_ix("expires_at"),),
 }
 
 _lock = threading.Lock()

@@ -76,6 +76,8 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
         assert banner
         printed = set(re.findall(r"http://127\.0\.0\.1:\d+/[^\s)]*", log_path.read_text()))
         assert {f"{base}/", f"{base}/api/v1/", f"{base}/dev/mail"} <= printed
+        # the console's one-click sign-in link for the admin of `default`
+        assert any(url.startswith(f"{base}/app/sign-in/link/") for url in printed)
         for url in printed:
             assert _get(url)[0] == 200, url
         # the demo organisation has a name people can read, never the internal `default`

@@ -40,6 +40,7 @@ ADMIN_OPERATIONS = (
     ("PATCH", "/api/v1/programs/{program_id}"),
     ("GET", "/api/v1/organisation"),
     ("PATCH", "/api/v1/organisation"),
+    ("PUT", "/api/v1/organisation/logo"),
     ("GET", "/api/v1/programs/{program_id}/accounts"),
     ("POST", "/api/v1/programs/{program_id}/roster"),
     ("POST", "/api/v1/programs/{program_id}/waves"),
