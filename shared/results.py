@@ -72,6 +72,8 @@ def unscored_results(
                 "name": str(seller.get("name") or ""),
                 "accuracy": None,
                 "n_pairs": 0,
+                "n": 0,
+                "low_n": low_n,
                 "accuracy_change": None,
             }
             for seller in sellers

@@ -105,7 +105,8 @@ class SellerResults(MethodView):
         },
     )
     def get(self, wave_id: str, email: str):
-        """One seller: `accuracy` (100 - mean |gap| over their pairs) with `n_pairs` and
+        """One seller: `accuracy` (100 - mean |gap| over their pairs) with `n_pairs` (also as
+        its `n`, with `low_n` under the program's min_n) and
         `accuracy_change` from the previous closed wave; `relationships`, each contact they
         answered about with the buyer's view, their prediction and the pair's gaps; `coaching`,
         their plan (top three dimensions and actions), null until the wave closes."""

@@ -56,6 +56,7 @@ def test_seller_view_gives_accuracy_relationships_with_gaps_and_the_final_plan(c
     assert {k: seller[k] for k in listed} == listed
     assert seller["accuracy"] == pytest.approx(100 - 100 / 3)
     assert seller["n_pairs"] == 1
+    assert (seller["n"], seller["low_n"]) == (1, True)  # one pair, under min_n 3
     assert seller["final"] is True and seller["status"] == "closed"
 
     answered, silent = sorted(seller["relationships"], key=lambda r: r["contact_email"])

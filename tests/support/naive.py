@@ -1009,6 +1009,8 @@ def score_wave_naive(
                 "name": seller["name"],
                 "accuracy": accuracy,
                 "n_pairs": n_pairs,
+                "n": n_pairs,
+                "low_n": n_pairs < settings.low_n,
                 "accuracy_change": change,
             }
         )
