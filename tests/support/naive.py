@@ -809,11 +809,7 @@ def score_wave_naive(
         if before is not None and external_id in before["accounts"]:
             old = before["accounts"][external_id]
             trend = _trend(account, old, "ri", "level", "nps_category")
-            accounts_compared += 1
-            if trend["level_change"] is not None and trend["level_change"] <= -1:
-                alerts.append((external_id, None, "level_drop", old["level"], account["level"]))
-            if trend["delta_ri"] is not None and trend["delta_ri"] <= -10 + TOLERANCE:
-                alerts.append((external_id, None, "ri_drop", old["ri"], account["ri"]))
+            accounts_compared += 1  # an account's own drop is in its trend: no alert (v2 s. 6)
         account_trends[external_id] = trend
     for email, contact in contacts.items():
         buyer = contact["buyer"]
