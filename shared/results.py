@@ -150,6 +150,7 @@ def _unscored_summary(account: Mapping[str, Any], *, low_n: bool) -> dict[str, A
         "ri_low_n": low_n,
         "nps_low_n": low_n,
         "gap_low_n": low_n,
+        "changes": None,
         "plan": None,
     }
 
