@@ -99,7 +99,7 @@ def _intervals_of_size(
     for start in range(0, sums.shape[0], step):
         block = slice(start, start + step)
         ratios = (sums[block] @ rows.T) / (counts[block] @ rows.T)  # accounts x distinct rows
-        order = np.argsort(ratios, axis=1, kind="stable")
+        order = np.argsort(ratios, axis=1)  # ties are equal values: any order of them will do
         ordered = np.take_along_axis(ratios, order, axis=1)
         reached = np.cumsum(times[order], axis=1)
         line = np.arange(ordered.shape[0])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import repeat
 
 import numpy as np
@@ -149,8 +149,10 @@ class Trends:
     reliability: float  # r of the RCI: alpha of the six dimensions, or the default
     sem: float  # standard error of measurement of one RI: SD_RI * sqrt(1 - r)
     contact_delta_nps: np.ndarray  # NPS points now minus before (-200..200), NaN unless both
-    delta_ri: Change  # the wave's, over contacts with an RI in both waves, clusters accounts
-    delta_nps: Change
+    # the wave's, over contacts with an RI (an NPS) in both waves, clusters accounts: None
+    # until with_wave_changes adds them
+    delta_ri: Change | None = None
+    delta_nps: Change | None = None
 
 
 def measurement_error(now: Structure, settings: ScoringSettings) -> tuple[float, float]:
@@ -207,7 +209,7 @@ def score_trends(
     settings: ScoringSettings,
 ) -> Trends:
     """Section 6: each contact and account of this wave against its previous wave's scores,
-    with each contact's reliable change index."""
+    with each contact's reliable change index (the wave's paired changes: with_wave_changes)."""
     contact_previous = match_keys(wave.contact_key, previous_wave.contact_key)
     account_previous = match_keys(wave.account_external_id, previous_wave.account_external_id)
     contact_ri, contact_level, contact_category = _previous_values(
@@ -226,7 +228,6 @@ def score_trends(
     delta = now.contacts.relationship_index - contact_ri
     r, sem = measurement_error(now, settings)
     delta_nps = nps_points(now.contacts.nps_category) - nps_points(contact_category)
-    n_accounts = len(wave.account_external_id)
     with np.errstate(divide="ignore", invalid="ignore"):
         rci = delta / (math.sqrt(2.0) * sem)  # SEM 0 (alpha 1): any change is reliable
     return Trends(
@@ -249,8 +250,19 @@ def score_trends(
         reliability=r,
         sem=sem,
         contact_delta_nps=delta_nps,
-        delta_ri=paired_change(delta, wave.contact_account, n_accounts, settings),
-        delta_nps=paired_change(delta_nps, wave.contact_account, n_accounts, settings),
+    )
+
+
+def with_wave_changes(trends: Trends, wave: WaveInput, settings: ScoringSettings) -> Trends:
+    """`trends` with the wave's paired ΔRI and ΔNPS and their cluster bootstrap intervals over
+    accounts (section 6): the costly part of trends, apart so that other work can run beside."""
+    n_accounts = len(wave.account_external_id)
+    return replace(
+        trends,
+        delta_ri=paired_change(trends.contact_delta_ri, wave.contact_account, n_accounts, settings),
+        delta_nps=paired_change(
+            trends.contact_delta_nps, wave.contact_account, n_accounts, settings
+        ),
     )
 
 

@@ -54,6 +54,7 @@ from services.scoring.engine.trends import (
     alert_table_columns,
     find_alerts,
     score_trends,
+    with_wave_changes,
 )
 from services.scoring.engine.vocabulary import (
     LEVEL_NAMES,
@@ -284,7 +285,9 @@ def _assemble(
     trends, before, changes = None, before_structure.result(), _done(None)
     if previous is not None:
         trends = score_trends(wave, structure, previous, before, settings)
+        # each account's changes on the helper while this thread bootstraps the wave's
         changes = run(_account_change_columns, wave, structure, trends, settings)
+        trends = with_wave_changes(trends, wave, settings)
     fields["seller_accuracy"] = accuracy_with_change(wave, structure, previous, before)
     fields["alert_table"] = find_alerts(wave, structure, trends, closed=closed)
     fields["trends"] = trends
