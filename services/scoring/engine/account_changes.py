@@ -91,8 +91,14 @@ def _shared_draws(m: int, settings: ScoringSettings) -> tuple[np.ndarray, np.nda
 def _intervals_of_size(
     sums: np.ndarray, counts: np.ndarray, settings: ScoringSettings
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The percentile intervals of accounts of m clusters each (rows of `sums`, `counts`)."""
-    rows, times = _shared_draws(sums.shape[1], settings)
+    """The percentile intervals of accounts of m clusters each (rows of `sums`, `counts`);
+    accounts with the same clusters (common for ΔNPS, a few values per contact) once."""
+    m = sums.shape[1]
+    alike, which = np.unique(np.concatenate([sums, counts], axis=1), axis=0, return_inverse=True)
+    if alike.shape[0] < sums.shape[0]:
+        low, high = _intervals_of_size(alike[:, :m], alike[:, m:], settings)
+        return low[which.reshape(-1)], high[which.reshape(-1)]
+    rows, times = _shared_draws(m, settings)
     wanted, fraction = _order_statistics(settings.bootstrap_samples)
     low, high = np.empty(sums.shape[0]), np.empty(sums.shape[0])
     step = max(1, _BLOCK_ELEMENTS // rows.shape[0])
