@@ -72,6 +72,8 @@ def unscored_results(
                 "name": str(seller.get("name") or ""),
                 "accuracy": None,
                 "n_pairs": 0,
+                "n": 0,
+                "low_n": low_n,
                 "accuracy_change": None,
             }
             for seller in sellers
@@ -148,6 +150,7 @@ def _unscored_summary(account: Mapping[str, Any], *, low_n: bool) -> dict[str, A
         "ri_low_n": low_n,
         "nps_low_n": low_n,
         "gap_low_n": low_n,
+        "changes": None,
         "plan": None,
     }
 

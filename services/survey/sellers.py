@@ -13,32 +13,36 @@ from flask_smorest import Blueprint
 from services.survey.auth import require_org
 from services.survey.errors import NotFound
 from services.survey.results import wave_results
-from shared.store import Database, scores
-from shared.vocabulary import DIMENSIONS
+from shared.store import Database, invitations, roster, scores
+from shared.vocabulary import DIMENSIONS, SELLER
 
 bp = Blueprint("sellers", __name__, url_prefix="/api/v1/waves", description="Seller results")
 
 
-def _relationship(response: Mapping[str, Any], account: Mapping[str, Any] | None) -> dict[str, Any]:
-    """One contact the seller answered about: the buyer's own view (null until the buyer
-    answers), the seller's prediction and the pair's gaps, all as stored."""
+def _relationship(
+    person: Mapping[str, Any],
+    response: Mapping[str, Any] | None,
+    account: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """One buyer assigned to the seller: the buyer's own view (null until the buyer answers),
+    the seller's prediction (null until the seller answers about them) and the pair's gaps,
+    all as stored. `person` is the buyer as the roster knows them (email, name, role,
+    account_external_id, account_name), for a buyer not scored yet."""
+    email = person.get("email")
     contact = next(
-        (
-            c
-            for c in (account or {}).get("contacts") or ()
-            if c.get("email") == response.get("contact_email")
-        ),
-        {},
+        (c for c in (account or {}).get("contacts") or () if c.get("email") == email), {}
     )
     buyer_dimensions = contact.get("dimensions") or {}
-    pair = response.get("pair")
+    buyer_answered = bool(contact.get("responded"))
+    pair = (response or {}).get("pair")
     return {
-        "contact_email": response.get("contact_email"),
-        "contact_name": contact.get("name"),
-        "role": contact.get("role"),
-        "account_external_id": response.get("account_external_id"),
-        "account_name": (account or {}).get("name"),
-        "buyer_answered": pair is not None,
+        "contact_email": email,
+        "contact_name": contact.get("name", person.get("name")),
+        "role": contact.get("role", person.get("role")),
+        "account_external_id": person.get("account_external_id"),
+        "account_name": (account or {}).get("name", person.get("account_name")),
+        "buyer_answered": buyer_answered,
+        "seller_answered": response is not None,
         "buyer": {
             "relationship_index": contact.get("relationship_index"),
             "level": contact.get("level"),
@@ -46,13 +50,15 @@ def _relationship(response: Mapping[str, Any], account: Mapping[str, Any] | None
             "nps_category": contact.get("nps_category"),
             "dimensions": {d: (buyer_dimensions.get(d) or {}).get("buyer") for d in DIMENSIONS},
         }
-        if pair is not None
+        if buyer_answered
         else None,
         "seller": {
             "relationship_index": response.get("relationship_index"),
             "recommend": response.get("recommend"),
             "dimensions": dict(response.get("dimensions") or {}),
-        },
+        }
+        if response is not None
+        else None,
         "gap": (pair or {}).get("gap"),
         "gap_class": (pair or {}).get("gap_class"),
         "nps_gap": (pair or {}).get("nps_gap"),
@@ -61,28 +67,81 @@ def _relationship(response: Mapping[str, Any], account: Mapping[str, Any] | None
     }
 
 
+def _assigned(*, db: Database, org_id: str, wave_id: str, email: str) -> list[dict[str, Any]]:
+    """The buyers the seller was asked about in this wave (their invitation's subjects), as
+    the roster knows them: email, name, role, account_external_id, account_name."""
+    invitation = invitations.of_person(
+        db=db, org_id=org_id, wave_id=wave_id, side=SELLER, email=email, fields=["subjects"]
+    )
+    subjects = (invitation or {}).get("subjects") or ()
+    contacts = roster.contacts_by_ids(
+        db=db,
+        contact_ids=[s.get("contact_id") for s in subjects],
+        org_id=org_id,
+        fields=["email", "name", "role", "account_id"],
+    )
+    accounts = {
+        account_id: roster.get_account(
+            db=db, account_id=account_id, org_id=org_id, fields=["external_id", "name"]
+        )
+        or {}
+        for account_id in {c.get("account_id") for c in contacts}
+    }
+    return [
+        {
+            "email": c.get("email"),
+            "name": c.get("name"),
+            "role": c.get("role"),
+            "account_external_id": accounts[c.get("account_id")].get("external_id"),
+            "account_name": accounts[c.get("account_id")].get("name"),
+        }
+        for c in contacts
+    ]
+
+
 def seller_results(*, db: Database, org_id: str, wave_id: str, email: str) -> dict[str, Any]:
-    """The seller's accuracy (from the wave's results), their relationships (their responses'
-    stored scores beside their contacts' account documents) and their final coaching plan
-    (null until the wave closes). An unknown wave or seller is NotFound."""
+    """The seller's accuracy (from the wave's results), their relationships and their final
+    coaching plan (null until the wave closes). The relationships are every buyer the seller
+    was asked about in the wave, answered or not by either side (`seller_answered`,
+    `buyer_answered`), and any other buyer the seller answered about: their responses' stored
+    scores beside their contacts' account documents. An unknown wave or seller is NotFound."""
     results = wave_results(db=db, org_id=org_id, wave_id=wave_id)
     seller = next((s for s in results.get("sellers") or () if s.get("email") == email), None)
     if seller is None:
         raise NotFound("seller not found in this wave")
-    answered = scores.of_seller(db=db, wave_id=wave_id, seller_email=email, org_id=org_id)
+    answered = {
+        r.get("contact_email"): r
+        for r in scores.of_seller(db=db, wave_id=wave_id, seller_email=email, org_id=org_id)
+    }
+    people = {p["email"]: p for p in _assigned(db=db, org_id=org_id, wave_id=wave_id, email=email)}
+    for contact_email, response in answered.items():
+        people.setdefault(
+            contact_email,
+            {"email": contact_email, "account_external_id": response.get("account_external_id")},
+        )
     accounts = scores.of_keys(
         db=db,
         wave_id=wave_id,
         kind="account",
-        keys=(r.get("account_external_id") for r in answered),
+        keys=(p["account_external_id"] for p in people.values() if p["account_external_id"]),
         org_id=org_id,
     )
     plan = scores.get(db=db, wave_id=wave_id, kind="coaching", key=email, org_id=org_id)
     relationships = [
-        _relationship(r, (accounts.get(r.get("account_external_id")) or {}).get("account"))
-        for r in answered
+        _relationship(
+            person,
+            answered.get(contact_email),
+            (accounts.get(person["account_external_id"]) or {}).get("account"),
+        )
+        for contact_email, person in people.items()
     ]
-    relationships.sort(key=lambda r: (str(r["account_name"] or ""), str(r["contact_name"] or "")))
+    relationships.sort(
+        key=lambda r: (
+            str(r["account_name"] or ""),
+            str(r["contact_name"] or ""),
+            str(r["contact_email"]),
+        )
+    )
     return {
         "wave_id": wave_id,
         "status": results["status"],
@@ -105,9 +164,11 @@ class SellerResults(MethodView):
         },
     )
     def get(self, wave_id: str, email: str):
-        """One seller: `accuracy` (100 - mean |gap| over their pairs) with `n_pairs` and
-        `accuracy_change` from the previous closed wave; `relationships`, each contact they
-        answered about with the buyer's view, their prediction and the pair's gaps; `coaching`,
+        """One seller: `accuracy` (100 - mean |gap| over their pairs) with `n_pairs` (also as
+        its `n`, with `low_n` under the program's min_n) and
+        `accuracy_change` from the previous closed wave; `relationships`, every buyer they
+        were asked about (answered or not: `seller_answered`, `buyer_answered`, null where a
+        side has not answered) with the buyer's view, their prediction and the pair's gaps; `coaching`,
         their plan (top three dimensions and actions), null until the wave closes."""
         return seller_results(
             db=current_app.extensions["rapport"].db,

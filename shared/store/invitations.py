@@ -101,6 +101,20 @@ def get(
     return db.invitations.find_one({"_id": invitation_id}, projection(fields))
 
 
+def of_person(
+    *,
+    db: Database,
+    org_id: str,
+    wave_id: str,
+    side: str,
+    email: str,
+    fields: Iterable[str] | None = None,
+) -> dict[str, Any] | None:
+    """The organisation's invitation of one person on one side of the wave, or None."""
+    query = {"invitation_key": invitation_key(wave_id, side, email), "org_id": org_id}
+    return db.invitations.find_one(query, projection(fields))
+
+
 def get_many(
     *, db: Database, org_id: str, wave_id: str, invitation_ids: Iterable[str]
 ) -> list[dict[str, Any]]:

@@ -56,6 +56,7 @@ def test_seller_view_gives_accuracy_relationships_with_gaps_and_the_final_plan(c
     assert {k: seller[k] for k in listed} == listed
     assert seller["accuracy"] == pytest.approx(100 - 100 / 3)
     assert seller["n_pairs"] == 1
+    assert (seller["n"], seller["low_n"]) == (1, True)  # one pair, under min_n 3
     assert seller["final"] is True and seller["status"] == "closed"
 
     answered, silent = sorted(seller["relationships"], key=lambda r: r["contact_email"])
@@ -80,6 +81,37 @@ def test_seller_view_gives_accuracy_relationships_with_gaps_and_the_final_plan(c
     assert len(seller["coaching"]["dimensions"]) == 3
     assert {d["gap_class"] for d in seller["coaching"]["dimensions"]} == {"blind_spot"}
     assert all(d["behaviours"] for d in seller["coaching"]["dimensions"])
+
+
+def test_seller_view_lists_every_assigned_buyer_even_unanswered(closed_wave):
+    # seller 2 never answered, about either buyer; buyer 1 answered, buyer 2 did not: both
+    # buyers are listed, marked, the seller's side null, the buyer's view where there is one
+    world, client, key = closed_wave
+    (silent_seller,) = [s for s in world.sellers if s.email != SELLER]
+    base = f"/api/v1/waves/{world.wave_id}"
+    answer = _get(client, f"{base}/sellers/{silent_seller.email}", key)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    body = answer.get_json()
+    assert body["accuracy"] is None and (body["n"], body["low_n"]) == (0, True)
+    one, two = sorted(body["relationships"], key=lambda r: r["contact_email"])
+    assert [one["contact_email"], two["contact_email"]] == [
+        "buyer1@client1.example",
+        "buyer2@client1.example",
+    ]
+    for relationship in (one, two):
+        assert relationship["seller_answered"] is False and relationship["seller"] is None
+        assert relationship["gap"] is None and relationship["gap_class"] is None
+        assert relationship["nps_gap"] is None and relationship["dimension_gaps"] is None
+        assert relationship["account_external_id"] == "A0001"
+        assert relationship["account_name"] == "Account 1"
+    assert one["contact_name"] == "Buyer 1" and one["role"]
+    assert one["buyer_answered"] is True
+    assert one["buyer"]["relationship_index"] == pytest.approx(50.0)
+    assert two["buyer_answered"] is False and two["buyer"] is None
+
+    # the seller who answered has both buyers too, each marked as answered by the seller
+    answered = _get(client, f"{base}/sellers/{SELLER}", key).get_json()["relationships"]
+    assert [r["seller_answered"] for r in answered] == [True, True]
 
 
 def test_seller_view_of_an_unknown_seller_or_another_organisations_wave_is_404(db, closed_wave):
@@ -111,5 +143,5 @@ def test_seller_view_before_close_has_no_plan_yet_but_the_answered_relationships
     body = answer.get_json()
     assert body["final"] is False and body["coaching"] is None
     (relationship,) = body["relationships"]
-    assert relationship["buyer_answered"] is False
+    assert relationship["buyer_answered"] is False and relationship["seller_answered"] is True
     assert relationship["seller"]["relationship_index"] == pytest.approx(200 / 3)

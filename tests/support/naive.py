@@ -204,7 +204,8 @@ def _bootstrap(answers: list[tuple], samples: int, seed: int) -> list[float | No
     shares = [len(groups[k]) / m for k in keys]
     # the clusters in the order of their distinct keys, each as often as it occurs
     every = [(s, n) for k, s, n in zip(keys, sums, counts, strict=True) for _ in groups[k]]
-    means = []
+    means: list[float] = []
+    rows: list[list[int]] = []
     for _ in range(samples):
         total = drawn = 0.0
         if m >= BOOTSTRAP_COUNTS_RATIO * len(keys):
@@ -212,7 +213,10 @@ def _bootstrap(answers: list[tuple], samples: int, seed: int) -> list[float | No
                 total += times * s
                 drawn += times * n
         else:
-            for i in rng.integers(0, m, m).tolist():
+            if not rows:  # drawn a few replicates at a time: the same stream, fewer calls
+                rows = rng.integers(0, m, (min(max(1, 2**16 // m), samples - len(means)), m))
+                rows = rows.tolist()[::-1]
+            for i in rows.pop():
                 total += every[i][0]
                 drawn += every[i][1]
         means.append(total / drawn)
@@ -610,11 +614,13 @@ def score_wave_naive(
     reverse_items: frozenset[str] = frozenset(),
     coaching_library: Mapping[str, Any] | None = None,
     with_accounts: bool = True,
+    with_account_changes: bool = True,
     closed: bool = False,
 ) -> dict[str, Any]:
     """`{"results": <as wave_result_to_json>, "accounts": {external_id: <as account_to_json>}}`
     for a wave given as `{roster, buyer_responses, seller_responses}` records (`accounts`
-    empty unless `with_accounts`)."""
+    empty unless `with_accounts`; without `with_account_changes` the results' accounts carry
+    no `changes`: 2,000 replicates per account in Python take minutes on a big wave)."""
     wave = _wave(records, settings, reverse_items)
     before = _wave(previous, settings, reverse_items) if previous is not None else None
     accounts, contacts, buyers, pairs = (
@@ -809,11 +815,7 @@ def score_wave_naive(
         if before is not None and external_id in before["accounts"]:
             old = before["accounts"][external_id]
             trend = _trend(account, old, "ri", "level", "nps_category")
-            accounts_compared += 1
-            if trend["level_change"] is not None and trend["level_change"] <= -1:
-                alerts.append((external_id, None, "level_drop", old["level"], account["level"]))
-            if trend["delta_ri"] is not None and trend["delta_ri"] <= -10 + TOLERANCE:
-                alerts.append((external_id, None, "ri_drop", old["ri"], account["ri"]))
+            accounts_compared += 1  # an account's own drop is in its trend: no alert (v2 s. 6)
         account_trends[external_id] = trend
     for email, contact in contacts.items():
         buyer = contact["buyer"]
@@ -916,8 +918,22 @@ def score_wave_naive(
         )
     )
 
+    account_changes = {
+        external_id: None
+        if before is None or not (with_accounts or with_account_changes)
+        else {
+            f"delta_{key}": paired_change(
+                changes_of[external_id][key], lambda answer: answer[0], "n_contacts"
+            )
+            for key in ("ri", "nps")
+        }
+        for external_id in accounts
+    }
     summaries = {
-        external_id: _account_summary(account, settings, account_trends[external_id])
+        external_id: {
+            **_account_summary(account, settings, account_trends[external_id]),
+            **({"changes": account_changes[external_id]} if with_account_changes else {}),
+        }
         for external_id, account in accounts.items()
     }
     ranked = sorted(
@@ -1009,6 +1025,8 @@ def score_wave_naive(
                 "name": seller["name"],
                 "accuracy": accuracy,
                 "n_pairs": n_pairs,
+                "n": n_pairs,
+                "low_n": n_pairs < settings.low_n,
                 "accuracy_change": change,
             }
         )
@@ -1088,14 +1106,7 @@ def score_wave_naive(
                 _plan_json(wave, email, plans[email], settings, coaching_library, external_id)
                 for email in sellers_of[external_id]
             ],
-            "changes": None
-            if before is None
-            else {
-                f"delta_{key}": paired_change(
-                    changes_of[external_id][key], lambda answer: answer[0], "n_contacts"
-                )
-                for key in ("ri", "nps")
-            },
+            "changes": account_changes[external_id],
         }
     return {"results": results, "accounts": details}
 

@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 
 from services.scoring.engine import (
+    BOOTSTRAP_COUNTS_RATIO,
     ScoringSettings,
     account_to_json,
     score_wave,
     wave_result_to_json,
 )
+from services.scoring.engine.account_changes import account_changes
+from services.scoring.engine.trends import paired_change
 from tests.unit.test_engine_formulas import FAST, RI_40, response, wave_from
 
 ROSTER = dict(
@@ -153,3 +156,39 @@ def test_an_account_change_is_role_weighted_over_its_contacts_in_both_waves():
     # ΔNPS: (3 * 100 + 1 * -100) / 4 = 50
     assert changes["delta_nps"]["value"] == pytest.approx(50.0)
     assert account_to_json(score_wave(result.wave, FAST), "B")["changes"] is None
+
+
+def test_every_accounts_interval_at_once_is_paired_change_of_each_account():
+    # accounts of 1 to 200 contacts; changes of two (7 and 11: three values, weight 1, so
+    # many contacts per distinct one: multinomial counts) from few values, of the others from
+    # many (by index), weights 1 to 3, some changes missing
+    rng = np.random.default_rng(7)
+    sizes = [1, 2, 3, 5, 5, 5, 7, 60, 20, 33, 40, 200]
+    account = np.repeat(np.arange(len(sizes)), sizes)
+    by_counts = np.isin(account, [7, 11])
+    deltas = np.where(by_counts, rng.choice([-100.0, 0.0, 100.0], account.size), 0.0)
+    deltas[~by_counts] = rng.normal(0, 20, (~by_counts).sum())
+    deltas[rng.random(account.size) < 0.1] = np.nan
+    weights = np.where(by_counts, 1.0, rng.choice([1.0, 2.0, 3.0], account.size))
+    for a in (7, 11):
+        answered = (account == a) & ~np.isnan(deltas)
+        assert answered.sum() >= BOOTSTRAP_COUNTS_RATIO * 3
+    settings = ScoringSettings(bootstrap_samples=300)
+    table = account_changes(deltas, account, weights, len(sizes) + 1, settings)
+    for a in range(len(sizes) + 1):  # the last account has no contact
+        rows = np.flatnonzero(account == a)
+        one = paired_change(deltas[rows], np.arange(rows.size), rows.size, settings, weights[rows])
+        got = (table.value[a], table.low[a], table.high[a])
+        assert np.allclose(got, (one.value, one.low, one.high), rtol=1e-12, equal_nan=True), a
+        assert table.n[a] == one.n
+
+
+def test_the_results_account_list_carries_each_accounts_paired_changes():
+    result = paired_waves()
+    listed = {a["external_id"]: a for a in wave_result_to_json(result)["accounts"]}
+    for external_id, summary in listed.items():
+        assert summary["changes"] == account_to_json(result, external_id)["changes"]
+    b = listed["B"]["changes"]["delta_ri"]
+    assert b["value"] == pytest.approx(25.0) and (b["n"], b["n_contacts"]) == (2, 2)
+    alone = wave_result_to_json(score_wave(result.wave, FAST))["accounts"]
+    assert [a["changes"] for a in alone] == [None] * len(alone)  # no previous wave

@@ -734,10 +734,10 @@ def test_trends_and_alerts_against_the_previous_wave():
     account = wave_result_to_json(result)["accounts"][0]
     assert account["trend"]["delta_ri"] == pytest.approx(-50.0)
     assert account["trend"]["level_change"] == -2  # trusted_advisor -> transactional
+    # SCORING.md v2 section 6 lists contact triggers only: the account's own drop (level and
+    # RI) is reported in its trend and fires nothing itself
     reasons = [(a.contact_key, a.reason) for a in result.alerts]
     assert reasons == [
-        (None, "level_drop"),
-        (None, "ri_drop"),
         ("joe@a", "level_drop"),
         ("joe@a", "ri_drop"),
         ("joe@a", "became_detractor"),
@@ -745,10 +745,10 @@ def test_trends_and_alerts_against_the_previous_wave():
         ("amy@a", "ri_drop"),
         ("amy@a", "antagonistic"),
     ]
-    assert result.alerts[2].previous == "trusted_advisor"
-    assert result.alerts[2].current == "transactional"
-    assert result.alerts[3].previous == pytest.approx(100.0)
-    assert result.alerts[3].current == pytest.approx(50.0)
+    assert result.alerts[0].previous == "trusted_advisor"
+    assert result.alerts[0].current == "transactional"
+    assert result.alerts[1].previous == pytest.approx(100.0)
+    assert result.alerts[1].current == pytest.approx(50.0)
     assert all(a.account_external_id == "A" for a in result.alerts)
 
 

@@ -101,11 +101,29 @@ def test_seller_accuracy_and_its_change_since_the_previous_wave():
             "name": "s@us",
             "accuracy": pytest.approx(250 / 3),
             "n_pairs": 2,
+            "n": 2,  # section 8: the accuracy's n is its pairs
+            "low_n": True,  # 2 pairs, under min_n 3
             "accuracy_change": pytest.approx(50 / 3),
         }
     ]
     alone = wave_result_to_json(score_wave(now, FAST))["sellers"][0]
     assert alone["accuracy_change"] is None  # no previous wave
+
+
+def test_seller_accuracy_is_low_n_by_its_pairs():
+    # three pairs reach min_n 3; a seller whose buyers never answered has no accuracy and n 0
+    three = seller_wave([("x@a", 6), ("y@a", 4), ("z@a", 5)])
+    (seller,) = wave_result_to_json(score_wave(three, FAST))["sellers"]
+    assert (seller["n"], seller["n_pairs"], seller["low_n"]) == (3, 3, False)
+    unanswered = wave_from(
+        accounts=[("A", 1.0)],
+        contacts=[("x@a", "A", "user")],
+        buyers={},
+        sellers=[("s@us", "x@a", response(4))],
+    )
+    (seller,) = wave_result_to_json(score_wave(unanswered, FAST))["sellers"]
+    assert seller["accuracy"] is None
+    assert (seller["n"], seller["low_n"]) == (0, True)
 
 
 def test_seller_accuracy_change_matches_sellers_by_email_whatever_their_order():

@@ -23,6 +23,7 @@ from services.scoring.engine.vocabulary import (
     NPS_CATEGORIES,
     ROLES,
     SEGMENTS,
+    TOLERANCE,
     TOUCHPOINTS,
 )
 from services.scoring.engine.wave import WaveResult
@@ -159,8 +160,46 @@ def _account_columns(result: WaveResult, order: np.ndarray) -> list[list[Any]]:
         js.plain_numbers(accounts.priority[order]),
         js.plain_numbers(accounts.revenue_at_risk[order]),
         _trends_json(result, order, of="account"),
+        _changes_json(result, order),
         plans_json(result, order),
     ]
+
+
+def _changes_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any] | None]:
+    """Each account's paired ΔRI and ΔNPS in `order` as the account view's `changes` gives
+    them (None each without a previous wave), column by column."""
+    if result.account_change_columns is None:
+        return [None] * order.size
+    low_n = result.settings.low_n
+    parts = []
+    for change in result.account_change_columns:
+        low, high, n = change.low[order], change.high[order], change.n[order]
+        unknown = (np.isnan(low) | np.isnan(high)).tolist()
+        # as Change.significant: an end within float noise of 0 does not exclude it
+        excludes = ((low > TOLERANCE) | (high < -TOLERANCE)).tolist()
+        parts.append(
+            [
+                {
+                    "value": value,
+                    "ci95": [lo, hi],
+                    "significant": None if no_interval else significant,
+                    "n": count,
+                    "n_contacts": count,
+                    "low_n": few,
+                }
+                for value, lo, hi, no_interval, significant, count, few in zip(
+                    js.plain_numbers(change.value[order]),
+                    js.plain_numbers(low),
+                    js.plain_numbers(high),
+                    unknown,
+                    excludes,
+                    n.tolist(),
+                    (n < low_n).tolist(),
+                    strict=True,
+                )
+            ]
+        )
+    return [{"delta_ri": ri, "delta_nps": nps} for ri, nps in zip(*parts, strict=True)]
 
 
 def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any]]:
@@ -188,6 +227,7 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             "priority": priority,
             "revenue_at_risk": at_risk,
             "trend": trend,
+            "changes": changes,
             "plan": plan,
         }
         for (
@@ -212,6 +252,7 @@ def _account_summaries_json(result: WaveResult, order: np.ndarray) -> list[dict[
             priority,
             at_risk,
             trend,
+            changes,
             plan,
         ) in zip(*_account_columns(result, order), strict=True)
     ]

@@ -65,15 +65,26 @@ def plans_json(result: WaveResult, order: np.ndarray) -> list[dict[str, Any] | N
 
 
 def sellers_json(result: WaveResult) -> list[dict[str, Any]]:
-    """Section 8: each seller's prediction accuracy, its pairs and its change."""
+    """Section 8: each seller's prediction accuracy, its pairs (`n_pairs`, and as the
+    accuracy's `n` with `low_n` under min_n) and its change."""
     accuracy, wave = result.seller_accuracy, result.wave
+    low_n = (accuracy.n_pairs < result.settings.low_n).tolist()
     return [
-        {"email": email, "name": name, "accuracy": value, "n_pairs": n, "accuracy_change": change}
-        for email, name, value, n, change in zip(
+        {
+            "email": email,
+            "name": name,
+            "accuracy": value,
+            "n_pairs": n,
+            "n": n,
+            "low_n": low,
+            "accuracy_change": change,
+        }
+        for email, name, value, n, low, change in zip(
             wave.seller_email.tolist(),
             wave.seller_name.tolist(),
             js.plain_numbers(accuracy.accuracy),
             accuracy.n_pairs.tolist(),
+            low_n,
             js.plain_numbers(accuracy.change),
             strict=True,
         )

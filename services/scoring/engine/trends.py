@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import repeat
 
 import numpy as np
@@ -35,7 +35,8 @@ _DECISION_MAKER = 0  # ROLES code of decision_maker
 class Alert:
     """A `relationship.alert` trigger for the owner of `account_external_id`.
 
-    `contact_key` is None for an account-level trigger; `previous` and `current` are the RI
+    `contact_key` is None only for an account-level trigger (section 6 of SCORING.md v2 has
+    none; kept for stored alerts); `previous` and `current` are the RI
     values (ri_drop, antagonistic) or level / NPS category names (level_drop, became_detractor).
     """
 
@@ -49,8 +50,8 @@ class Alert:
 @dataclass(frozen=True, eq=False)
 class AlertTable:
     """Section 6 triggers as arrays, one row each: ALERT_REASONS code, account and contact
-    positions (contact -1 for an account-level trigger), and the values before and after
-    (RI, or level / NPS category codes)."""
+    positions (contact -1 would be an account-level trigger: v2 has none), and the values
+    before and after (RI, or level / NPS category codes)."""
 
     reason: np.ndarray
     account: np.ndarray
@@ -148,8 +149,10 @@ class Trends:
     reliability: float  # r of the RCI: alpha of the six dimensions, or the default
     sem: float  # standard error of measurement of one RI: SD_RI * sqrt(1 - r)
     contact_delta_nps: np.ndarray  # NPS points now minus before (-200..200), NaN unless both
-    delta_ri: Change  # the wave's, over contacts with an RI in both waves, clusters accounts
-    delta_nps: Change
+    # the wave's, over contacts with an RI (an NPS) in both waves, clusters accounts: None
+    # until with_wave_changes adds them
+    delta_ri: Change | None = None
+    delta_nps: Change | None = None
 
 
 def measurement_error(now: Structure, settings: ScoringSettings) -> tuple[float, float]:
@@ -206,7 +209,7 @@ def score_trends(
     settings: ScoringSettings,
 ) -> Trends:
     """Section 6: each contact and account of this wave against its previous wave's scores,
-    with each contact's reliable change index."""
+    with each contact's reliable change index (the wave's paired changes: with_wave_changes)."""
     contact_previous = match_keys(wave.contact_key, previous_wave.contact_key)
     account_previous = match_keys(wave.account_external_id, previous_wave.account_external_id)
     contact_ri, contact_level, contact_category = _previous_values(
@@ -225,7 +228,6 @@ def score_trends(
     delta = now.contacts.relationship_index - contact_ri
     r, sem = measurement_error(now, settings)
     delta_nps = nps_points(now.contacts.nps_category) - nps_points(contact_category)
-    n_accounts = len(wave.account_external_id)
     with np.errstate(divide="ignore", invalid="ignore"):
         rci = delta / (math.sqrt(2.0) * sem)  # SEM 0 (alpha 1): any change is reliable
     return Trends(
@@ -248,30 +250,37 @@ def score_trends(
         reliability=r,
         sem=sem,
         contact_delta_nps=delta_nps,
-        delta_ri=paired_change(delta, wave.contact_account, n_accounts, settings),
-        delta_nps=paired_change(delta_nps, wave.contact_account, n_accounts, settings),
+    )
+
+
+def with_wave_changes(trends: Trends, wave: WaveInput, settings: ScoringSettings) -> Trends:
+    """`trends` with the wave's paired ΔRI and ΔNPS and their cluster bootstrap intervals over
+    accounts (section 6): the costly part of trends, apart so that other work can run beside."""
+    n_accounts = len(wave.account_external_id)
+    return replace(
+        trends,
+        delta_ri=paired_change(trends.contact_delta_ri, wave.contact_account, n_accounts, settings),
+        delta_nps=paired_change(
+            trends.contact_delta_nps, wave.contact_account, n_accounts, settings
+        ),
     )
 
 
 def find_alerts(
     wave: WaveInput, now: Structure, trends: Trends | None, *, closed: bool = False
 ) -> AlertTable:
-    """Section 6 triggers, ordered by account, account-level first, then contact and reason; a
+    """Section 6 triggers (each about one contact), ordered by account, contact and reason; a
     contact's level or RI drop only when reliable, a silent decision maker only once `closed`."""
-    contacts, accounts = now.contacts, now.accounts
+    contacts = now.contacts
     parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def add(
-        reason: str, rows: np.ndarray, on_contacts: bool, before: np.ndarray, after: np.ndarray
-    ) -> None:
-        account = wave.contact_account[rows] if on_contacts else rows
-        contact = rows if on_contacts else np.full(rows.size, -1, dtype=np.intp)
+    def add(reason: str, rows: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
         code = np.full(rows.size, ALERT_REASONS.index(reason), dtype=np.int8)
         parts.append(
             (
                 code,
-                account,
-                contact,
+                wave.contact_account[rows],
+                rows,
                 before[rows].astype(np.float64),
                 after[rows].astype(np.float64),
             )
@@ -279,47 +288,34 @@ def find_alerts(
 
     nothing = np.full(len(wave.contact_key), np.nan)
     antagonistic = np.flatnonzero(contacts.level == ANTAGONISTIC)
-    add("antagonistic", antagonistic, True, nothing, contacts.relationship_index)
+    add("antagonistic", antagonistic, nothing, contacts.relationship_index)
     decision_maker = wave.contact_role == _DECISION_MAKER
     blind = np.flatnonzero(decision_maker & (contacts.gap_class == BLIND_SPOT))
     add(
         "decision_maker_blind_spot",
         blind,
-        True,
         contacts.seller_relationship_index,
         contacts.relationship_index,
     )
     if closed:
         silent = np.flatnonzero(decision_maker & (contacts.buyer_row < 0))
-        add("silent_decision_maker", silent, True, nothing, nothing)
+        add("silent_decision_maker", silent, nothing, nothing)
     if trends is not None:
-        # a contact's change counts only when reliable (a NaN change never alerts)
+        # a contact's change counts only when reliable (a NaN change never alerts); section 6
+        # lists contact triggers only: an account's own drop is in its trend, not an alert
         reliable = np.where(trends.contact_reliable, 0.0, np.nan)
-        sides = (
-            (
-                True,
-                contacts,
-                trends.contact_level_change + reliable,
-                trends.contact_delta_ri + reliable,
-                trends.contact_previous_level,
-                trends.contact_previous_ri,
-            ),
-            (
-                False,
-                accounts,
-                trends.account_level_change,
-                trends.account_delta_ri,
-                trends.account_previous_level,
-                trends.account_previous_ri,
-            ),
+        level_change = trends.contact_level_change + reliable
+        add(
+            "level_drop",
+            np.flatnonzero(level_change <= -1),
+            trends.contact_previous_level,
+            contacts.level,
         )
-        for on_contacts, scores, change, delta, before_level, before_ri in sides:
-            add("level_drop", np.flatnonzero(change <= -1), on_contacts, before_level, scores.level)
-            fell = np.flatnonzero(delta <= _ALERT_RI_DROP + TOLERANCE)
-            add("ri_drop", fell, on_contacts, before_ri, scores.relationship_index)
+        fell = np.flatnonzero(trends.contact_delta_ri + reliable <= _ALERT_RI_DROP + TOLERANCE)
+        add("ri_drop", fell, trends.contact_previous_ri, contacts.relationship_index)
         before = trends.contact_previous_nps_category
         became = (contacts.nps_category == DETRACTOR) & ((before == PROMOTER) | (before == PASSIVE))
-        add("became_detractor", np.flatnonzero(became), True, before, contacts.nps_category)
+        add("became_detractor", np.flatnonzero(became), before, contacts.nps_category)
     reason, account, contact, previous, current = (
         np.concatenate(column) for column in zip(*parts, strict=True)
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from services.scoring.engine.account_changes import ChangeColumns, account_changes
 from services.scoring.engine.bootstrap import PIPELINE_MIN_N, bootstrap_intervals
 from services.scoring.engine.coaching import (
     AccountPlans,
@@ -25,6 +27,7 @@ from services.scoring.engine.structure import (
     AccountScores,
     ContactScores,
     PairScores,
+    Structure,
     score_structure,
 )
 from services.scoring.engine.summaries import (
@@ -50,8 +53,8 @@ from services.scoring.engine.trends import (
     Trends,
     alert_table_columns,
     find_alerts,
-    paired_change,
     score_trends,
+    with_wave_changes,
 )
 from services.scoring.engine.vocabulary import (
     LEVEL_NAMES,
@@ -103,6 +106,8 @@ class WaveResult:
     account_ranking: np.ndarray  # account positions by priority, highest first, NaN last
     alert_table: AlertTable
     trends: Trends | None
+    # each account's paired ΔRI and ΔNPS with intervals (None without a previous wave)
+    account_change_columns: tuple[ChangeColumns, ChangeColumns] | None = None
     threads: int = 1  # threads score_wave used (engine_threads)
 
     @cached_property
@@ -165,14 +170,17 @@ class WaveResult:
     def account_changes(self, position: int) -> tuple[Change, Change] | None:
         """The account's ΔRI and ΔNPS over its contacts in both waves, role-weighted, with the
         paired bootstrap over those contacts (None without a previous wave)."""
-        if self.trends is None:
+        if self.account_change_columns is None:
             return None
-        rows = self.rows_of("contacts_by_account", position)
-        clusters = np.arange(rows.size)
-        weight = self.contacts.weight[rows]
         return tuple(
-            paired_change(deltas[rows], clusters, rows.size, self.settings, weight)
-            for deltas in (self.trends.contact_delta_ri, self.trends.contact_delta_nps)
+            Change(
+                float(c.value[position]),
+                float(c.low[position]),
+                float(c.high[position]),
+                int(c.n[position]),
+                int(c.n[position]),  # the clusters drawn are the contacts
+            )
+            for c in self.account_change_columns
         )
 
     def account_position(self, external_id: str) -> int:
@@ -181,6 +189,19 @@ class WaveResult:
             return self._account_positions[external_id]
         except KeyError:
             raise UnknownAccount(external_id) from None
+
+
+def _account_change_columns(
+    wave: WaveInput, structure: Structure, trends: Trends, settings: ScoringSettings
+) -> tuple[ChangeColumns, ChangeColumns]:
+    """Each account's paired ΔRI and ΔNPS over its contacts, role-weighted (section 6)."""
+    n_accounts = len(wave.account_external_id)
+    return tuple(
+        account_changes(
+            deltas, wave.contact_account, structure.contacts.weight, n_accounts, settings
+        )
+        for deltas in (trends.contact_delta_ri, trends.contact_delta_nps)
+    )
 
 
 def engine_threads(n_buyers: int) -> int:
@@ -216,7 +237,7 @@ def score_wave(
         run = pool.submit if threads > 1 else (lambda task, *args: _done(task(*args)))
         before = _done(None) if previous is None else run(score_structure, previous, settings)
         intervals = run(bootstrap_intervals, *arguments)
-        parts = (buyers, nps_scores, before, intervals, threads)
+        parts = (buyers, nps_scores, before, intervals, threads, run)
         return _assemble(wave, settings, previous, parts, closed)
 
 
@@ -224,10 +245,10 @@ def _assemble(
     wave: WaveInput,
     settings: ScoringSettings,
     previous: WaveInput | None,
-    parts: tuple[ResponseScores, np.ndarray, Future, Future, int],
+    parts: tuple[ResponseScores, np.ndarray, Future, Future, int, Callable[..., Future]],
     closed: bool,
 ) -> WaveResult:
-    buyers, nps_scores, before_structure, intervals, threads = parts
+    buyers, nps_scores, before_structure, intervals, threads, run = parts
     structure = score_structure(wave, settings, buyers=buyers)
     accounts = structure.accounts
     revenue = wave.account_revenue
@@ -261,12 +282,16 @@ def _assemble(
         "account_plans": account_plans(structure, settings),
         "account_ranking": ranking,
     }
-    trends, before = None, before_structure.result()
+    trends, before, changes = None, before_structure.result(), _done(None)
     if previous is not None:
         trends = score_trends(wave, structure, previous, before, settings)
+        # each account's changes on the helper while this thread bootstraps the wave's
+        changes = run(_account_change_columns, wave, structure, trends, settings)
+        trends = with_wave_changes(trends, wave, settings)
     fields["seller_accuracy"] = accuracy_with_change(wave, structure, previous, before)
     fields["alert_table"] = find_alerts(wave, structure, trends, closed=closed)
     fields["trends"] = trends
+    fields["account_change_columns"] = changes.result()
     ri_interval, nps_interval = intervals.result()
     buyer_account, n_accounts = wave.contact_account[wave.buyer_contact], len(revenue)
     ri_accounts = accounts_answered(buyers.relationship_index, buyer_account, n_accounts)
