@@ -96,6 +96,14 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     "sign_in_links": (_ix("expires_at"),),
     # `_id` is "<address|account>:<who>:<window>": failed sign-ins counted per window
     "sign_in_attempts": (_ix("expires_at"),),
+    # close-the-loop cases: `_id` derives from `case_key` "<wave>|<account>|<contact>|<kind>",
+    # unique, so opening a case twice inserts nothing (shared/store/cases.py)
+    "cases": (
+        _ix("case_key", unique=True),
+        _ix("wave_id", "status"),
+        _ix("org_id", "owner_email"),
+        _ix("status", "due_at"),
+    ),
 }
 
 _lock = threading.Lock()

@@ -141,7 +141,16 @@ class ProgramSettingsSchema(StrictSchema):
     manager_email = fields.Email(
         allow_none=True,
         validate=validate.Length(max=254),
-        metadata={"description": "receives the wave digest when results are final"},
+        metadata={
+            "description": "receives the wave digest when results are final, and overdue cases"
+        },
+    )
+    case_due_hours = StrictInteger(
+        validate=validate.Range(min=1, max=24 * 365),
+        metadata={
+            "description": "hours the account owner has to close a case, from the moment the "
+            "wave's results are final (default 48)"
+        },
     )
 
     @validates_schema
