@@ -39,6 +39,8 @@ SHOWN_FIELDS = (
     "note",
     "history",
 )
+NEVER_BACK = "a case goes open -> in_progress -> closed, never back"
+CLOSING_NEEDS_A_NOTE = "is required to close a case"
 CHANGE_ATTEMPTS = 3  # a change racing another is retried on the case as it is now
 
 
@@ -179,8 +181,8 @@ def _changes(
     if status is not None and status != current:
         if current == CLOSED or STATUSES.index(status) < STATUSES.index(current):
             raise Conflict(
-                f"status: a case goes open -> in_progress -> closed; this one is {current}",
-                details={"status": [f"cannot go from {current} to {status}"]},
+                f"status: the case is {current}; {NEVER_BACK}",
+                details={"status": [NEVER_BACK]},
             )
         changes["status"] = status
         if status == CLOSED:
@@ -224,7 +226,7 @@ def change_case(
         )
     if status == CLOSED and note is None:
         message = "note: closing a case needs a note saying what was done"
-        raise ValidationFailed(message, details={"note": ["is required to close a case"]})
+        raise ValidationFailed(message, details={"note": [CLOSING_NEEDS_A_NOTE]})
     for _ in range(CHANGE_ATTEMPTS):
         now_at = now or datetime.now(UTC)
         case = case_store.get(db=db, org_id=org_id, case_id=case_id)

@@ -123,6 +123,8 @@ def _authenticate_and_check_body() -> None:
         programs.get_program(db=db, org_id=g.org_id, program_id=path["program_id"])
     if "wave_id" in path:
         waves.get_wave(db=db, org_id=g.org_id, wave_id=path["wave_id"])
+    if "case_id" in path:
+        cases.get_case(db=db, org_id=g.org_id, case_id=path["case_id"])
     if request.method == "PATCH" and not _has_body():
         raise ValidationFailed(
             "the body is missing: send a JSON object with the fields to change",
@@ -485,9 +487,9 @@ class Case(MethodView):
     @bp.arguments(CasePatchSchema, error_status_code=400)
     @bp.response(200, CaseSchema)
     def patch(self, body: dict[str, Any], case_id: str) -> dict[str, Any]:
-        """Move the case on (open -> in_progress -> closed; closing needs a note), add a
-        note, or hand it to another user or seller of the organisation (`owner_email`). Every
-        change is recorded in the case's history."""
+        """Move the case on (open -> in_progress -> closed, never back; closing needs a note),
+        add a note, or hand it to another user or seller of the organisation (`owner_email`):
+        send status, note or owner_email. Every change is recorded in the case's history."""
         return cases.change_case(
             db=_container().db, org_id=g.org_id, case_id=case_id, by="api key", **body
         )
