@@ -3,16 +3,23 @@ through the admin API (`GET /waves/{id}/cases`, `PATCH /cases/{id}`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 
+from services.bootstrap import build
 from services.scoring.worker import close_wave as score_closed_wave
+from services.scoring.worker import consumer_specs
 from services.survey.admin.programs import update_program
+from services.survey.admin.waves import close_wave
 from services.survey.organisations import create_api_key, ensure_organisation
-from shared.bus import InProcessBus
+from shared.bus import ConsumerSpec, InProcessBus
+from shared.events import WAVE_CLOSED
 from shared.store import ensure_indexes
 from tests.conftest import isolated_settings
 from tests.support.case_fixtures import (
@@ -24,7 +31,9 @@ from tests.support.case_fixtures import (
     opened,
     spring_wave,
 )
+from tests.support.scoring_that_dies import EXIT_CODE as DIED
 from tests.support.survey_fixtures import close, survey_app
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +169,48 @@ def test_another_organisations_case_is_not_found(two_waves, shared_db):
     patched = client.patch(f"/api/v1/cases/{case_id}", json={"status": "in_progress"}, headers=auth)
     assert patched.status_code == 404
     assert client.get(f"/api/v1/waves/{autumn.wave_id}/cases", headers=auth).status_code == 404
+
+
+def test_a_scoring_worker_killed_while_opening_cases_opens_each_once_after_restart(
+    db, rabbit_bus, mongo_uri
+):
+    settings = dataclasses.replace(rabbit_bus.settings, mongo_db=db.name)
+    spring = spring_wave(db, settings)
+    close(db, settings, spring)
+    autumn = autumn_wave(db, settings, spring)
+    rabbit_bus.consumer(ConsumerSpec("scoring", (WAVE_CLOSED,), lambda e: None)).declare()
+    published: list = []
+    # the worker's events are published `mandatory`: someone must listen (notify does)
+    listening = ConsumerSpec("observer", ("wave.scored", "relationship.alert"), published.append)
+    rabbit_bus.consumer(listening).start()
+    close_wave(db=db, bus=rabbit_bus, org_id=autumn.org_id, wave_id=autumn.wave_id)
+
+    dying = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.scoring_that_dies",
+            rabbit_bus.url,
+            rabbit_bus.settings.bus_namespace,
+            str(rabbit_bus.settings.bus_retry_delay_ms),
+            mongo_uri,
+            db.name,
+        ],
+        timeout=60,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert dying.returncode == DIED, dying.stderr[-3000:]
+    half = opened(db, autumn.wave_id)
+    assert 0 < len(half) < len(AUTUMN_CASES)  # killed mid-way
+    assert not [e for e in published if e.type == "wave.scored"]
+
+    for spec in consumer_specs(build(settings, db=db, bus=rabbit_bus)):
+        rabbit_bus.consumer(spec).start()
+    wait_for(
+        lambda: any(e.type == "wave.scored" for e in published),
+        timeout=30,
+        message="wave.scored after the restart",
+    )
+    assert Counter(opened(db, autumn.wave_id)) == Counter(AUTUMN_CASES)
