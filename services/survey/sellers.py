@@ -69,13 +69,14 @@ def seller_results(*, db: Database, org_id: str, wave_id: str, email: str) -> di
     seller = next((s for s in results.get("sellers") or () if s.get("email") == email), None)
     if seller is None:
         raise NotFound("seller not found in this wave")
-    answered = scores.of_seller(db=db, wave_id=wave_id, seller_email=email, org_id=org_id)
+    answered = scores.response_rows(db=db, wave_id=wave_id, org_id=org_id, seller_email=email)
     accounts = scores.of_keys(
         db=db,
         wave_id=wave_id,
         kind="account",
         keys=(r.get("account_external_id") for r in answered),
         org_id=org_id,
+        fields=("account",),
     )
     plan = scores.get(db=db, wave_id=wave_id, kind="coaching", key=email, org_id=org_id)
     relationships = [

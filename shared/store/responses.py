@@ -48,12 +48,17 @@ def find(
 
 
 def insert_new(*, db: Database, response: Mapping[str, Any]) -> bool:
-    """Store a new response; False when one with its `_id` exists (another tab created it)."""
+    """Store a new response; False when one with its `_id` exists (another tab created it).
+
+    Keyed by `response_key` (= `_id`): a lookup on the local stand-in (database.ID_KEYS)."""
+    document = {**response, "response_key": response["_id"]}
     try:
-        db.responses.insert_one(dict(response))
+        result = db.responses.update_one(
+            {"response_key": response["_id"]}, {"$setOnInsert": document}, upsert=True
+        )
     except DuplicateKeyError:
         return False
-    return True
+    return result.upserted_id is not None
 
 
 def update_unchanged(

@@ -1,27 +1,37 @@
-"""The `scores` collection: what the scoring worker stores per wave, `_id` "<wave>:<kind>:<key>".
+"""The `scores` collection: what the scoring worker stores per wave, `_id` and `score_key`
+"<wave>:<kind>:<key>".
 
-Kinds: `response` (one per completed response, the export's rows), `account` (the
-`/accounts/{id}` document), `alerts` and `coaching` (final only), `ranking` (the ranked
-account list in chunks, shared/store/results.py). Every write is an upsert by `_id`; a
-provisional one is guarded so that it never replaces a final document, nor one written
-from a later read of the wave (`as_of`).
+Kinds: `account` (one per account: the `/accounts/{id}` document under `account`, the
+scores of the account's completed responses under `responses`, the export's rows, and its
+alerts under `alerts` once the wave is closed), `coaching` (one per seller, final only) and
+`ranking` (the ranked account list in chunks, shared/store/results.py).
+
+Writes are upserts keyed by `score_key`, a single-field unique index: the local MongoDB
+stand-in finds it in constant time, where an upsert keyed by `_id` that inserts scans the
+collection. A provisional write is guarded so that it never replaces a document the close
+wrote (`final`), nor one written from a later read of the wave (`as_of`). Response scores
+never change once a response is completed, so the close writes an account's `responses`
+only when they are not all stored yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from shared.store.database import composite_id, projection
 
-BATCH = 1000  # upserts per round trip
+# Upserts per round trip: an account document with its responses is a few KB, and each
+# round trip must stay far below the client's timeouts on a busy single-threaded server.
+BATCH = 200
 DUPLICATE_KEY = 11000
+ACCOUNT = "account"
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,23 @@ def provisional_guard(as_of: datetime) -> dict[str, Any]:
     return {"final": {"$ne": True}, "$or": [{"as_of": {"$lt": as_of}}, {"as_of": None}]}
 
 
+def account_fields(
+    account: Mapping[str, Any], responses: list[Mapping[str, Any]] | None
+) -> dict[str, Any]:
+    """The fields of an account's document: its view and (when given) its responses' scores,
+    with their ids and sellers for the lookups."""
+    fields: dict[str, Any] = {"account": dict(account)}
+    if responses is not None:
+        fields["responses"] = [dict(r) for r in responses]
+        fields["response_ids"] = [r["key"] for r in responses]
+        fields["seller_emails"] = sorted(
+            {r["seller_email"] for r in responses if r.get("seller_email")}
+        )
+    return fields
+
+
 def _upsert(score: Score, *, wave_id: str, org_id: str, as_of: datetime, final: bool) -> UpdateOne:
+    score_key = composite_id(wave_id, score.kind, score.key)
     document = {
         **score.fields,
         "wave_id": wave_id,
@@ -49,10 +75,10 @@ def _upsert(score: Score, *, wave_id: str, org_id: str, as_of: datetime, final: 
         "final": final,
         "as_of": as_of,
     }
-    filter_: dict[str, Any] = {"_id": composite_id(wave_id, score.kind, score.key)}
+    filter_: dict[str, Any] = {"score_key": score_key}
     if not final:
         filter_.update(provisional_guard(as_of))
-    return UpdateOne(filter_, {"$set": document}, upsert=True)
+    return UpdateOne(filter_, {"$set": document, "$setOnInsert": {"_id": score_key}}, upsert=True)
 
 
 def write(
@@ -64,8 +90,9 @@ def write(
     as_of: datetime,
     final: bool,
 ) -> int:
-    """Upsert the scores in batches; returns how many were skipped because a final or newer
-    document holds their `_id` (a guarded upsert that finds nothing inserts, and collides)."""
+    """Upsert the scores in batches of BATCH; returns how many were skipped because a final
+    or newer document holds their key (a guarded upsert that finds nothing inserts, and
+    collides)."""
     writes = [_upsert(s, wave_id=wave_id, org_id=org_id, as_of=as_of, final=final) for s in scores]
     skipped = 0
     for start in range(0, len(writes), BATCH):
@@ -89,15 +116,10 @@ def get(
     fields: Iterable[str] | None = None,
 ) -> dict[str, Any] | None:
     """One stored document (of the organisation, when given), or None."""
-    query: dict[str, Any] = {"_id": composite_id(wave_id, kind, key)}
+    query: dict[str, Any] = {"score_key": composite_id(wave_id, kind, key)}
     if org_id is not None:
         query["org_id"] = org_id
     return db.scores.find_one(query, projection(fields))
-
-
-def keys(*, db: Database, wave_id: str, kind: str) -> set[str]:
-    """The keys of the wave's documents of one kind (e.g. the responses already scored)."""
-    return {d["key"] for d in db.scores.find({"wave_id": wave_id, "kind": kind}, {"key": 1})}
 
 
 def of_kind(
@@ -107,31 +129,66 @@ def of_kind(
     kind: str,
     org_id: str | None = None,
     fields: Iterable[str] | None = None,
-    by_key: bool = False,
 ) -> Iterable[dict[str, Any]]:
-    """The wave's documents of one kind (of the organisation, when given; by key with
-    `by_key`), streamed."""
+    """The wave's documents of one kind (of the organisation, when given), streamed."""
     query: dict[str, Any] = {"wave_id": wave_id}
     if org_id is not None:
         query["org_id"] = org_id
     query["kind"] = kind
-    found = db.scores.find(query, projection(fields))
-    return found.sort("key", ASCENDING) if by_key else found
-
-
-def of_seller(
-    *, db: Database, wave_id: str, seller_email: str, org_id: str
-) -> list[dict[str, Any]]:
-    """The scores of the seller's own responses in the wave (one per buyer contact they
-    answered about), by key."""
-    query = {"wave_id": wave_id, "org_id": org_id, "kind": "response", "seller_email": seller_email}
-    return list(db.scores.find(query).sort("key", ASCENDING))
+    return db.scores.find(query, projection(fields))
 
 
 def of_keys(
-    *, db: Database, wave_id: str, kind: str, keys: Iterable[str], org_id: str
+    *,
+    db: Database,
+    wave_id: str,
+    kind: str,
+    keys: Iterable[str],
+    org_id: str,
+    fields: Iterable[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The wave's documents of one kind with these keys, by key (one `$in` read)."""
-    ids = [composite_id(wave_id, kind, key) for key in dict.fromkeys(keys)]
-    found = db.scores.find({"_id": {"$in": ids}, "org_id": org_id})
-    return {doc["key"]: doc for doc in found}
+    """The wave's documents of one kind with these keys, by key (one read each: the local
+    stand-in answers `$in` by scanning)."""
+    found = {}
+    for key in dict.fromkeys(keys):
+        doc = get(db=db, wave_id=wave_id, kind=kind, key=key, org_id=org_id, fields=fields)
+        if doc is not None:
+            found[key] = doc
+    return found
+
+
+# --- response scores, stored in their account's document ----------------------------------
+
+
+def response_scored(
+    *, db: Database, wave_id: str, account_key: str, response_id: str
+) -> dict[str, Any] | None:
+    """The document of the account whose stored responses include this one (`as_of`,
+    `final`), or None while the response is not scored."""
+    query = {"score_key": composite_id(wave_id, ACCOUNT, account_key), "response_ids": response_id}
+    return db.scores.find_one(query, {"as_of": 1, "final": 1, "key": 1})
+
+
+def scored_response_ids(*, db: Database, wave_id: str) -> dict[str, set[str]]:
+    """The ids of the wave's scored responses, by account key."""
+    found = of_kind(db=db, wave_id=wave_id, kind=ACCOUNT, fields=("key", "response_ids"))
+    return {doc["key"]: set(doc.get("response_ids") or ()) for doc in found}
+
+
+def response_rows(
+    *, db: Database, wave_id: str, org_id: str | None = None, seller_email: str | None = None
+) -> list[dict[str, Any]]:
+    """The stored scores of the wave's completed responses (each with `key`, the response
+    id), by response id; with `seller_email` only that seller's own responses."""
+    query: dict[str, Any] = {"wave_id": wave_id}
+    if org_id is not None:
+        query["org_id"] = org_id
+    query["kind"] = ACCOUNT
+    if seller_email is not None:
+        query["seller_emails"] = seller_email
+    rows: Iterator[dict[str, Any]] = (
+        row for doc in db.scores.find(query, {"responses": 1}) for row in doc.get("responses") or ()
+    )
+    if seller_email is not None:
+        rows = (row for row in rows if row.get("seller_email") == seller_email)
+    return sorted(rows, key=lambda row: row["key"])
