@@ -189,12 +189,14 @@ def _account_scores(
     stored: Mapping[str, Set[str]] | None = None,
     alerts: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> list[Score]:
-    """One document per account: its view and its responses' scores (`account_fields`).
+    """Two documents per account: its view (`account`) and its responses' scores
+    (`responses`).
 
     With `skip` (ids of responses already scored), only the accounts with a response not in
-    `skip`. With `stored` (the response ids each account's document holds: the close), every
-    account, its responses only where they differ from the stored ones (a completed
-    response's scores never change, so the close does not rewrite them), and its `alerts`.
+    `skip`. With `stored` (the response ids each account's `responses` document holds: the
+    close), every account's view with its `alerts`, and its responses only where they differ
+    from the stored ones (a completed response's scores never change: the close does not
+    rewrite them).
     """
     library = _coaching_library()
     by_account: dict[str, list[dict[str, Any]]] = {}
@@ -206,14 +208,13 @@ def _account_scores(
     writes = []
     for external_id in accounts:
         account = engine.account_to_json(result, external_id, coaching_library=library)
-        rows = by_account.get(external_id, [])
-        if stored is not None and set(stored.get(external_id, ())) == {r["key"] for r in rows}:
-            fields = scores.account_fields(account, None)  # responses stored already
-        else:
-            fields = scores.account_fields(account, rows)
+        fields: dict[str, Any] = {"account": account}
         if alerts is not None:
             fields["alerts"] = alerts.get(external_id, [])
         writes.append(Score(scores.ACCOUNT, external_id, fields))
+        rows = by_account.get(external_id, [])
+        if stored is None or set(stored.get(external_id, ())) != {r["key"] for r in rows}:
+            writes.append(Score(scores.RESPONSES, external_id, scores.responses_fields(rows)))
     return writes
 
 

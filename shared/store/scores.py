@@ -1,9 +1,9 @@
 """The `scores` collection: what the scoring worker stores per wave, `_id` and `score_key`
 "<wave>:<kind>:<key>".
 
-Kinds: `account` (one per account: the `/accounts/{id}` document under `account`, the
-scores of the account's completed responses under `responses`, the export's rows, and its
-alerts under `alerts` once the wave is closed), `coaching` (one per seller, final only) and
+Kinds: `account` (one per account: the `/accounts/{id}` document under `account`, and its
+alerts under `alerts` once the wave is closed), `responses` (one per account: the scores of
+its completed responses, the export's rows), `coaching` (one per seller, final only) and
 `ranking` (the ranked account list in chunks, shared/store/results.py).
 
 Writes are upserts keyed by `score_key`, a single-field unique index: the local MongoDB
@@ -11,7 +11,7 @@ stand-in finds it in constant time, where an upsert keyed by `_id` that inserts 
 collection. A provisional write is guarded so that it never replaces a document the close
 wrote (`final`), nor one written from a later read of the wave (`as_of`). Response scores
 never change once a response is completed, so the close writes an account's `responses`
-only when they are not all stored yet.
+document only when some are not stored yet: it rewrites the (smaller) account documents.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from shared.store.database import composite_id, projection
 BATCH = 200
 DUPLICATE_KEY = 11000
 ACCOUNT = "account"
+RESPONSES = "responses"
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,14 @@ def provisional_guard(as_of: datetime) -> dict[str, Any]:
     return {"final": {"$ne": True}, "$or": [{"as_of": {"$lt": as_of}}, {"as_of": None}]}
 
 
-def account_fields(
-    account: Mapping[str, Any], responses: list[Mapping[str, Any]] | None
-) -> dict[str, Any]:
-    """The fields of an account's document: its view and (when given) its responses' scores,
-    with their ids and sellers for the lookups."""
-    fields: dict[str, Any] = {"account": dict(account)}
-    if responses is not None:
-        fields["responses"] = [dict(r) for r in responses]
-        fields["response_ids"] = [r["key"] for r in responses]
-        fields["seller_emails"] = sorted(
-            {r["seller_email"] for r in responses if r.get("seller_email")}
-        )
-    return fields
+def responses_fields(responses: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The fields of an account's `responses` document: its responses' scores, with their
+    ids and sellers for the lookups."""
+    return {
+        "responses": [dict(r) for r in responses],
+        "response_ids": [r["key"] for r in responses],
+        "seller_emails": sorted({r["seller_email"] for r in responses if r.get("seller_email")}),
+    }
 
 
 def _upsert(score: Score, *, wave_id: str, org_id: str, as_of: datetime, final: bool) -> UpdateOne:
@@ -157,21 +153,24 @@ def of_keys(
     return found
 
 
-# --- response scores, stored in their account's document ----------------------------------
+# --- response scores, one `responses` document per account --------------------------------
 
 
 def response_scored(
     *, db: Database, wave_id: str, account_key: str, response_id: str
 ) -> dict[str, Any] | None:
-    """The document of the account whose stored responses include this one (`as_of`,
-    `final`), or None while the response is not scored."""
-    query = {"score_key": composite_id(wave_id, ACCOUNT, account_key), "response_ids": response_id}
+    """The `responses` document of the account whose stored responses include this one
+    (`as_of`), or None while the response is not scored."""
+    query = {
+        "score_key": composite_id(wave_id, RESPONSES, account_key),
+        "response_ids": response_id,
+    }
     return db.scores.find_one(query, {"as_of": 1, "final": 1, "key": 1})
 
 
 def scored_response_ids(*, db: Database, wave_id: str) -> dict[str, set[str]]:
     """The ids of the wave's scored responses, by account key."""
-    found = of_kind(db=db, wave_id=wave_id, kind=ACCOUNT, fields=("key", "response_ids"))
+    found = of_kind(db=db, wave_id=wave_id, kind=RESPONSES, fields=("key", "response_ids"))
     return {doc["key"]: set(doc.get("response_ids") or ()) for doc in found}
 
 
@@ -183,7 +182,7 @@ def response_rows(
     query: dict[str, Any] = {"wave_id": wave_id}
     if org_id is not None:
         query["org_id"] = org_id
-    query["kind"] = ACCOUNT
+    query["kind"] = RESPONSES
     if seller_email is not None:
         query["seller_emails"] = seller_email
     rows: Iterator[dict[str, Any]] = (
