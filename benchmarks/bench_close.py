@@ -23,39 +23,19 @@ to seed: not part of `make bench`).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pymongo
 
-from deploy.local.mongo_server import LocalMongo
+from deploy.local.mongo_server import embedded_default
 from deploy.local.seeding import seed_answered_wave
 from services.scoring.worker import close_wave, recompute_provisional
 from shared import clock
 from shared.bus import ConsumerSpec, InProcessBus
 from shared.settings import Settings
 from shared.store import client_options, ensure_indexes, waves
-
-
-@contextlib.contextmanager
-def embedded_default() -> Iterator[str]:
-    """MONGO_URL, else the server as `make dev` runs it (memory engine, snapshot)."""
-    if os.environ.get("MONGO_URL"):
-        yield os.environ["MONGO_URL"]
-        return
-    with tempfile.TemporaryDirectory() as directory:
-        snapshot = str(Path(directory) / "rapport.snapshot")
-        server = LocalMongo(engine="memory", snapshot=snapshot).start()
-        try:
-            yield server.uri
-        finally:
-            server.stop(timeout=120)
 
 
 def measure(uri: str, accounts: int) -> dict[str, float]:

@@ -169,3 +169,21 @@ def mongo_url_or_local() -> Iterator[str]:
 
 if __name__ == "__main__":
     main()
+
+
+@contextmanager
+def embedded_default() -> Iterator[str]:
+    """MONGO_URL when set, else a fresh local server as `make dev` runs it (memory engine,
+    its snapshot written every 5 s into a temporary directory), for the block's time."""
+    if os.environ.get("MONGO_URL"):
+        yield os.environ["MONGO_URL"]
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        snapshot = str(Path(directory) / "rapport.snapshot")
+        server = LocalMongo(engine="memory", snapshot=snapshot).start()
+        try:
+            yield server.uri
+        finally:
+            server.stop(timeout=120)

@@ -8,9 +8,11 @@ the previous one, so a crash leaves the previous snapshot whole. At start the sn
 loaded before the server accepts connections: indexes first, then the documents in
 batches (a batch insert checks unique keys through the indexes, not by scanning).
 
-What a crash of `make dev` can lose: the writes of the last `every_s` seconds (plus the
-ones made while the last snapshot was being written). A clean stop (Ctrl-C, SIGTERM)
-writes a last snapshot and loses nothing.
+What a crash of `make dev` can lose: the writes since the last snapshot: at most `every_s`
+seconds (5 s by default, RAPPORT_DEV_SNAPSHOT_S), longer on a big database where writing
+a snapshot takes a while (the pause between two is at least 4 times the last one's time),
+plus the writes made while the last snapshot was being written. A clean stop (Ctrl-C,
+SIGTERM) writes a last snapshot and loses nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 log = logging.getLogger("rapport.snapshot")
 FORMAT = 1
 LOAD_BATCH = 1000
+BUSY_FACTOR = 4.0  # wait at least 4x the last write's time between two writes
 
 
 class Snapshots:
@@ -124,15 +127,24 @@ class Snapshots:
         self._written = captured
         return True
 
+    def pause_s(self) -> float:
+        """The time until the next snapshot: `every_s`, or longer when writing one takes
+        long (the writer shares the server's interpreter: at most a fifth of its time)."""
+        return max(self.every_s, BUSY_FACTOR * self.last_write_s)
+
+    async def _write_logged(self) -> None:
+        try:
+            await self.write_if_changed()
+        except Exception:  # a failed snapshot is retried at the next tick
+            log.exception("snapshot not written")
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Write a snapshot every `every_s` seconds when something changed, and a last one
-        when `stop` is set."""
+        """Write a snapshot every `pause_s()` seconds when something changed, and a last one
+        once `stop` is set (also of what changed while the previous one was written)."""
         while not stop.is_set():
             try:
-                await asyncio.wait_for(stop.wait(), timeout=self.every_s)
+                await asyncio.wait_for(stop.wait(), timeout=self.pause_s())
             except TimeoutError:
                 pass
-            try:
-                await self.write_if_changed()
-            except Exception:  # a failed snapshot is retried at the next tick
-                log.exception("snapshot not written")
+            await self._write_logged()
+        await self._write_logged()
