@@ -21,15 +21,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import bson
 from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from shared.store.database import composite_id, projection
 
-# Upserts per round trip: an account document with its responses is a few KB, and each
-# round trip must stay far below the client's timeouts on a busy single-threaded server.
+# Upserts per round trip (and their documents' bytes): each round trip must stay far below
+# the client's timeouts on a busy single-threaded server (an account's view is ~8 KB).
 BATCH = 200
+BATCH_BYTES = 128 * 1024  # ~15 account documents
 DUPLICATE_KEY = 11000
 ACCOUNT = "account"
 RESPONSES = "responses"
@@ -77,6 +79,21 @@ def _upsert(score: Score, *, wave_id: str, org_id: str, as_of: datetime, final: 
     return UpdateOne(filter_, {"$set": document, "$setOnInsert": {"_id": score_key}}, upsert=True)
 
 
+def _batches(writes: list[tuple[UpdateOne, int]]) -> Iterator[list[UpdateOne]]:
+    """The (upsert, its document's bytes) in round trips of at most BATCH upserts and about
+    BATCH_BYTES: the local server's cost per upsert grows with the document's size."""
+    batch: list[UpdateOne] = []
+    size = 0
+    for write, document_size in writes:
+        if batch and (len(batch) >= BATCH or size + document_size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(write)
+        size += document_size
+    if batch:
+        yield batch
+
+
 def write(
     *,
     db: Database,
@@ -89,11 +106,17 @@ def write(
     """Upsert the scores in batches of BATCH; returns how many were skipped because a final
     or newer document holds their key (a guarded upsert that finds nothing inserts, and
     collides)."""
-    writes = [_upsert(s, wave_id=wave_id, org_id=org_id, as_of=as_of, final=final) for s in scores]
+    writes = [
+        (
+            _upsert(s, wave_id=wave_id, org_id=org_id, as_of=as_of, final=final),
+            len(bson.encode(dict(s.fields))),
+        )
+        for s in scores
+    ]
     skipped = 0
-    for start in range(0, len(writes), BATCH):
+    for batch in _batches(writes):
         try:
-            db.scores.bulk_write(writes[start : start + BATCH], ordered=False)
+            db.scores.bulk_write(batch, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):

@@ -92,9 +92,9 @@ class _RoundTrips(monitoring.CommandListener):
 def test_a_close_on_an_impatient_client_completes_in_short_round_trips(mongo_uri, db):
     # The old failure: one bulk write of 1,000 upserts outlasted the driver's 20 s monitor
     # timeout on the single-threaded local server, and pymongo cancelled it. Scaled down:
-    # a client whose monitor gives up after 5 s (checking every 0.5 s) closes a wave of 40
-    # accounts; the close writes in batches that each stay far below that.
-    settings = isolated_settings(mongo_connect_timeout_s=5.0)
+    # a client whose monitor gives up after 10 s (checking every 0.5 s) closes a wave of 40
+    # accounts; the close writes in batches (~128 KB) that each stay far below that.
+    settings = isolated_settings(mongo_connect_timeout_s=10.0)
     wave_id = _answered_wave(db, settings)
     trips = _RoundTrips()
     client = pymongo.MongoClient(
