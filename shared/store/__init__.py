@@ -36,6 +36,7 @@ from pymongo.errors import (
 from shared.store.database import (
     INDEXES,
     Index,
+    client_options,
     composite_id,
     ensure_indexes,
     get_client,
@@ -55,6 +56,7 @@ __all__ = [
     "PyMongoError",
     "composite_id",
     "ensure_indexes",
+    "client_options",
     "get_client",
     "get_database",
     "ping",
