@@ -8,10 +8,12 @@ import csv
 import io
 import json
 import re
+import subprocess
 import uuid
 
 import pytest
 
+from services.survey.console.results_pages import ACCOUNTS_PER_PAGE
 from services.survey.organisations import create_api_key
 from shared.store import commitments
 from shared.store.database import ensure_indexes
@@ -243,3 +245,50 @@ def test_program_page_links_closed_waves_to_results(world):
     )
     for wave_id in program.wave_ids:
         assert f"/app/waves/{wave_id}/results" in html
+
+
+def _pdf_text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    return done.stdout.decode()
+
+
+def test_wave_report_pdf_carries_the_headline_and_the_first_ranking_page(world, tmp_path):
+    wave_id = world["program"].wave_id
+    results = _api(world, f"/api/v1/waves/{wave_id}/results")
+    client = world["app"].test_client()
+    answer = client.get(
+        f"/api/v1/waves/{wave_id}/report.pdf", headers={"Authorization": f"Bearer {world['key']}"}
+    )
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    text = _pdf_text(answer.data, tmp_path)
+    for key in ("relationship_index", "nps"):
+        assert _one(results[key]["value"]) in text
+        low, high = results[key]["ci95"]
+        assert f"95 % interval {_one(low)} to {_one(high)}" in text
+    assert _one(results["nps_revenue_weighted"]["value"]) in text
+    for account in results["accounts"][:ACCOUNTS_PER_PAGE]:
+        assert account["name"] in text
+    # the charts are drawn in the PDF too: their axis titles are text
+    assert "Impact (correlation with RI)" in text and "Score (0-100)" in text
+    # from the console, one click; another organisation gets 404
+    console = _client(world, "manager@acme.example").get(f"/app/waves/{wave_id}/report.pdf")
+    assert console.status_code == 200 and console.data.startswith(b"%PDF")
+    other = _client(world, "manager@other.example").get(f"/app/waves/{wave_id}/report.pdf")
+    assert other.status_code == 404
+
+
+def test_seller_report_pdf_is_theirs_only(world, tmp_path):
+    wave_id = world["program"].wave_id
+    email = "seller1@vendor.example.com"
+    api = _api(world, f"/api/v1/waves/{wave_id}/sellers/{email}")
+    seller = _client(world, email)
+    answer = seller.get(f"/app/waves/{wave_id}/sellers/{email}/report.pdf")
+    assert answer.status_code == 200
+    text = _pdf_text(answer.data, tmp_path)
+    assert _one(api["accuracy"]) in text
+    for relationship in api["relationships"]:
+        assert (relationship["contact_name"] or relationship["contact_email"]) in text
+    other = f"/app/waves/{wave_id}/sellers/seller0@vendor.example.com/report.pdf"
+    assert seller.get(other).status_code == 404

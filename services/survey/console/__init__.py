@@ -55,6 +55,7 @@ def register(app: Flask) -> None:
     from services.survey.console import (  # noqa: F401 (their routes)
         auth_views,
         pages,
+        report_pages,
         results_pages,
         seller_pages,
     )
