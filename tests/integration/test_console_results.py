@@ -21,7 +21,7 @@ from shared.vocabulary import DIMENSIONS
 from tests.conftest import isolated_settings
 from tests.support.console import make_user, post_form, sign_in
 from tests.support.scored_wave import scored_program
-from tests.support.survey_fixtures import survey_app
+from tests.support.survey_fixtures import make_wave, survey_app
 
 
 @pytest.fixture(scope="module")
@@ -292,3 +292,19 @@ def test_seller_report_pdf_is_theirs_only(world, tmp_path):
         assert (relationship["contact_name"] or relationship["contact_email"]) in text
     other = f"/app/waves/{wave_id}/sellers/seller0@vendor.example.com/report.pdf"
     assert seller.get(other).status_code == 404
+
+
+def test_an_open_wave_nobody_answered_shows_its_pages_without_numbers(db):
+    """Before the first answer is scored: every figure a dash, the accounts listed, no 500."""
+    settings = isolated_settings()
+    world = make_wave(db, settings, buyers=2, sellers=1, accounts=1)
+    make_user(db, org="Northwind Supplies", email="manager@northwind.example", role="manager")
+    client = survey_app(db, settings).test_client()
+    assert sign_in(client, "manager@northwind.example").status_code == 302
+    page = client.get(f"/app/waves/{world.wave_id}/results")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "no answers yet" in html and "Account 1" in html
+    account = client.get(f"/app/waves/{world.wave_id}/accounts/A0001")
+    assert account.status_code == 200
+    assert "? did not answer" in account.get_data(as_text=True)
