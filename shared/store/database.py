@@ -104,6 +104,8 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     "sign_in_links": (_ix("expires_at"),),
     # `_id` is "<address|account>:<who>:<window>": failed sign-ins counted per window
     "sign_in_attempts": (_ix("expires_at"),),
+    # a seller's "I'll do this" on a coaching behaviour; `_id` "<wave>|<seller>|<dimension>|<n>"
+    "commitments": (_ix("org_id", "wave_id", "seller_email"),),
 }
 
 _lock = threading.Lock()

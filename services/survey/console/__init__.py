@@ -52,7 +52,13 @@ def _not_signed_in():
 
 def register(app: Flask) -> None:
     """Register the console blueprint, Flask-Login and CSRF on its forms."""
-    from services.survey.console import auth_views, pages  # noqa: F401 (their routes)
+    from services.survey.console import (  # noqa: F401 (their routes)
+        auth_views,
+        pages,
+        report_pages,
+        results_pages,
+        seller_pages,
+    )
     from services.survey.console.blueprint import bp
 
     settings = app.extensions["rapport"].settings
