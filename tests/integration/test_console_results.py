@@ -110,8 +110,8 @@ def test_ranking_puts_decision_maker_blind_spots_first_and_filters(world):
     assert {r["external_id"] for r in rows} == {a["external_id"] for a in results["accounts"]}
     blind = {
         doc["key"]
-        for doc in db.scores.find({"wave_id": wave_id, "kind": "alerts"})
-        if any(a["reason"] == "decision_maker_blind_spot" for a in doc["alerts"])
+        for doc in db.scores.find({"wave_id": wave_id, "kind": "account"})
+        if any(a["reason"] == "decision_maker_blind_spot" for a in doc.get("alerts") or ())
     }
     assert blind, "the synthetic wave has a decision maker blind spot"
     flags = [r["blind_spot_at_decision_maker"] == "true" for r in rows]

@@ -107,7 +107,11 @@ def owners_of(db: Database, wave: Mapping[str, Any]) -> dict[str, str]:
 def blind_spot_accounts(db: Database, wave: Mapping[str, Any]) -> set[str]:
     """Accounts where a decision maker's gap class is blind_spot (the stored alerts)."""
     stored = scores.of_kind(
-        db=db, wave_id=wave["_id"], kind="alerts", org_id=wave["org_id"], fields=("key", "alerts")
+        db=db,
+        wave_id=wave["_id"],
+        kind=scores.ACCOUNT,
+        org_id=wave["org_id"],
+        fields=("key", "alerts"),
     )
     return {
         doc["key"]
@@ -241,15 +245,22 @@ def seller_predictions(
         for c in account.get("contacts") or ()
         for s in c.get("seller_comments") or ()
     }
+    stored = scores.get(
+        db=db,
+        wave_id=wave["_id"],
+        kind=scores.RESPONSES,
+        key=account.get("external_id"),
+        org_id=wave["org_id"],
+        fields=("responses",),
+    )
     found: dict[str, list[dict[str, Any]]] = {}
-    for email, name in sellers.items():
-        for response in scores.of_seller(
-            db=db, wave_id=wave["_id"], seller_email=email, org_id=wave["org_id"]
-        ):
-            if response.get("account_external_id") == account.get("external_id"):
-                found.setdefault(response.get("contact_email"), []).append(
-                    {"seller": name or email, "ri": response.get("relationship_index")}
-                )
+    for response in (stored or {}).get("responses") or ():
+        email = response.get("seller_email")
+        if response.get("side") != SELLER or email is None:
+            continue
+        found.setdefault(response.get("contact_email"), []).append(
+            {"seller": sellers.get(email) or email, "ri": response.get("relationship_index")}
+        )
     return found
 
 
