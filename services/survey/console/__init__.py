@@ -52,7 +52,7 @@ def _not_signed_in():
 
 def register(app: Flask) -> None:
     """Register the console blueprint, Flask-Login and CSRF on its forms."""
-    from services.survey.console import auth_views, pages  # noqa: F401 (their routes)
+    from services.survey.console import auth_views, pages, wave_views  # noqa: F401 (routes)
     from services.survey.console.blueprint import bp
 
     settings = app.extensions["rapport"].settings
