@@ -217,11 +217,17 @@ def launch(
 
 
 def rates_context(
-    *, db: Database, person: Person, wave_id: str, accounts_page: int = 1, sellers_page: int = 1
+    *,
+    db: Database,
+    person: Person,
+    wave_id: str,
+    accounts_page: int = 1,
+    sellers_page: int = 1,
+    rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Response rates by side, by account and by seller (a page of each), as of now."""
     wave = _see_wave(db, person, wave_id)
-    rates = monitoring.response_rates(db=db, org_id=person.org_id, wave_id=wave_id)
+    rates = monitoring.response_rates(db=db, org_id=person.org_id, wave_id=wave_id, rows=rows)
     accounts, accounts_paging = _page(rates["accounts"], accounts_page)
     sellers, sellers_paging = _page(rates["sellers"], sellers_page)
     return {
@@ -246,18 +252,22 @@ def wave_context(
     sellers_page: int = 1,
 ) -> dict[str, Any]:
     """The wave page: its state, the rates, who has not answered (a page; only the silent
-    decision makers when asked), and what the person may do."""
+    decision makers when asked), and what the person may do. The wave's invitations are
+    read once for both."""
+    _see_wave(db, person, wave_id)
+    rows = monitoring.wave_rows(db=db, org_id=person.org_id, wave_id=wave_id)
     rates = rates_context(
         db=db,
         person=person,
         wave_id=wave_id,
         accounts_page=accounts_page,
         sellers_page=sellers_page,
+        rows=rows,
     )
     wave = rates["wave"]
     program = get_program(db=db, org_id=person.org_id, program_id=wave["program_id"])
     waiting = monitoring.not_answered(
-        db=db, org_id=person.org_id, wave_id=wave_id, silent_decision_makers=silent
+        db=db, org_id=person.org_id, wave_id=wave_id, silent_decision_makers=silent, rows=rows
     )
     people, paging = _page(waiting, page)
     return {
