@@ -56,7 +56,8 @@ from services.survey.console.people import MANAGER, create_user
 from services.survey.organisations import ensure_organisation
 from shared.bus import InProcessBus
 from shared.settings import Settings
-from shared.store import ensure_indexes
+from shared.store import ensure_indexes, responses
+from shared.store import roster as roster_store
 from shared.store import invitations as invitation_store
 
 EMAIL, PASSWORD = "bench-manager@bench.example", "a long bench password"
@@ -183,7 +184,17 @@ def _where_the_time_goes(settings: Settings, db, org_id: str, wave_id: str, prof
     client.post("/app/sign-in", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
     person = person_of(db.users.find_one({"email": EMAIL}))
     scope = {"db": db, "org_id": org_id, "wave_id": wave_id}
+    program_id = db.waves.find_one({"_id": wave_id})["program_id"]
+    roster_scope = {"db": db, "org_id": org_id, "program_id": program_id}
     parts = {
+        "read: progress_rows (2,400 invitations)": lambda: monitoring.wave_rows(**scope),
+        "read: completed seller answers": lambda: responses.completed_seller_subjects(**scope),
+        "read: accounts (names)": lambda: roster_store.list_accounts(
+            **roster_scope, fields=("name", "external_id")
+        ),
+        "read: contacts (roles)": lambda: roster_store.list_contacts(
+            **roster_scope, fields=("role",)
+        ),
         "response_rates": lambda: monitoring.response_rates(**scope),
         "not_answered": lambda: monitoring.not_answered(**scope),
         "wave_context (both + paging)": lambda: wave_context(db=db, person=person, wave_id=wave_id),
