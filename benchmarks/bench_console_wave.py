@@ -57,8 +57,8 @@ from services.survey.organisations import ensure_organisation
 from shared.bus import InProcessBus
 from shared.settings import Settings
 from shared.store import ensure_indexes, responses
-from shared.store import roster as roster_store
 from shared.store import invitations as invitation_store
+from shared.store import roster as roster_store
 
 EMAIL, PASSWORD = "bench-manager@bench.example", "a long bench password"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
