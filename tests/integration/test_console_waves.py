@@ -206,6 +206,10 @@ def test_a_persons_link_is_copied_revoked_and_reissued(admin, manager, opened):
         form_page=path,
     )
     assert "link not valid" in _text(manager.get(revoked.location))
+    revoked_at = admin.db.invitations.find_one({"person_email": "bea@beta.example"})["revoked_at"]
+    assert manager.get(path).status_code == 200  # reading the page changes nothing
+    after = admin.db.invitations.find_one({"person_email": "bea@beta.example"})["revoked_at"]
+    assert after == revoked_at
     assert admin.client.get(f"/api/v1/respond/{old['token']}").status_code == 404
     reissued = post_form(
         manager,

@@ -34,6 +34,7 @@ from shared.bus import Bus
 from shared.questionnaire import load_bank
 from shared.settings import Settings
 from shared.store import Database, emails
+from shared.store import invitations as invitation_store
 from shared.vocabulary import BUYER, OPEN
 
 PAGE_SIZE = 50  # rows of a rates or not-answered table on one page
@@ -318,9 +319,10 @@ def link_context(
         )
         if link["email"] == address
     ]
-    if not links:
-        # invited but revoked, or not invited at all (revoke_link's own check says which)
-        late_invitations.revoke_link(db=db, org_id=person.org_id, wave_id=wave_id, email=address)
+    if not links and not invitation_store.of_people(
+        db=db, org_id=person.org_id, wave_id=wave_id, emails=[address], fields=("_id",)
+    ):
+        raise NotFound(f"{address} is not invited to this wave")
     return {
         "wave": _summary(wave),
         "email": address,
