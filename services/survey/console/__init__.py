@@ -58,6 +58,7 @@ def register(app: Flask) -> None:
         report_pages,
         results_pages,
         seller_pages,
+        wave_views,
     )
     from services.survey.console.blueprint import bp
 
