@@ -42,6 +42,11 @@ INDEXES: dict[str, tuple[Index, ...]] = {
         _ix("natural_key", unique=True),
         _ix("program_id", "external_id"),
         _ix("org_id"),
+        # the console's accounts table: one index per sortable column (roster.ACCOUNT_SORT_FIELDS)
+        _ix("program_id", "name_key"),
+        _ix("program_id", "annual_revenue"),
+        _ix("program_id", "contact_count"),
+        _ix("program_id", "seller_count"),
     ),
     "contacts": (
         _ix("natural_key", unique=True),

@@ -7,11 +7,12 @@ shape; the roster import (services/survey/admin/roster.py) writes through `write
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING, DeleteOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, DeleteOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -65,6 +66,47 @@ def list_accounts(
     if by_name:
         found = found.sort([("name", ASCENDING), ("external_id", ASCENDING)])
     return list(found)
+
+
+# The console's accounts table sorts on these stored fields (set by the tallies pass after
+# each import, services/survey/admin/accounts.py), each served by an index on (program_id, it).
+ACCOUNT_SORT_FIELDS = {
+    "name": "name_key",
+    "revenue": "annual_revenue",
+    "contacts": "contact_count",
+    "sellers": "seller_count",
+}
+
+
+def accounts_page(
+    *,
+    db: Database,
+    program_id: str,
+    org_id: str,
+    search: str = "",
+    sort: str = "name",
+    descending: bool = False,
+    skip: int = 0,
+    limit: int = 50,
+    fields: Iterable[str] | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the program's accounts (those whose name or external id contains
+    `search`, any case), sorted by one of ACCOUNT_SORT_FIELDS then `_id`; and how many match."""
+    query = _scope(program_id, org_id)
+    if search:
+        pattern = {"$regex": re.escape(search), "$options": "i"}
+        query["$or"] = [{"name": pattern}, {"external_id": pattern}]
+    direction = DESCENDING if descending else ASCENDING
+    found = (
+        db.accounts.find(query, projection(fields))
+        .sort([(ACCOUNT_SORT_FIELDS[sort], direction), ("_id", ASCENDING)])
+        .skip(skip)
+        .limit(limit)
+    )
+    items = list(found)
+    if len(items) < limit and (items or not skip):  # the last page: no count needed
+        return items, skip + len(items)
+    return items, db.accounts.count_documents(query)
 
 
 def accounts_with_contacts(*, db: Database, program_id: str, org_id: str) -> set[str]:
@@ -168,6 +210,20 @@ def list_assignments(
 ) -> list[dict[str, Any]]:
     """Who sells to whom in the program: one assignment per (contact, seller)."""
     return list(db.assignments.find(_scope(program_id, org_id), projection(fields)))
+
+
+def assignments_of(
+    *,
+    db: Database,
+    program_id: str,
+    contact_emails: Iterable[str],
+    org_id: str | None = None,
+    fields: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The assignments of these contacts (one indexed read per contact: an account has few)."""
+    return find_each(
+        db.assignments, _scope(program_id, org_id), "contact_email", contact_emails, fields
+    )
 
 
 # --- what the scoring engine reads ---------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from services.survey.admin.accounts import refresh_after_import
 from services.survey.admin.programs import get_program
 from services.survey.admin.roster_file import (
     RosterFileError,
@@ -466,10 +467,13 @@ def _run(
                 importer.reject(values)
             else:
                 importer.add(number, values, decimal_comma=decimal_comma)
-        return _finished(importer)
+        report = _finished(importer)
     except (PyMongoError, _WriteFailed) as exc:
         log.warning("roster import interrupted", exc_info=exc)
         raise importer.interrupted(exc) from exc
+    # the console's accounts table sorts on each account's numbers of contacts and sellers
+    refresh_after_import(db=importer.db, org_id=importer.org_id, program_id=importer.program_id)
+    return report
 
 
 def _finished(importer: _Import) -> RosterReport:
