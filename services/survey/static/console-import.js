@@ -39,7 +39,7 @@
       }
     });
     request.upload.addEventListener("load", function () {
-      show("Uploaded; importing the rows…", null);
+      show("Uploaded (100%); importing the rows…", null);
     });
     request.addEventListener("load", function () {
       box.hidden = true;
