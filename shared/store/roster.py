@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, DeleteOne, UpdateOne
+from pymongo import ASCENDING, DeleteOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -68,45 +68,50 @@ def list_accounts(
     return list(found)
 
 
-# The console's accounts table sorts on these stored fields (set by the tallies pass after
-# each import, services/survey/admin/accounts.py), each served by an index on (program_id, it).
-ACCOUNT_SORT_FIELDS = {
-    "name": "name_key",
-    "revenue": "annual_revenue",
-    "contacts": "contact_count",
-    "sellers": "seller_count",
-}
+# The console's accounts table: each account stores its position in the program for each
+# sort (`rank_<sort>`, 0 = first ascending, set by the tallies pass after each import in
+# services/survey/admin/accounts.py), so a page is a range read on an indexed field, with no
+# sort, skip or count on the server (the local stand-in scans for each of those).
+ACCOUNT_SORTS = ("name", "revenue", "contacts", "sellers")
 
 
-def accounts_page(
+def rank_field(sort: str) -> str:
+    """The stored field holding each account's position in this sort."""
+    if sort not in ACCOUNT_SORTS:
+        raise ValueError(f"not an account sort: {sort}")
+    return f"rank_{sort}"
+
+
+def accounts_by_rank(
     *,
     db: Database,
     program_id: str,
     org_id: str,
-    search: str = "",
-    sort: str = "name",
-    descending: bool = False,
-    skip: int = 0,
-    limit: int = 50,
+    sort: str,
+    first: int,
+    stop: int,
     fields: Iterable[str] | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """One page of the program's accounts (those whose name or external id contains
-    `search`, any case), sorted by one of ACCOUNT_SORT_FIELDS then `_id`; and how many match."""
-    query = _scope(program_id, org_id)
-    if search:
-        pattern = {"$regex": re.escape(search), "$options": "i"}
-        query["$or"] = [{"name": pattern}, {"external_id": pattern}]
-    direction = DESCENDING if descending else ASCENDING
-    found = (
-        db.accounts.find(query, projection(fields))
-        .sort([(ACCOUNT_SORT_FIELDS[sort], direction), ("_id", ASCENDING)])
-        .skip(skip)
-        .limit(limit)
-    )
-    items = list(found)
-    if len(items) < limit and (items or not skip):  # the last page: no count needed
-        return items, skip + len(items)
-    return items, db.accounts.count_documents(query)
+) -> list[dict[str, Any]]:
+    """The program's accounts at positions first..stop-1 of this sort, in that order."""
+    field = rank_field(sort)
+    query = _scope(program_id, org_id, **{field: {"$gte": first, "$lt": stop}})
+    found = list(db.accounts.find(query, projection(None if fields is None else [*fields, field])))
+    return sorted(found, key=lambda account: account.get(field, 0))
+
+
+def search_accounts(
+    *,
+    db: Database,
+    program_id: str,
+    org_id: str,
+    search: str,
+    fields: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The program's accounts whose name or external id contains `search` (any case, as
+    text, not a pattern): one read of the matching accounts."""
+    pattern = {"$regex": re.escape(search), "$options": "i"}
+    query = _scope(program_id, org_id, **{"$or": [{"name": pattern}, {"external_id": pattern}]})
+    return list(db.accounts.find(query, projection(fields)))
 
 
 def accounts_with_contacts(*, db: Database, program_id: str, org_id: str) -> set[str]:

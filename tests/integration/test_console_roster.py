@@ -360,3 +360,33 @@ def test_the_downloaded_roster_is_formula_safe_and_imports_back_unchanged(app, d
     # (Eve, now under the account "'=HYPERLINK(1)" with the name "'-2+3")
     assert again.accounts_created == 1 and again.accounts_updated == 0
     assert again.contacts_updated == 1 and again.sellers_updated == 0
+
+
+def test_a_later_import_takes_its_place_in_every_sort(app, db, acme):
+    client = _client(app, db, "viewer")
+    path = f"/app/programs/{acme['id']}/accounts"
+    assert _names(_text(client.get(path))) == ["Acme", "Beta GmbH"]
+    later = [
+        {
+            **SAMPLE_ROWS[0],
+            "account_id": "Z-9",
+            "account_name": "aardvark ltd",
+            "annual_revenue": 5,
+            "contact_email": "al@aardvark.example",
+        }
+    ]
+    import_roster_rows(db=db, org_id=acme["org_id"], program_id=acme["id"], rows=later)
+    assert _names(_text(client.get(path))) == ["aardvark ltd", "Acme", "Beta GmbH"]  # any case
+    assert _names(_text(client.get(path + "?sort=revenue")))[0] == "aardvark ltd"
+    assert _names(_text(client.get(path + "?sort=revenue&dir=desc")))[-1] == "aardvark ltd"
+
+
+def test_accounts_without_stored_positions_are_counted_at_the_first_view(app, db, acme):
+    # a roster imported before the table's tallies existed, or whose tallies pass failed
+    db.accounts.update_many({}, {"$unset": {"rank_name": "", "contact_count": ""}})
+    db.programs.update_many({}, {"$unset": {"account_count": ""}, "$set": {"tallies_stale": True}})
+    client = _client(app, db, "viewer")
+    page = _text(client.get(f"/app/programs/{acme['id']}/accounts"))
+    assert _names(page) == ["Acme", "Beta GmbH"] and "2 accounts" in page
+    program = db.programs.find_one({"_id": acme["id"]})
+    assert program["account_count"] == 2 and program["tallies_stale"] is False

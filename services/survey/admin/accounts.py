@@ -1,10 +1,11 @@
 """A program's accounts as the console shows them: a sorted, searchable page of the table,
 one account with its contacts and sellers, and the tallies the table sorts on.
 
-The numbers of contacts and sellers of each account are stored on the account (with a
-case-folded `name_key` for sorting by name) by `refresh_account_tallies`, run after every
-roster import, so a page of 50 accounts is one indexed, sorted, limited read whatever the
-program's size, rather than a count over the whole roster on every request.
+The numbers of contacts and sellers of each account, a case-folded `name_key` and the
+account's position in each sort are stored on the account by `refresh_account_tallies`,
+run after every roster import (the program holds its number of accounts), so a page of 50
+accounts is one indexed range read whatever the program's size: no count over the roster,
+no sort, skip or count on the server. A search reads the accounts that match, once.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from typing import Any
 from services.survey.admin.programs import get_program
 from services.survey.errors import NotFound
 from shared.store import Database, PyMongoError
+from shared.store import programs as program_store
 from shared.store import roster as roster_store
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 SEARCH_MAX = 100
-SORTS = tuple(roster_store.ACCOUNT_SORT_FIELDS)  # name, revenue, contacts, sellers
+SORTS = roster_store.ACCOUNT_SORTS  # name, revenue, contacts, sellers
 _TALLIES = ("name_key", "contact_count", "seller_count")
+_RANKS = tuple(roster_store.rank_field(sort) for sort in SORTS)
 _SHOWN = ("external_id", "name", "annual_revenue", "segment", *_TALLIES)
+_STORED = ("name", "external_id", "annual_revenue", *_TALLIES, *_RANKS)
 
 
 @dataclass(frozen=True)
@@ -70,41 +74,70 @@ def accounts_page(
     *, db: Database, org_id: str, program_id: str, query: AccountsQuery, per_page: int = PAGE_SIZE
 ) -> dict[str, Any]:
     """One page of the program's accounts for this query: items, total, page, pages."""
-    get_program(db=db, org_id=org_id, program_id=program_id)
-
-    def read(page: int) -> tuple[list[dict[str, Any]], int]:
-        return roster_store.accounts_page(
-            db=db,
-            program_id=program_id,
-            org_id=org_id,
-            search=query.search,
-            sort=query.sort,
-            descending=query.descending,
-            skip=(page - 1) * per_page,
-            limit=per_page,
-            fields=_SHOWN,
-        )
-
-    items, total = read(query.page)
-    if any("contact_count" not in item for item in items):
-        # accounts imported before the tallies existed (or a tallies pass that failed)
+    program = get_program(db=db, org_id=org_id, program_id=program_id)
+    if program.get("tallies_stale") or program.get("account_count") is None:
+        # an import since the last tallies (or before they existed): count again first
         refresh_account_tallies(db=db, org_id=org_id, program_id=program_id)
-        items, total = read(query.page)
-    pages = max(1, -(-total // per_page))
-    if query.page > pages and total:
-        return accounts_page(
-            db=db,
-            org_id=org_id,
-            program_id=program_id,
-            query=AccountsQuery(query.search, query.sort, query.descending, pages),
-            per_page=per_page,
+        program = get_program(db=db, org_id=org_id, program_id=program_id)
+    if query.search:
+        found = roster_store.search_accounts(
+            db=db, program_id=program_id, org_id=org_id, search=query.search, fields=_SHOWN
         )
-    return {"items": items, "total": total, "page": query.page, "pages": pages}
+        field = roster_store.rank_field(query.sort)
+        found.sort(key=lambda a: a.get(field, 0), reverse=query.descending)
+        total = len(found)
+        page = min(query.page, max(1, -(-total // per_page)))
+        items = found[(page - 1) * per_page : page * per_page]
+    else:
+        total = program["account_count"]
+        page = min(query.page, max(1, -(-total // per_page)))
+        items = _ranked_page(db, org_id, program_id, query, page, per_page, total)
+        if len(items) != max(0, min(per_page, total - (page - 1) * per_page)):
+            # positions out of step with the accounts (an import meanwhile): count again
+            total = refresh_account_tallies(db=db, org_id=org_id, program_id=program_id)
+            page = min(page, max(1, -(-total // per_page)))
+            items = _ranked_page(db, org_id, program_id, query, page, per_page, total)
+    return {"items": items, "total": total, "page": page, "pages": max(1, -(-total // per_page))}
+
+
+def _ranked_page(
+    db: Database,
+    org_id: str,
+    program_id: str,
+    query: AccountsQuery,
+    page: int,
+    per_page: int,
+    total: int,
+) -> list[dict[str, Any]]:
+    first, stop = (page - 1) * per_page, page * per_page
+    if query.descending:  # the same positions counted from the end
+        first, stop = max(0, total - stop), total - first
+    items = roster_store.accounts_by_rank(
+        db=db,
+        program_id=program_id,
+        org_id=org_id,
+        sort=query.sort,
+        first=first,
+        stop=stop,
+        fields=_SHOWN,
+    )
+    return items[::-1] if query.descending else items
+
+
+def _sort_keys(account: Mapping[str, Any], tallies: Mapping[str, Any]) -> dict[str, tuple]:
+    revenue = account.get("annual_revenue")
+    return {
+        "name": (tallies["name_key"], account["_id"]),
+        "revenue": (revenue is not None, revenue or 0, account["_id"]),
+        "contacts": (tallies["contact_count"], account["_id"]),
+        "sellers": (tallies["seller_count"], account["_id"]),
+    }
 
 
 def refresh_account_tallies(*, db: Database, org_id: str, program_id: str) -> int:
-    """Store on each of the program's accounts its numbers of contacts and sellers and its
-    sort name; writes only the accounts whose values changed, returns how many."""
+    """Store on each of the program's accounts its numbers of contacts and sellers, its sort
+    name and its position in each sort (writing only the accounts whose values changed), and
+    on the program how many accounts it has; returns that number."""
     account_of: dict[str, str] = {}
     contacts: Counter[str] = Counter()
     for contact in roster_store.program_documents(
@@ -122,26 +155,54 @@ def refresh_account_tallies(*, db: Database, org_id: str, program_id: str) -> in
         account_id = account_of.get(assignment["contact_email"])
         if account_id is not None:
             sellers[account_id].add(assignment["seller_email"])
-    changes: dict[str, dict[str, Any]] = {}
-    for account in roster_store.program_documents(
-        db=db, family="accounts", program_id=program_id, fields=("name", "external_id", *_TALLIES)
-    ):
-        wanted = {
+    accounts = list(
+        roster_store.program_documents(
+            db=db, family="accounts", program_id=program_id, fields=_STORED
+        )
+    )
+    wanted: dict[str, dict[str, Any]] = {}
+    keys: dict[str, dict[str, tuple]] = {}
+    for account in accounts:
+        tallies = {
             "name_key": (account.get("name") or account.get("external_id") or "").casefold(),
             "contact_count": contacts.get(account["_id"], 0),
             "seller_count": len(sellers.get(account["_id"], ())),
         }
-        if any(account.get(k) != v for k, v in wanted.items()):
-            changes[account["_id"]] = wanted
-    for start in range(0, len(changes), 1000):
-        chunk = dict(list(changes.items())[start : start + 1000])
+        wanted[account["_id"]] = tallies
+        keys[account["_id"]] = _sort_keys(account, tallies)
+    for sort in SORTS:
+        ordered = sorted(keys, key=lambda account_id: keys[account_id][sort])
+        for position, account_id in enumerate(ordered):
+            wanted[account_id][roster_store.rank_field(sort)] = position
+    changes = {
+        a["_id"]: wanted[a["_id"]]
+        for a in accounts
+        if any(a.get(k) != v for k, v in wanted[a["_id"]].items())
+    }
+    ids = list(changes)
+    for start in range(0, len(ids), 1000):
+        chunk = {account_id: changes[account_id] for account_id in ids[start : start + 1000]}
         roster_store.write(db=db, family="accounts", updates=chunk)
-    return len(changes)
+    program_store.update(
+        db=db,
+        org_id=org_id,
+        program_id=program_id,
+        changes={"account_count": len(accounts), "tallies_stale": False},
+    )
+    return len(accounts)
+
+
+def mark_tallies_stale(*, db: Database, org_id: str, program_id: str) -> None:
+    """Before an import writes: the accounts table counts again unless the tallies pass
+    after the import completes."""
+    program_store.update(
+        db=db, org_id=org_id, program_id=program_id, changes={"tallies_stale": True}
+    )
 
 
 def refresh_after_import(*, db: Database, org_id: str, program_id: str) -> None:
     """The tallies pass after an import; a database failure here is logged, not raised (the
-    rows are imported; the table recounts when it finds an account without tallies)."""
+    rows are imported, and the program stays marked for the table to count again)."""
     try:
         refresh_account_tallies(db=db, org_id=org_id, program_id=program_id)
     except PyMongoError:

@@ -19,7 +19,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from services.survey.admin.accounts import refresh_after_import
+from services.survey.admin.accounts import mark_tallies_stale, refresh_after_import
 from services.survey.admin.programs import get_program
 from services.survey.admin.roster_file import (
     RosterFileError,
@@ -462,6 +462,7 @@ def _run(
 ) -> RosterReport:
     """Feed the rows to the importer and finish; a database failure names what was done."""
     try:
+        mark_tallies_stale(db=importer.db, org_id=importer.org_id, program_id=importer.program_id)
         for number, values in rows:
             if isinstance(values, RowError):
                 importer.reject(values)
