@@ -47,6 +47,7 @@ from benchmarks.bench_survey import (
     _start_gunicorn,
 )
 from deploy.local.mongo_server import LocalMongo, free_port
+from services.survey.admin.accounts import refresh_account_tallies
 from services.survey.admin.programs import create_program
 from services.survey.admin.roster import import_roster_csv
 from services.survey.console.people import create_user
@@ -127,6 +128,14 @@ def _where_time_goes(settings: Settings, db, org_id: str, program_id: str, user_
     }
     for name, run in parts.items():
         print(f"#   {name}: {_median_ms(run):.1f} ms (median)", flush=True)
+    # what each import adds: the tallies pass (reads the roster, writes what changed)
+    again = _median_ms(lambda: refresh_account_tallies(**scope), times=3)
+    print(f"#   tallies pass after an import (nothing changed): {again:.0f} ms", flush=True)
+    db.accounts.update_many({"program_id": program_id}, {"$unset": {"rank_name": ""}})
+    began = time.perf_counter()
+    refresh_account_tallies(**scope)
+    every = (time.perf_counter() - began) * 1000
+    print(f"#   tallies pass rewriting every account's positions: {every:.0f} ms", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
