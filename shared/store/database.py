@@ -42,6 +42,11 @@ INDEXES: dict[str, tuple[Index, ...]] = {
         _ix("natural_key", unique=True),
         _ix("program_id", "external_id"),
         _ix("org_id"),
+        # the console's accounts table: a page is a range of one sort's positions
+        _ix("program_id", "rank_name"),
+        _ix("program_id", "rank_revenue"),
+        _ix("program_id", "rank_contacts"),
+        _ix("program_id", "rank_sellers"),
     ),
     "contacts": (
         _ix("natural_key", unique=True),
