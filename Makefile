@@ -13,7 +13,7 @@ help:
 	@echo "make test      install and run the tests (real RabbitMQ, local MongoDB-compatible server)"
 	@echo "make bench     run the benchmarks; prints 'bench <name>: <value> <unit>' lines"
 	@echo "make loadtest  run the Locust load test against a local suite under gunicorn"
-	@echo "make vendor    refresh the console's vendored browser assets (htmx) from npm"
+	@echo "make vendor    refresh the console's vendored browser assets (htmx, vega) from npm"
 	@echo "make lint      ruff, and the import contracts (import-linter: services never import one another)"
 
 $(VENV)/.installed: pyproject.toml

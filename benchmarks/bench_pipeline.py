@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> None:
         def watch() -> None:
             while not done.is_set():
                 now = time.perf_counter()
-                for doc in db.scores.find({"kind": "response"}, {"key": 1}):
-                    scored.setdefault(doc["key"], now)
+                for doc in db.scores.find({"kind": "account"}, {"response_ids": 1}):
+                    for response_id in doc.get("response_ids") or ():
+                        scored.setdefault(response_id, now)
                 time.sleep(0.01)
 
         watcher = threading.Thread(target=watch, daemon=True)

@@ -51,6 +51,17 @@ class Settings:
 
     mongo_url: str | None = None
     mongo_db: str = "rapport"
+    # The database client's patience (pymongo). The server monitor's check waits at most
+    # `mongo_connect_timeout_s`; when it gives up, pymongo marks the server unknown and
+    # cancels every operation in flight on it (`_OperationCancelled`). A single-threaded
+    # local server cannot answer that check while it works through a long bulk write, so
+    # the default outlasts any one round trip Rapport makes (bulk writes are batched to stay
+    # well under it); on MongoDB it only delays noticing a dead server. No socket timeout
+    # by default (0): a long write is not cut off by the client; the queue retries a
+    # consumer whose connection is really lost.
+    mongo_connect_timeout_s: float = 120.0
+    mongo_socket_timeout_s: float = 0.0
+    mongo_server_selection_timeout_s: float = 5.0
     amqp_url: str | None = None
     smtp_url: str | None = None
     # The first key signs; every key verifies (rotation: prepend the new key). The default
@@ -104,6 +115,18 @@ class Settings:
         return cls(
             mongo_url=env.get("MONGO_URL") or None,
             mongo_db=env.get("MONGO_DB", "rapport"),
+            mongo_connect_timeout_s=float(
+                env.get("RAPPORT_MONGO_CONNECT_TIMEOUT_S", cls.mongo_connect_timeout_s)
+            ),
+            mongo_socket_timeout_s=float(
+                env.get("RAPPORT_MONGO_SOCKET_TIMEOUT_S", cls.mongo_socket_timeout_s)
+            ),
+            mongo_server_selection_timeout_s=float(
+                env.get(
+                    "RAPPORT_MONGO_SERVER_SELECTION_TIMEOUT_S",
+                    cls.mongo_server_selection_timeout_s,
+                )
+            ),
             amqp_url=env.get("AMQP_URL") or None,
             smtp_url=env.get("SMTP_URL") or None,
             secret_keys=keys or (DEV_SECRET_KEY,),

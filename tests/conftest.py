@@ -17,7 +17,7 @@ from deploy.local.mongo_server import mongo_url_or_local
 from shared.bus import ConsumerSpec, RabbitBus
 from shared.periodic import stop_all_periodic
 from shared.settings import Settings
-from shared.store import ensure_indexes
+from shared.store import client_options, ensure_indexes
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 # Every bus namespace of this test session starts with this, so the clean-up at the end
@@ -37,7 +37,7 @@ def mongo_uri():
 
 @pytest.fixture(scope="session")
 def mongo_client(mongo_uri):
-    client = pymongo.MongoClient(mongo_uri, tz_aware=True)
+    client = pymongo.MongoClient(mongo_uri, **client_options())
     yield client
     client.close()
 

@@ -2,7 +2,7 @@
 
 The survey service on 127.0.0.1:$PORT, the scoring and notify consumers on the
 in-process bus (or RabbitMQ when AMQP_URL is set), the local MongoDB-compatible
-server with its SQLite engine under var/ (or MONGO_URL), and a local SMTP capture
+server in memory with a durable snapshot under var/ (or MONGO_URL), and a local SMTP capture
 server whose mail is readable at /dev/mail (or SMTP_URL).
 """
 
@@ -43,6 +43,7 @@ VAR = Path(os.environ.get("RAPPORT_VAR_DIR", "var"))
 DEMO_ORGANISATION = "Meridian Supply Co."
 # The console's admin in `make dev` when RAPPORT_BOOTSTRAP_ADMIN names none.
 DEV_ADMIN_EMAIL = "admin@localhost"
+SNAPSHOT_EVERY_S = float(os.environ.get("RAPPORT_DEV_SNAPSHOT_S", "5"))
 
 
 def _dev_api_key(db, settings: Settings) -> str:
@@ -117,10 +118,17 @@ def main() -> None:
     if not settings.mongo_url:
         from deploy.local.mongo_server import LocalMongo
 
-        mongo = LocalMongo(engine="sqlite", path=str(VAR / "rapport.sqlite")).start()
-        stack.append(mongo.stop)
+        # The memory engine with a durable snapshot (deploy/local/snapshot.py): measured in
+        # benchmarks/bench_close.py and bench_roster.py, it holds a 2,000-account program
+        # where the SQLite engine's writes slow with every document stored. A crash loses
+        # at most the last SNAPSHOT_EVERY_S seconds of writes; a clean stop loses nothing.
+        snapshot = VAR / "rapport.snapshot"
+        mongo = LocalMongo(
+            engine="memory", snapshot=str(snapshot), snapshot_every_s=SNAPSHOT_EVERY_S
+        ).start(timeout=600)
+        stack.append(lambda: mongo.stop(timeout=120))
         settings = dataclasses.replace(settings, mongo_url=mongo.uri)
-        mongo_note = f"{mongo.uri} (local mongoeco, SQLite at {VAR / 'rapport.sqlite'})"
+        mongo_note = f"{mongo.uri} (local mongoeco, in memory, snapshot at {snapshot})"
 
     capture = None
     if not settings.smtp_url:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Headless Chromium for the browser tests comes from Debian (chromium, chromium-driver);
+# Headless Chromium for the browser tests and the PDF reports comes from Debian (chromium,
+# chromium-driver); pdftotext (poppler-utils) for the report tests;
 # axe-core, the accessibility checker the browser tests inject, comes from the npm registry.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +13,8 @@ AXE_DIR="${RAPPORT_TEST_TOOLS:-var/test-tools}"
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver fonts-dejavu-core)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# pdftotext reads the PDF reports' text in their tests
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian's ${missing[*]} with apt-get"

@@ -116,11 +116,10 @@ def load_wave(db: Database, wave_id: str, *, account_id: str | None = None) -> L
     return LoadedWave(wave, program, wave_input, settings, buyer_ids, seller_ids, owners)
 
 
-def _response_rows(
-    loaded: LoadedWave, result: engine.WaveResult, skip: Set[str] = frozenset()
-) -> list[dict[str, Any]]:
-    """One `scores` document per completed response not in `skip` (the export reads these)."""
-    wave, wave_id = result.wave, loaded.wave["_id"]
+def _response_rows(loaded: LoadedWave, result: engine.WaveResult) -> list[dict[str, Any]]:
+    """The scores of each completed response (the export's rows), stored in its account's
+    document."""
+    wave = result.wave
     pair_of = _pair_of_seller_row(result)
     rows = []
     sides = (
@@ -129,13 +128,8 @@ def _response_rows(
     )
     for side, found, ids, contact_of, seller_of in sides:
         for row, response_id in enumerate(ids):
-            if response_id in skip:
-                continue
             contact = int(contact_of[row])
             doc = {
-                "wave_id": wave_id,
-                "org_id": loaded.wave["org_id"],
-                "kind": "response",
                 "key": response_id,
                 "side": side,
                 "contact_email": str(wave.contact_email[contact]),
@@ -188,20 +182,39 @@ def _write_scores(
 
 
 def _account_scores(
-    loaded: LoadedWave, result: engine.WaveResult, *, skip: Set[str] | None = None
+    loaded: LoadedWave,
+    result: engine.WaveResult,
+    *,
+    skip: Set[str] | None = None,
+    stored: Mapping[str, Set[str]] | None = None,
+    alerts: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> list[Score]:
-    """The scores of every response of `result` not in `skip`, and the documents of every
-    account (with `skip`: of the accounts of those responses only)."""
+    """Two documents per account: its view (`account`) and its responses' scores
+    (`responses`).
+
+    With `skip` (ids of responses already scored), only the accounts with a response not in
+    `skip`. With `stored` (the response ids each account's `responses` document holds: the
+    close), every account's view with its `alerts`, and its responses only where they differ
+    from the stored ones (a completed response's scores never change: the close does not
+    rewrite them).
+    """
     library = _coaching_library()
-    rows = _response_rows(loaded, result, skip=skip or frozenset())
-    writes = [Score("response", row["key"], row) for row in rows]
+    by_account: dict[str, list[dict[str, Any]]] = {}
+    for row in _response_rows(loaded, result):
+        by_account.setdefault(row["account_external_id"], []).append(row)
     accounts = result.wave.account_external_id.tolist()
     if skip is not None:
-        touched = {row["account_external_id"] for row in rows}
-        accounts = [a for a in accounts if a in touched]
+        accounts = [a for a in accounts if any(r["key"] not in skip for r in by_account.get(a, ()))]
+    writes = []
     for external_id in accounts:
         account = engine.account_to_json(result, external_id, coaching_library=library)
-        writes.append(Score("account", external_id, {"account": account}))
+        fields: dict[str, Any] = {"account": account}
+        if alerts is not None:
+            fields["alerts"] = alerts.get(external_id, [])
+        writes.append(Score(scores.ACCOUNT, external_id, fields))
+        rows = by_account.get(external_id, [])
+        if stored is None or set(stored.get(external_id, ())) != {r["key"] for r in rows}:
+            writes.append(Score(scores.RESPONSES, external_id, scores.responses_fields(rows)))
     return writes
 
 
@@ -252,11 +265,8 @@ def write_results(
         alerts_by_account: dict[str, list[dict[str, Any]]] = {}
         for alert in alerts:
             alerts_by_account.setdefault(alert["account_external_id"], []).append(alert)
-        writes = _account_scores(loaded, result)
-        writes += [
-            Score("alerts", external_id, {"alerts": found})
-            for external_id, found in alerts_by_account.items()
-        ]
+        stored = scores.scored_response_ids(db=db, wave_id=wave_id)
+        writes = _account_scores(loaded, result, stored=stored, alerts=alerts_by_account)
         writes += [
             Score(
                 "coaching",
@@ -324,26 +334,25 @@ def score_response(
     """
     started = time.perf_counter()
     as_of = clock.now()
-    scored = scores.get(
-        db=db,
-        wave_id=wave_id,
-        kind="response",
-        key=response_id,
-        fields=("as_of", "final", "contact_email", "account_external_id"),
+    contact = _contact_of(db, response_id, contact_id)
+    account_key = (contact or {}).get("account_external_id")
+    scored = account_key and scores.response_scored(
+        db=db, wave_id=wave_id, account_key=account_key, response_id=response_id
     )
-    if scored is not None:
+    if scored:
         # included by a recompute that read the wave after this completion; the wave's
         # results include it too unless they were read before that recompute
         state = scoring_state.get(db=db, wave_id=wave_id) or {}
         if not (scored.get("final") or state.get("final")):
             if state.get("results_as_of") is None or state["results_as_of"] < scored["as_of"]:
                 mark_stale(db, wave_id, org_id)
-            _announce(bus, org_id, wave_id, response_id, scored)
+            _announce(
+                bus, org_id, wave_id, response_id, {"contact_email": contact["email"]} | contact
+            )
         return False
     state = mark_stale(db, wave_id, org_id)
     if state.get("final"):
         return False
-    contact = _contact_of(db, response_id, contact_id)
     if contact is None or not contact.get("account_id"):
         log.warning(
             "completed response without a contact on the roster", extra={"wave_id": wave_id}
@@ -432,7 +441,8 @@ def recompute_provisional(
             return False
         result = engine.score_wave(loaded.input, loaded.settings)
         if new_accounts:
-            scored = scores.keys(db=db, wave_id=wave_id, kind="response")
+            stored = scores.scored_response_ids(db=db, wave_id=wave_id)
+            scored = {r for ids in stored.values() for r in ids}
             found = _account_scores(loaded, result, skip=scored)
             _write_scores(db, loaded, found, as_of=as_of, final=False)
         written = write_results(db, loaded, result, final=False, as_of=as_of)

@@ -124,7 +124,17 @@ def _bootstrap_on_first_request(app: Flask, container: Container) -> None:
 def _register_features(app: Flask) -> None:
     """The feature blueprints: admin API, respondent API and pages, results, opt-out, the
     console, index, logo."""
-    from services.survey import admin, console, index, logo, optout, respond, results, sellers
+    from services.survey import (
+        admin,
+        console,
+        index,
+        logo,
+        optout,
+        reports,
+        respond,
+        results,
+        sellers,
+    )
 
-    for feature in (admin, respond, results, sellers, optout, console, index, logo):
+    for feature in (admin, respond, results, sellers, reports, optout, console, index, logo):
         feature.register(app)

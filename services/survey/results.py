@@ -85,7 +85,9 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
 def account_results(*, db: Database, org_id: str, wave_id: str, external_id: str) -> dict[str, Any]:
     """One account's results in a wave: contacts with their comments, gaps, moments, coaching."""
     wave = _wave(db, org_id, wave_id)
-    stored = scores.get(db=db, wave_id=wave_id, kind="account", key=external_id, org_id=org_id)
+    stored = scores.get(
+        db=db, wave_id=wave_id, kind="account", key=external_id, org_id=org_id, fields=("account",)
+    )
     if stored is not None:
         return with_comments(db=db, wave=wave, account=stored["account"])
     # nobody in this account has answered yet: its people, nothing measured
@@ -206,7 +208,7 @@ def export_rows(*, db: Database, org_id: str, wave_id: str) -> Iterator[str]:
 
     writer.writerow(EXPORT_COLUMNS)
     yield flush()
-    cursor = scores.of_kind(db=db, wave_id=wave_id, kind="response", org_id=org_id, by_key=True)
+    cursor = scores.response_rows(db=db, wave_id=wave_id, org_id=org_id)
     # both streams in response id order: one pass, whatever the wave's size
     said = _InOrder(comments.responses_comments(db, wave_id=wave_id, org_id=org_id))
     for doc in cursor:

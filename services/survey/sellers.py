@@ -111,7 +111,7 @@ def seller_results(*, db: Database, org_id: str, wave_id: str, email: str) -> di
         raise NotFound("seller not found in this wave")
     answered = {
         r.get("contact_email"): r
-        for r in scores.of_seller(db=db, wave_id=wave_id, seller_email=email, org_id=org_id)
+        for r in scores.response_rows(db=db, wave_id=wave_id, org_id=org_id, seller_email=email)
     }
     people = {p["email"]: p for p in _assigned(db=db, org_id=org_id, wave_id=wave_id, email=email)}
     for contact_email, response in answered.items():
@@ -125,6 +125,7 @@ def seller_results(*, db: Database, org_id: str, wave_id: str, email: str) -> di
         kind="account",
         keys=(p["account_external_id"] for p in people.values() if p["account_external_id"]),
         org_id=org_id,
+        fields=("account",),
     )
     plan = scores.get(db=db, wave_id=wave_id, kind="coaching", key=email, org_id=org_id)
     relationships = [

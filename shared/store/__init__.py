@@ -37,6 +37,7 @@ from pymongo.errors import (
 from shared.store.database import (
     INDEXES,
     Index,
+    client_options,
     composite_id,
     ensure_indexes,
     get_client,
@@ -56,6 +57,7 @@ __all__ = [
     "PyMongoError",
     "composite_id",
     "ensure_indexes",
+    "client_options",
     "get_client",
     "get_database",
     "ping",

@@ -42,6 +42,11 @@ INDEXES: dict[str, tuple[Index, ...]] = {
         _ix("natural_key", unique=True),
         _ix("program_id", "external_id"),
         _ix("org_id"),
+        # the console's accounts table: a page is a range of one sort's positions
+        _ix("program_id", "rank_name"),
+        _ix("program_id", "rank_revenue"),
+        _ix("program_id", "rank_contacts"),
+        _ix("program_id", "rank_sellers"),
     ),
     "contacts": (
         _ix("natural_key", unique=True),
@@ -66,6 +71,7 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     ),
     # `_id` is "<invitation_id>:<subject_id>": one response per subject, unique by _id.
     "responses": (
+        _ix("response_key", unique=True),  # = `_id`: keys the insert (ID_KEYS)
         _ix("wave_id", "invitation_id", "subject_id"),
         _ix("outbox.status", "outbox.created_at"),
         _ix("wave_id", "status"),
@@ -78,11 +84,18 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     # `_id` is "<wave_id>:<kind>:<key>" (scores) and "<consumer>:<event_id>" (processed events):
     # composite keys live in `_id`, since the local stand-in checks a compound unique index by
     # scanning the collection on every write, while `_id` lookups stay constant-time.
-    "scores": (_ix("wave_id", "kind", "key"),),
+    # `score_key` (= `_id`, "<wave_id>:<kind>:<key>") keys the scoring worker's upserts: the
+    # local stand-in matches a single-field unique index in constant time, while an upsert
+    # keyed by `_id` that inserts scans the collection. `seller_emails`: a seller's responses.
+    "scores": (
+        _ix("score_key", unique=True),
+        _ix("wave_id", "kind", "key"),
+        _ix("wave_id", "seller_emails"),
+    ),
     "results": (_ix("wave_id", unique=True),),
     # `_id` is the wave id: the scoring worker's marks (stale, lease, last recompute time)
     "scoring_state": (_ix("stale"),),
-    "processed_events": (_ix("consumer"),),
+    "processed_events": (_ix("event_key", unique=True), _ix("consumer")),
     "emails": (
         _ix("idempotency_key", unique=True),
         _ix("status", "next_attempt_at"),
@@ -104,6 +117,8 @@ INDEXES: dict[str, tuple[Index, ...]] = {
         _ix("org_id", "owner_email"),
         _ix("status", "due_at"),
     ),
+    # a seller's "I'll do this" on a coaching behaviour; `_id` "<wave>|<seller>|<dimension>|<n>"
+    "commitments": (_ix("org_id", "wave_id", "seller_email"),),
 }
 
 _lock = threading.Lock()
@@ -120,13 +135,27 @@ def _reset_after_fork() -> None:
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def get_client(url: str) -> MongoClient:
-    """The process-wide client for this URL (it pools connections)."""
+def client_options(settings: Settings | None = None) -> dict[str, Any]:
+    """The MongoClient options of these settings (Settings' defaults when None): timeouts
+    that never cancel a long bulk write on a busy local server (see Settings)."""
+    settings = settings or Settings()
+    socket_ms = int(settings.mongo_socket_timeout_s * 1000) or None
+    return {
+        "tz_aware": True,
+        "connectTimeoutMS": int(settings.mongo_connect_timeout_s * 1000),
+        "socketTimeoutMS": socket_ms,
+        "serverSelectionTimeoutMS": int(settings.mongo_server_selection_timeout_s * 1000),
+    }
+
+
+def get_client(url: str, settings: Settings | None = None) -> MongoClient:
+    """The process-wide client for this URL (it pools connections), with the timeouts of
+    `settings` (Settings' defaults when None) the first time it is made."""
     key = (os.getpid(), url)
     with _lock:
         client = _clients.get(key)
         if client is None:
-            client = MongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True)
+            client = MongoClient(url, **client_options(settings))
             _clients[key] = client
         return client
 
@@ -135,7 +164,7 @@ def get_database(settings: Settings) -> Database:
     """The Rapport database for these settings."""
     if not settings.mongo_url:
         raise RuntimeError("MONGO_URL is not set and no local server was started")
-    return get_client(settings.mongo_url)[settings.mongo_db]
+    return get_client(settings.mongo_url, settings)[settings.mongo_db]
 
 
 def composite_id(*parts: str) -> str:
@@ -147,12 +176,28 @@ def composite_id(*parts: str) -> str:
 _INDEX_CONFLICTS = {85, 86}
 
 
+# Collections whose documents carry their `_id` again in a field with a single-field unique
+# index, which keys their upserts: the local stand-in inserts a document with a given `_id`
+# by scanning the collection, while an upsert keyed by a unique field is a lookup.
+ID_KEYS = {"scores": "score_key", "responses": "response_key", "processed_events": "event_key"}
+
+
+def _copy_ids_to_keys(db: Database) -> None:
+    """Give documents stored before their collection had its ID_KEYS field that field (once:
+    afterwards none lacks it)."""
+    for collection, field in ID_KEYS.items():
+        missing = db[collection].find({field: {"$exists": False}}, {"_id": 1})
+        for doc in missing:
+            db[collection].update_one({"_id": doc["_id"]}, {"$set": {field: doc["_id"]}})
+
+
 def ensure_indexes(db: Database) -> None:
     """Create every declared index; safe to run at every start.
 
     An index whose declaration changed (say, no longer unique) is dropped and rebuilt: an
     index holds no data of its own, and the declaration is the truth.
     """
+    _copy_ids_to_keys(db)
     for collection, indexes in INDEXES.items():
         models = [ix.model() for ix in indexes]
         try:

@@ -356,24 +356,30 @@ def add_subjects(
 
 
 def progress_rows(*, db: Database, org_id: str, wave_id: str) -> list[dict[str, Any]]:
-    """Every active invitation of the wave, flattened for the response rates (one aggregation):
-    {_id, side, status, opted_out, email, name, contact_ids, account_ids, last_reminded_at}."""
-    return list(
-        db.invitations.aggregate(
-            [
-                {"$match": {"org_id": org_id, "wave_id": wave_id, **_ACTIVE}},
-                {
-                    "$project": {
-                        "side": 1,
-                        "status": 1,
-                        "opted_out": 1,
-                        "email": "$person_email",
-                        "name": "$person_name",
-                        "contact_ids": "$subjects.contact_id",
-                        "account_ids": "$subjects.account_id",
-                        "last_reminded_at": 1,
-                    }
-                },
-            ]
-        )
+    """Every active invitation of the wave, flattened for the response rates:
+    {_id, side, status, opted_out, email, name, contact_ids, account_ids, last_reminded_at}.
+
+    A find with a projection, flattened here: on the stand-in server it takes a third of
+    the time of the same `$project` as an aggregation (benchmarks/bench_console_wave.py)."""
+    found = db.invitations.find(
+        {"org_id": org_id, "wave_id": wave_id, **_ACTIVE},
+        {
+            "side": 1,
+            "status": 1,
+            "opted_out": 1,
+            "person_email": 1,
+            "person_name": 1,
+            "subjects.contact_id": 1,
+            "subjects.account_id": 1,
+            "last_reminded_at": 1,
+        },
     )
+    rows = []
+    for invitation in found:
+        subjects = invitation.pop("subjects", None) or []
+        invitation["email"] = invitation.pop("person_email", None)
+        invitation["name"] = invitation.pop("person_name", None)
+        invitation["contact_ids"] = [s["contact_id"] for s in subjects if "contact_id" in s]
+        invitation["account_ids"] = [s["account_id"] for s in subjects if "account_id" in s]
+        rows.append(invitation)
+    return rows

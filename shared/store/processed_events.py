@@ -17,8 +17,9 @@ def seen(*, db: Database, consumer: str, event_id: str) -> bool:
 
 def record(*, db: Database, consumer: str, event_id: str, at: float) -> None:
     """Record that the consumer handled this event (at `at`, epoch seconds); once."""
-    document = {"consumer": consumer, "event_id": event_id, "at": at}
-    try:
-        db.processed_events.insert_one({"_id": composite_id(consumer, event_id), **document})
+    key = composite_id(consumer, event_id)
+    document = {"_id": key, "event_key": key, "consumer": consumer, "event_id": event_id, "at": at}
+    try:  # keyed by `event_key`: a lookup on the local stand-in (database.ID_KEYS)
+        db.processed_events.update_one({"event_key": key}, {"$setOnInsert": document}, upsert=True)
     except DuplicateKeyError:
         pass

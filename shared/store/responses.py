@@ -11,13 +11,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from shared.store.database import find_each, projection
 from shared.vocabulary import COMPLETED
 
+WRITE_BATCH = 200  # responses per round trip (insert_many_new)
 _NO_OUTBOX = {"outbox": 0}  # the pending events are the relay's business
 
 
@@ -48,12 +49,35 @@ def find(
 
 
 def insert_new(*, db: Database, response: Mapping[str, Any]) -> bool:
-    """Store a new response; False when one with its `_id` exists (another tab created it)."""
+    """Store a new response; False when one with its `_id` exists (another tab created it).
+
+    Keyed by `response_key` (= `_id`): a lookup on the local stand-in (database.ID_KEYS)."""
+    document = {**response, "response_key": response["_id"]}
     try:
-        db.responses.insert_one(dict(response))
+        result = db.responses.update_one(
+            {"response_key": response["_id"]}, {"$setOnInsert": document}, upsert=True
+        )
     except DuplicateKeyError:
         return False
-    return True
+    return result.upserted_id is not None
+
+
+def insert_many_new(*, db: Database, responses: Iterable[Mapping[str, Any]]) -> int:
+    """Store many new responses at once, each keyed by `response_key` as `insert_new` does
+    (one that exists is left as it is): synthetic waves for benchmarks, tests and the demo.
+    Returns how many were inserted."""
+    ops = [
+        UpdateOne(
+            {"response_key": r["_id"]},
+            {"$setOnInsert": {**r, "response_key": r["_id"]}},
+            upsert=True,
+        )
+        for r in responses
+    ]
+    inserted = 0
+    for start in range(0, len(ops), WRITE_BATCH):
+        inserted += db.responses.bulk_write(ops[start : start + WRITE_BATCH]).upserted_count
+    return inserted
 
 
 def update_unchanged(

@@ -7,6 +7,7 @@ shape; the roster import (services/survey/admin/roster.py) writes through `write
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,52 @@ def list_accounts(
     if by_name:
         found = found.sort([("name", ASCENDING), ("external_id", ASCENDING)])
     return list(found)
+
+
+# The console's accounts table: each account stores its position in the program for each
+# sort (`rank_<sort>`, 0 = first ascending, set by the tallies pass after each import in
+# services/survey/admin/accounts.py), so a page is a range read on an indexed field, with no
+# sort, skip or count on the server (the local stand-in scans for each of those).
+ACCOUNT_SORTS = ("name", "revenue", "contacts", "sellers")
+
+
+def rank_field(sort: str) -> str:
+    """The stored field holding each account's position in this sort."""
+    if sort not in ACCOUNT_SORTS:
+        raise ValueError(f"not an account sort: {sort}")
+    return f"rank_{sort}"
+
+
+def accounts_by_rank(
+    *,
+    db: Database,
+    program_id: str,
+    org_id: str,
+    sort: str,
+    first: int,
+    stop: int,
+    fields: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The program's accounts at positions first..stop-1 of this sort, in that order."""
+    field = rank_field(sort)
+    query = _scope(program_id, org_id, **{field: {"$gte": first, "$lt": stop}})
+    found = list(db.accounts.find(query, projection(None if fields is None else [*fields, field])))
+    return sorted(found, key=lambda account: account.get(field, 0))
+
+
+def search_accounts(
+    *,
+    db: Database,
+    program_id: str,
+    org_id: str,
+    search: str,
+    fields: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The program's accounts whose name or external id contains `search` (any case, as
+    text, not a pattern): one read of the matching accounts."""
+    pattern = {"$regex": re.escape(search), "$options": "i"}
+    query = _scope(program_id, org_id, **{"$or": [{"name": pattern}, {"external_id": pattern}]})
+    return list(db.accounts.find(query, projection(fields)))
 
 
 def accounts_with_contacts(*, db: Database, program_id: str, org_id: str) -> set[str]:
@@ -168,6 +215,20 @@ def list_assignments(
 ) -> list[dict[str, Any]]:
     """Who sells to whom in the program: one assignment per (contact, seller)."""
     return list(db.assignments.find(_scope(program_id, org_id), projection(fields)))
+
+
+def assignments_of(
+    *,
+    db: Database,
+    program_id: str,
+    contact_emails: Iterable[str],
+    org_id: str | None = None,
+    fields: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The assignments of these contacts (one indexed read per contact: an account has few)."""
+    return find_each(
+        db.assignments, _scope(program_id, org_id), "contact_email", contact_emails, fields
+    )
 
 
 # --- what the scoring engine reads ---------------------------------------------------------

@@ -1,27 +1,40 @@
-"""The `scores` collection: what the scoring worker stores per wave, `_id` "<wave>:<kind>:<key>".
+"""The `scores` collection: what the scoring worker stores per wave, `_id` and `score_key`
+"<wave>:<kind>:<key>".
 
-Kinds: `response` (one per completed response, the export's rows), `account` (the
-`/accounts/{id}` document), `alerts` and `coaching` (final only), `ranking` (the ranked
-account list in chunks, shared/store/results.py). Every write is an upsert by `_id`; a
-provisional one is guarded so that it never replaces a final document, nor one written
-from a later read of the wave (`as_of`).
+Kinds: `account` (one per account: the `/accounts/{id}` document under `account`, and its
+alerts under `alerts` once the wave is closed), `responses` (one per account: the scores of
+its completed responses, the export's rows), `coaching` (one per seller, final only) and
+`ranking` (the ranked account list in chunks, shared/store/results.py).
+
+Writes are upserts keyed by `score_key`, a single-field unique index: the local MongoDB
+stand-in finds it in constant time, where an upsert keyed by `_id` that inserts scans the
+collection. A provisional write is guarded so that it never replaces a document the close
+wrote (`final`), nor one written from a later read of the wave (`as_of`). Response scores
+never change once a response is completed, so the close writes an account's `responses`
+document only when some are not stored yet: it rewrites the (smaller) account documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+import bson
+from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from shared.store.database import composite_id, projection
 
-BATCH = 1000  # upserts per round trip
+# Upserts per round trip (and their documents' bytes): each round trip must stay far below
+# the client's timeouts on a busy single-threaded server (an account's view is ~8 KB).
+BATCH = 200
+BATCH_BYTES = 128 * 1024  # ~15 account documents
 DUPLICATE_KEY = 11000
+ACCOUNT = "account"
+RESPONSES = "responses"
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,18 @@ def provisional_guard(as_of: datetime) -> dict[str, Any]:
     return {"final": {"$ne": True}, "$or": [{"as_of": {"$lt": as_of}}, {"as_of": None}]}
 
 
+def responses_fields(responses: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The fields of an account's `responses` document: its responses' scores, with their
+    ids and sellers for the lookups."""
+    return {
+        "responses": [dict(r) for r in responses],
+        "response_ids": [r["key"] for r in responses],
+        "seller_emails": sorted({r["seller_email"] for r in responses if r.get("seller_email")}),
+    }
+
+
 def _upsert(score: Score, *, wave_id: str, org_id: str, as_of: datetime, final: bool) -> UpdateOne:
+    score_key = composite_id(wave_id, score.kind, score.key)
     document = {
         **score.fields,
         "wave_id": wave_id,
@@ -49,10 +73,25 @@ def _upsert(score: Score, *, wave_id: str, org_id: str, as_of: datetime, final: 
         "final": final,
         "as_of": as_of,
     }
-    filter_: dict[str, Any] = {"_id": composite_id(wave_id, score.kind, score.key)}
+    filter_: dict[str, Any] = {"score_key": score_key}
     if not final:
         filter_.update(provisional_guard(as_of))
-    return UpdateOne(filter_, {"$set": document}, upsert=True)
+    return UpdateOne(filter_, {"$set": document, "$setOnInsert": {"_id": score_key}}, upsert=True)
+
+
+def _batches(writes: list[tuple[UpdateOne, int]]) -> Iterator[list[UpdateOne]]:
+    """The (upsert, its document's bytes) in round trips of at most BATCH upserts and about
+    BATCH_BYTES: the local server's cost per upsert grows with the document's size."""
+    batch: list[UpdateOne] = []
+    size = 0
+    for write, document_size in writes:
+        if batch and (len(batch) >= BATCH or size + document_size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(write)
+        size += document_size
+    if batch:
+        yield batch
 
 
 def write(
@@ -64,13 +103,20 @@ def write(
     as_of: datetime,
     final: bool,
 ) -> int:
-    """Upsert the scores in batches; returns how many were skipped because a final or newer
-    document holds their `_id` (a guarded upsert that finds nothing inserts, and collides)."""
-    writes = [_upsert(s, wave_id=wave_id, org_id=org_id, as_of=as_of, final=final) for s in scores]
+    """Upsert the scores in batches of BATCH; returns how many were skipped because a final
+    or newer document holds their key (a guarded upsert that finds nothing inserts, and
+    collides)."""
+    writes = [
+        (
+            _upsert(s, wave_id=wave_id, org_id=org_id, as_of=as_of, final=final),
+            len(bson.encode(dict(s.fields))),
+        )
+        for s in scores
+    ]
     skipped = 0
-    for start in range(0, len(writes), BATCH):
+    for batch in _batches(writes):
         try:
-            db.scores.bulk_write(writes[start : start + BATCH], ordered=False)
+            db.scores.bulk_write(batch, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
@@ -89,15 +135,10 @@ def get(
     fields: Iterable[str] | None = None,
 ) -> dict[str, Any] | None:
     """One stored document (of the organisation, when given), or None."""
-    query: dict[str, Any] = {"_id": composite_id(wave_id, kind, key)}
+    query: dict[str, Any] = {"score_key": composite_id(wave_id, kind, key)}
     if org_id is not None:
         query["org_id"] = org_id
     return db.scores.find_one(query, projection(fields))
-
-
-def keys(*, db: Database, wave_id: str, kind: str) -> set[str]:
-    """The keys of the wave's documents of one kind (e.g. the responses already scored)."""
-    return {d["key"] for d in db.scores.find({"wave_id": wave_id, "kind": kind}, {"key": 1})}
 
 
 def of_kind(
@@ -107,31 +148,69 @@ def of_kind(
     kind: str,
     org_id: str | None = None,
     fields: Iterable[str] | None = None,
-    by_key: bool = False,
 ) -> Iterable[dict[str, Any]]:
-    """The wave's documents of one kind (of the organisation, when given; by key with
-    `by_key`), streamed."""
+    """The wave's documents of one kind (of the organisation, when given), streamed."""
     query: dict[str, Any] = {"wave_id": wave_id}
     if org_id is not None:
         query["org_id"] = org_id
     query["kind"] = kind
-    found = db.scores.find(query, projection(fields))
-    return found.sort("key", ASCENDING) if by_key else found
-
-
-def of_seller(
-    *, db: Database, wave_id: str, seller_email: str, org_id: str
-) -> list[dict[str, Any]]:
-    """The scores of the seller's own responses in the wave (one per buyer contact they
-    answered about), by key."""
-    query = {"wave_id": wave_id, "org_id": org_id, "kind": "response", "seller_email": seller_email}
-    return list(db.scores.find(query).sort("key", ASCENDING))
+    return db.scores.find(query, projection(fields))
 
 
 def of_keys(
-    *, db: Database, wave_id: str, kind: str, keys: Iterable[str], org_id: str
+    *,
+    db: Database,
+    wave_id: str,
+    kind: str,
+    keys: Iterable[str],
+    org_id: str,
+    fields: Iterable[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The wave's documents of one kind with these keys, by key (one `$in` read)."""
-    ids = [composite_id(wave_id, kind, key) for key in dict.fromkeys(keys)]
-    found = db.scores.find({"_id": {"$in": ids}, "org_id": org_id})
-    return {doc["key"]: doc for doc in found}
+    """The wave's documents of one kind with these keys, by key (one read each: the local
+    stand-in answers `$in` by scanning)."""
+    found = {}
+    for key in dict.fromkeys(keys):
+        doc = get(db=db, wave_id=wave_id, kind=kind, key=key, org_id=org_id, fields=fields)
+        if doc is not None:
+            found[key] = doc
+    return found
+
+
+# --- response scores, one `responses` document per account --------------------------------
+
+
+def response_scored(
+    *, db: Database, wave_id: str, account_key: str, response_id: str
+) -> dict[str, Any] | None:
+    """The `responses` document of the account whose stored responses include this one
+    (`as_of`), or None while the response is not scored."""
+    query = {
+        "score_key": composite_id(wave_id, RESPONSES, account_key),
+        "response_ids": response_id,
+    }
+    return db.scores.find_one(query, {"as_of": 1, "final": 1, "key": 1})
+
+
+def scored_response_ids(*, db: Database, wave_id: str) -> dict[str, set[str]]:
+    """The ids of the wave's scored responses, by account key."""
+    found = of_kind(db=db, wave_id=wave_id, kind=RESPONSES, fields=("key", "response_ids"))
+    return {doc["key"]: set(doc.get("response_ids") or ()) for doc in found}
+
+
+def response_rows(
+    *, db: Database, wave_id: str, org_id: str | None = None, seller_email: str | None = None
+) -> list[dict[str, Any]]:
+    """The stored scores of the wave's completed responses (each with `key`, the response
+    id), by response id; with `seller_email` only that seller's own responses."""
+    query: dict[str, Any] = {"wave_id": wave_id}
+    if org_id is not None:
+        query["org_id"] = org_id
+    query["kind"] = RESPONSES
+    if seller_email is not None:
+        query["seller_emails"] = seller_email
+    rows: Iterator[dict[str, Any]] = (
+        row for doc in db.scores.find(query, {"responses": 1}) for row in doc.get("responses") or ()
+    )
+    if seller_email is not None:
+        rows = (row for row in rows if row.get("seller_email") == seller_email)
+    return sorted(rows, key=lambda row: row["key"])

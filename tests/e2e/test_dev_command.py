@@ -56,7 +56,8 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
             time.sleep(0.5)
         assert status == 200, log_path.read_text()[-3000:]
         assert _get(f"{base}/healthz")[0] == 200
-        assert (tmp_path / "rapport.sqlite").exists()
+        # the data lives in memory and is kept in a snapshot under var/ (written every 5 s)
+        assert wait_for(lambda: (tmp_path / "rapport.snapshot").exists(), timeout=30)
         api_key = (tmp_path / "dev-api-key").read_text().strip()
         assert api_key.startswith("rk_")
         secret_key = tmp_path / "dev-secret-key"
@@ -96,3 +97,77 @@ def test_dev_runner_serves_health_and_readiness_then_stops_cleanly(tmp_path):
     assert process.returncode == 0, output
     assert "API key" in output and "/dev/mail" in output
     assert f"organisation    {DEMO_ORGANISATION}" in output
+
+
+def _start_dev(tmp_path: Path, port: int, log_name: str) -> tuple[subprocess.Popen, Path]:
+    unset = ("MONGO_URL", "AMQP_URL", "SMTP_URL", "RAPPORT_ENV", "RAPPORT_SECRET_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(PORT=str(port), RAPPORT_VAR_DIR=str(tmp_path), RAPPORT_LOG_FORMAT="text")
+    log_path = tmp_path / log_name
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deploy.local.dev"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    ready = wait_for(
+        lambda: _ready(f"http://127.0.0.1:{port}") or process.poll() is not None, timeout=120
+    )
+    assert ready and process.poll() is None, log_path.read_text()[-3000:]
+    return process, log_path
+
+
+def _ready(base: str) -> bool:
+    try:
+        return _get(f"{base}/readyz")[0] == 200
+    except OSError:
+        return False
+
+
+def _call(base: str, api_key: str, method: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{base}/api/v1{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def _stop(process: subprocess.Popen, log_path: Path) -> None:
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=120)
+    assert process.returncode == 0, log_path.read_text()[-3000:]
+
+
+def test_an_imported_roster_survives_a_restart_of_make_dev(tmp_path):
+    from tests.support.survey_fixtures import roster_rows
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process, log_path = _start_dev(tmp_path, port, "first.log")
+    try:
+        api_key = (tmp_path / "dev-api-key").read_text().strip()
+        program = _call(base, api_key, "POST", "/programs", {"name": "Imported"})
+        rows = roster_rows(
+            buyers=30, sellers=3, accounts=10, language="en", every_seller_for_every_buyer=False
+        )
+        report = _call(base, api_key, "POST", f"/programs/{program['id']}/roster", {"rows": rows})
+        assert report["contacts_created"] == 30
+        before = _call(base, api_key, "GET", f"/programs/{program['id']}/accounts")["items"]
+        programs_before = _call(base, api_key, "GET", "/programs")["items"]
+    finally:
+        _stop(process, log_path)
+
+    process, log_path = _start_dev(tmp_path, port, "second.log")
+    try:
+        after = _call(base, api_key, "GET", f"/programs/{program['id']}/accounts")["items"]
+        assert len(after) == 10 and after == before
+        # the demo was made once, not again: the same programs, nothing more
+        programs_after = _call(base, api_key, "GET", "/programs")["items"]
+        assert [p["id"] for p in programs_after] == [p["id"] for p in programs_before]
+    finally:
+        _stop(process, log_path)

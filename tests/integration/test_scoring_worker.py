@@ -13,6 +13,7 @@ from services.scoring.worker import consumer_specs, start_background
 from services.survey.admin.waves import close_wave
 from shared.bus import ConsumerSpec, InProcessBus
 from shared.events import WAVE_CLOSED, Event
+from shared.store import scores
 from shared.store.results import read_results
 from tests.conftest import isolated_settings
 from tests.support.survey_fixtures import complete_answers, make_wave, survey_app
@@ -58,8 +59,13 @@ def test_a_completion_is_scored_and_stored_within_two_seconds(scoring, rabbit_bu
     _submit(client, world.buyers[0], complete_answers(recommend=9, value=6))
     submitted = time.monotonic() - started
     stored = wait_for(
-        lambda: db.scores.find_one(
-            {"wave_id": world.wave_id, "kind": "response", "contact_email": world.buyers[0].email}
+        lambda: next(
+            (
+                r
+                for r in scores.response_rows(db=db, wave_id=world.wave_id)
+                if r["contact_email"] == world.buyers[0].email
+            ),
+            None,
         ),
         timeout=5,
     )
@@ -72,7 +78,7 @@ def test_a_completion_is_scored_and_stored_within_two_seconds(scoring, rabbit_bu
     assert stored["relationship_index"] == pytest.approx(500 / 6)
     assert stored["level"] == "trusted_advisor" and stored["nps_category"] == "promoter"
     assert stored["segment"] == "ambassador"
-    assert stored["final"] is False
+    assert account["final"] is False  # provisional: the close rewrites the account
     (contact,) = [c for c in account["account"]["contacts"] if c["email"] == world.buyers[0].email]
     assert contact["relationship_index"] == pytest.approx(500 / 6)
     assert account["account"]["n_buyers"] == 2
@@ -109,7 +115,7 @@ def test_wave_closed_gives_final_results_publishes_wave_scored_and_alerts(scorin
             json={"answers": complete_answers(recommend=9, value=6)},
         )
         assert response.status_code == 200
-    wait_for(lambda: db.scores.count_documents({"wave_id": world.wave_id, "kind": "response"}) == 4)
+    wait_for(lambda: len(scores.response_rows(db=db, wave_id=world.wave_id)) == 4)
 
     rabbit_bus.publish(
         Event(
@@ -134,7 +140,9 @@ def test_wave_closed_gives_final_results_publishes_wave_scored_and_alerts(scorin
     # alerts are stored per account, outside the results document (which must stay < 16 MB)
     assert "alerts" not in results
     stored_alerts = [
-        a for d in db.scores.find({"wave_id": world.wave_id, "kind": "alerts"}) for a in d["alerts"]
+        a
+        for d in db.scores.find({"wave_id": world.wave_id, "kind": "account"})
+        for a in d["alerts"]
     ]
     assert sorted(a["reason"] for a in stored_alerts) == sorted(a.payload["kind"] for a in alerts)
     assert all(a.payload["owner_email"] for a in alerts)
@@ -151,7 +159,7 @@ def test_duplicate_and_repeated_wave_closed_change_nothing(scoring, rabbit_bus, 
     world = make_wave(db, container.settings, buyers=2, sellers=1)
     client = survey_app(db, container.settings, bus=rabbit_bus).test_client()
     _submit(client, world.buyers[0], complete_answers(recommend=8, value=5))
-    wait_for(lambda: db.scores.find_one({"wave_id": world.wave_id, "kind": "response"}))
+    wait_for(lambda: scores.response_rows(db=db, wave_id=world.wave_id))
     closed = Event(
         WAVE_CLOSED,
         {"org_id": world.org_id, "wave_id": world.wave_id, "program_id": world.program_id},
@@ -279,7 +287,7 @@ def test_a_burst_of_completions_is_refreshed_once_then_a_later_one_again(db):
     assert score_response(db=db, response_id=first["_id"], wave_id=world.wave_id, bus=bus)
     # the same account's slice already included the second completion: not rescored
     assert not score_response(db=db, response_id=second["_id"], wave_id=world.wave_id, bus=bus)
-    assert db.scores.count_documents({"wave_id": world.wave_id, "kind": "response"}) == 2
+    assert len(scores.response_rows(db=db, wave_id=world.wave_id)) == 2
     # but each completion is announced once its scores are stored
     wait_for(lambda: len(heard) == 2)
     assert {e.event_id for e in heard} == {f"scores-{first['_id']}", f"scores-{second['_id']}"}
@@ -372,9 +380,7 @@ def test_each_account_scored_from_its_slice_equals_the_whole_wave(db):
         # every figure of the account; coaching ranks over the slice until the close
         assert account.pop("coaching") is not None and expected.pop("coaching") is not None
         assert differences(account, expected) == [], external_id
-    responses = {
-        d["key"]: d for d in db.scores.find({"wave_id": world.wave_id, "kind": "response"})
-    }
+    responses = {d["key"]: d for d in scores.response_rows(db=db, wave_id=world.wave_id)}
     assert len(responses) == len(_completed(db, world.wave_id))
 
 
@@ -424,9 +430,9 @@ def test_a_small_wave_is_recomputed_whole_on_each_completion(db):
     assert db.results.find_one({"wave_id": world.wave_id})["results"]["n_buyers"] == 2
     accounts = {d["key"] for d in db.scores.find({"wave_id": world.wave_id, "kind": "account"})}
     assert len(accounts) == 2  # the first buyer's account and the second's
-    scored = db.scores.find_one(
-        {"wave_id": world.wave_id, "kind": "response", "key": second["_id"]}
-    )
+    (scored,) = [
+        r for r in scores.response_rows(db=db, wave_id=world.wave_id) if r["key"] == second["_id"]
+    ]
     assert scored["nps_category"] == "detractor"
 
 
@@ -500,6 +506,8 @@ def test_closing_a_wave_alerts_on_a_decision_maker_who_never_answered(db):
     silent = [(a.reason, a.contact_key) for a in result.alerts]
     assert silent == [("silent_decision_maker", world.buyers[3].email)]
     stored = [
-        a for d in db.scores.find({"wave_id": world.wave_id, "kind": "alerts"}) for a in d["alerts"]
+        a
+        for d in db.scores.find({"wave_id": world.wave_id, "kind": "account"})
+        for a in d["alerts"]
     ]
     assert [(a["reason"], a["contact_key"]) for a in stored] == silent

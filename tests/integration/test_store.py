@@ -39,11 +39,24 @@ def test_unique_index_refuses_a_second_document(db):
 
 
 def test_composite_ids_keep_one_document_per_natural_key(db):
-    db.processed_events.insert_one({"_id": composite_id("scoring", "e1")})
+    key = composite_id("scoring", "e1")
+    db.processed_events.insert_one({"_id": key, "event_key": key})
     with pytest.raises(DuplicateKeyError):
-        db.processed_events.insert_one({"_id": composite_id("scoring", "e1")})
-    db.processed_events.insert_one({"_id": composite_id("notify", "e1")})
+        db.processed_events.insert_one({"_id": key, "event_key": key})
+    with pytest.raises(DuplicateKeyError):  # the key field alone is unique too
+        db.processed_events.insert_one({"event_key": key})
+    other = composite_id("notify", "e1")
+    db.processed_events.insert_one({"_id": other, "event_key": other})
     assert db.processed_events.count_documents({}) == 2
+
+
+def test_documents_stored_before_their_key_field_get_it_at_start(db):
+    from shared.store import ensure_indexes
+
+    db.scores.drop_index("score_key_1")
+    db.scores.insert_many([{"_id": "w:account:A"}, {"_id": "w:account:B"}])
+    ensure_indexes(db)
+    assert sorted(d["score_key"] for d in db.scores.find()) == ["w:account:A", "w:account:B"]
 
 
 def test_idempotency_log_records_an_event_once_per_consumer(db):

@@ -24,6 +24,12 @@ DECISION_MAKER = "decision_maker"
 RESENDABLE = ("failed", "sent")
 
 
+def wave_rows(*, db: Database, org_id: str, wave_id: str) -> list[dict[str, Any]]:
+    """The wave's active invitations as the rates and the not-answered list read them (one
+    aggregation): a page showing both reads them once and passes them to each."""
+    return invitation_store.progress_rows(db=db, org_id=org_id, wave_id=wave_id)
+
+
 def _rate(completed: int, invited: int) -> float | None:
     return round(completed / invited, 4) if invited else None
 
@@ -41,15 +47,19 @@ def _with_rate(tally: Mapping[str, int]) -> dict[str, Any]:
     return {**tally, "rate": _rate(tally["completed"], tally["invited"])}
 
 
-def response_rates(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
+def response_rates(
+    *, db: Database, org_id: str, wave_id: str, rows: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Response rates of an open (or any) wave.
 
     `sides`: buyers and sellers invited/completed/rate (a seller counts once, completed
     when every subject is answered). `accounts`: per account, its buyer contacts
     invited/completed and the seller answers about them expected/completed. `sellers`: per
-    seller, their subjects answered and how many of their buyer contacts answered."""
+    seller, their subjects answered and how many of their buyer contacts answered.
+    `rows`: the wave's progress_rows when the caller read them already (one page, one read)."""
     wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
-    rows = invitation_store.progress_rows(db=db, org_id=org_id, wave_id=wave_id)
+    if rows is None:
+        rows = wave_rows(db=db, org_id=org_id, wave_id=wave_id)
     answered = responses.completed_seller_subjects(db=db, org_id=org_id, wave_id=wave_id)
     done_subjects: defaultdict[str, set[str]] = defaultdict(set)
     for response in answered:
@@ -144,16 +154,18 @@ def not_answered(
     wave_id: str,
     side: str | None = None,
     silent_decision_makers: bool = False,
+    rows: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Who has not completed yet (revoked links left out; opted-out people flagged), by side
-    then email. `silent_decision_makers`: only buyer contacts whose role is decision_maker."""
+    then email. `silent_decision_makers`: only buyer contacts whose role is decision_maker.
+    `rows`: the wave's progress_rows when the caller read them already."""
     wave = get_wave(db=db, org_id=org_id, wave_id=wave_id)
     if silent_decision_makers:
         side = BUYER
+    if rows is None:
+        rows = wave_rows(db=db, org_id=org_id, wave_id=wave_id)
     rows = [
-        r
-        for r in invitation_store.progress_rows(db=db, org_id=org_id, wave_id=wave_id)
-        if r.get("status") != COMPLETED and (side is None or r.get("side") == side)
+        r for r in rows if r.get("status") != COMPLETED and (side is None or r.get("side") == side)
     ]
     # the program's contacts in one read: cheaper than a `$in` over the ids on the stand-in
     contacts = {

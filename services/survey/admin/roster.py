@@ -19,6 +19,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from services.survey.admin.accounts import mark_tallies_stale, refresh_after_import
 from services.survey.admin.programs import get_program
 from services.survey.admin.roster_file import (
     RosterFileError,
@@ -271,6 +272,12 @@ class _Import:
         report.assignments_created += created
         report.assignments_updated += updated
 
+    def _will_write(self) -> None:
+        # before the first write: the accounts table counts again unless the import completes
+        if not self.wrote:
+            mark_tallies_stale(db=self.db, org_id=self.org_id, program_id=self.program_id)
+        self.wrote = True
+
     def _on_insert(self) -> dict[str, Any]:
         return {"_id": new_id(), "created_at": self.now}
 
@@ -342,7 +349,7 @@ class _Import:
                 changed[current.id] = want
         if not upserts and not changed:
             return 0, 0, ids
-        self.wrote = True
+        self._will_write()
         inserted = roster_store.write(
             db=self.db, family=collection, upserts=upserts, updates=changed
         )
@@ -398,7 +405,7 @@ class _Import:
                 and a["seller_email"] not in self.sellers_of[a["contact_email"]]
             ]
             if stale:
-                self.wrote = True
+                self._will_write()
                 self.report.assignments_removed = roster_store.delete_assignments(
                     db=self.db, assignment_ids=stale
                 )
@@ -466,10 +473,13 @@ def _run(
                 importer.reject(values)
             else:
                 importer.add(number, values, decimal_comma=decimal_comma)
-        return _finished(importer)
+        report = _finished(importer)
     except (PyMongoError, _WriteFailed) as exc:
         log.warning("roster import interrupted", exc_info=exc)
         raise importer.interrupted(exc) from exc
+    if importer.wrote:  # the console's accounts table sorts on each account's tallies
+        refresh_after_import(db=importer.db, org_id=importer.org_id, program_id=importer.program_id)
+    return report
 
 
 def _finished(importer: _Import) -> RosterReport:

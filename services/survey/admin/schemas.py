@@ -107,23 +107,36 @@ class ProgramSettingsSchema(StrictSchema):
             validate=validate.Range(min=0, max=100, min_inclusive=False, max_inclusive=False)
         ),
         validate=validate.Length(equal=3),
-        metadata={"description": "level boundaries on the 0-100 scale, strictly increasing"},
+        metadata={
+            "title": "Level cut points",
+            "description": "the three relationship index values (0-100, increasing) where "
+            "transactional, predisposed and trusted advisor begin",
+        },
     )
     gap_threshold = StrictNumber(
         validate=validate.Range(min=0, max=100, min_inclusive=False),
-        metadata={"description": "gap class threshold T"},
+        metadata={
+            "title": "Gap threshold",
+            "description": "gap class threshold T: a seller rating the relationship this many "
+            "points above the buyer is a blind spot, this many below undervalued",
+        },
     )
     role_weights = fields.Dict(
         keys=fields.String(validate=validate.OneOf(ROLES)),
         values=StrictNumber(validate=validate.Range(min=0, max=1000)),
-        metadata={"description": "contact weight by role; missing roles keep their default"},
+        metadata={
+            "title": "Role weights",
+            "description": "how much each buying role counts in an account's scores; "
+            "missing roles keep their default",
+        },
     )
     reminder_days = fields.List(
         StrictInteger(validate=validate.Range(min=1, max=365)),
         validate=validate.Length(max=10),
         metadata={
+            "title": "Reminder days",
             "description": "days after launch on which non-responders are reminded, "
-            "strictly increasing",
+            "strictly increasing (none: no reminders)",
             "uniqueItems": True,
         },
     )
@@ -134,6 +147,7 @@ class ProgramSettingsSchema(StrictSchema):
         ),
         validate=validate.Length(min=1, max=20),
         metadata={
+            "title": "Languages",
             "description": "survey languages, each once; the first is the default for contacts",
             "uniqueItems": True,
         },
@@ -142,14 +156,17 @@ class ProgramSettingsSchema(StrictSchema):
         allow_none=True,
         validate=validate.Length(max=254),
         metadata={
-            "description": "receives the wave digest when results are final, and overdue cases"
+            "title": "Manager email",
+            "description": "receives the wave digest when results are final (none: no digest), "
+            "and the overdue cases once a day",
         },
     )
     case_due_hours = StrictInteger(
         validate=validate.Range(min=1, max=24 * 365),
         metadata={
+            "title": "Case due hours",
             "description": "hours the account owner has to close a case, from the moment the "
-            "wave's results are final (default 48)"
+            "wave's results are final (default 48)",
         },
     )
 

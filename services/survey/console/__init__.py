@@ -3,7 +3,8 @@
 Server-rendered Jinja with htmx (vendored under static/vendor/), the same service functions
 as the admin API. `people.py` holds users, roles and the access checks; `signing_in.py` the
 sign-in links and rate limits; `blueprint.py` the blueprint (CSRF, errors, rendering), `auth_views.py` the sign-in pages,
-`pages.py` the programs and organisation pages.
+`pages.py` the programs and organisation pages, `program_forms.py` a program's create and
+settings forms, `roster_pages.py` its accounts, import and download.
 """
 
 from __future__ import annotations
@@ -52,7 +53,16 @@ def _not_signed_in():
 
 def register(app: Flask) -> None:
     """Register the console blueprint, Flask-Login and CSRF on its forms."""
-    from services.survey.console import auth_views, pages  # noqa: F401 (their routes)
+    from services.survey.console import (  # noqa: F401 (their routes)
+        auth_views,
+        pages,
+        program_forms,
+        report_pages,
+        results_pages,
+        roster_pages,
+        seller_pages,
+        wave_views,
+    )
     from services.survey.console.blueprint import bp
 
     settings = app.extensions["rapport"].settings

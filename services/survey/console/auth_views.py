@@ -7,7 +7,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from services.survey.console import SIGNED_IN_AT
 from services.survey.console.blueprint import bp, container, render
-from services.survey.console.people import Person, authenticate, end_sessions, person_of
+from services.survey.console.people import (
+    SELLER,
+    Person,
+    authenticate,
+    end_sessions,
+    person_of,
+)
 from services.survey.console.signing_in import (
     LinkNotValid,
     TooManyAttempts,
@@ -40,6 +46,14 @@ def _next_page() -> str:
     # only a console path of this site, never another host (no open redirect)
     if wanted.startswith("/app/") and not wanted.startswith("//") and "\\" not in wanted:
         return wanted
+    return _landing()
+
+
+def _landing() -> str:
+    """Where a person lands after signing in: a seller on their own results, everyone else on
+    the programs."""
+    if current_user.is_authenticated and current_user.role == SELLER:
+        return url_for("console.my_results")
     return url_for("console.programs")
 
 
@@ -50,8 +64,8 @@ def _sign_in_page(status: int = 200, **context):
 @bp.get("/")
 @login_required
 def home():
-    """The console's first page: the organisation's programs."""
-    return redirect(url_for("console.programs"))
+    """The console's first page: the organisation's programs (a seller: their own results)."""
+    return redirect(_landing())
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -59,7 +73,7 @@ def sign_in():
     """Email and password; rate-limited per address and per account."""
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(url_for("console.programs"))
+            return redirect(_landing())
         return _sign_in_page()
     email = request.form.get("email", "").strip()[:254]
     password = request.form.get("password", "")
@@ -107,7 +121,7 @@ def use_link(token: str):
     except LinkNotValid:
         return render("console/link_not_valid.html", 404)
     _start_session(person)
-    return redirect(url_for("console.programs"))
+    return redirect(_landing())
 
 
 @bp.post("/sign-out")

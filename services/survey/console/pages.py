@@ -82,7 +82,13 @@ def program_context(*, db: Database, person: Person, program_id: str) -> dict[st
         {"name": name, "value": _shown(value), "help": _setting_help(name)}
         for name, value in (program.get("settings") or {}).items()
     ]
-    return {"program": {"id": program["_id"], "name": program["name"]}, "settings": settings}
+    from services.survey.console.results_pages import program_waves
+
+    return {
+        "program": {"id": program["_id"], "name": program["name"]},
+        "settings": settings,
+        "waves": program_waves(db=db, person=person, program_id=program_id),
+    }
 
 
 def organisation_context(
