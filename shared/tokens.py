@@ -79,3 +79,22 @@ def invitation_id_from_optout_token(token: str, settings: Settings) -> str | Non
     if not value or not value.startswith(_OPTOUT_PREFIX):
         return None
     return value[len(_OPTOUT_PREFIX) :] or None
+
+
+# A case link signs "case:<case id>": it names one case, in the console (which still asks
+# the reader to sign in), and cannot be turned into a survey or opt-out token.
+_CASE_PREFIX = "case:"
+
+
+def case_url(case_id: str, settings: Settings) -> str:
+    """The signed link to a case in the console, put in the owner's emails."""
+    token = sign_invitation(_CASE_PREFIX + case_id, settings)
+    return f"{settings.public_url}/app/cases/{case_id}?t={token}"
+
+
+def case_id_from_token(token: str, settings: Settings) -> str | None:
+    """The case a case link was signed for, or None."""
+    value = invitation_id_from_token(token, settings)
+    if not value or not value.startswith(_CASE_PREFIX):
+        return None
+    return value.removeprefix(_CASE_PREFIX)

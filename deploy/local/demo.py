@@ -1,5 +1,8 @@
 """Demo data for `make dev`: a program with one closed, scored wave and one open wave.
 
+Closing the wave opens its close-the-loop cases (one per trigger); the demo works two of them,
+one in progress and one closed with a note, so the cases list shows the loop working.
+
 Everything goes through the same service functions as the API (roster import, wave
 launch, respondent submit, the closing recompute), on a synthetic wave.
 """
@@ -12,12 +15,13 @@ from datetime import UTC, datetime, timedelta
 from deploy.local.synthetic import generate_roster_and_answers
 from services.bootstrap import Container
 from services.scoring.worker import close_wave
+from services.survey.admin.cases import change_case, list_cases
 from services.survey.admin.programs import create_program
 from services.survey.admin.roster import import_roster_rows
 from services.survey.admin.waves import create_wave, launch_wave
 from services.survey.organisations import ensure_organisation
 from services.survey.respond.service import load_respondent, submit_answers
-from shared.store import waves
+from shared.store import Database, waves
 from shared.tokens import sign_invitation
 from shared.vocabulary import BUYER, SELLER
 
@@ -77,6 +81,7 @@ def ensure_demo(
         db=db, org_id=org_id, wave_id=closed["_id"], closed_by="demo", now=datetime.now(UTC)
     )
     close_wave(db=db, bus=bus, wave_id=closed["_id"])
+    _work_two_cases(db, org_id, closed["_id"])
 
     live = create_wave(
         db=db,
@@ -89,7 +94,24 @@ def ensure_demo(
     log.info("demo data created", extra={"wave_id": closed["_id"]})
     print(
         f"  demo            closed wave {closed['_id']} (results at /api/v1/waves/{closed['_id']}/results),"
-        f" open wave {live['_id']} (links at /api/v1/waves/{live['_id']}/links)",
+        f" open wave {live['_id']} (links at /api/v1/waves/{live['_id']}/links),"
+        f" cases at /api/v1/waves/{closed['_id']}/cases",
         flush=True,
     )
     return closed["_id"]
+
+
+def _work_two_cases(db: Database, org_id: str, wave_id: str) -> None:
+    """The first case in progress, the second closed with a note (as its owner would)."""
+    found = list_cases(db=db, org_id=org_id, wave_id=wave_id)["items"]
+    if found:
+        change_case(db=db, org_id=org_id, case_id=found[0]["id"], status="in_progress", by="demo")
+    if len(found) > 1:
+        change_case(
+            db=db,
+            org_id=org_id,
+            case_id=found[1]["id"],
+            status="closed",
+            note="Met the buyer, agreed a joint plan for the next quarter.",
+            by="demo",
+        )

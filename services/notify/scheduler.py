@@ -1,4 +1,5 @@
-"""The notify scheduler: reminders on a wave's reminder days, and closing waves at `closes_at`.
+"""The notify scheduler: reminders on a wave's reminder days, closing waves at `closes_at`, and
+the case reminders and overdue cases (services/notify/cases.py).
 
 Several notify processes may run it at once. A reminder is claimed by inserting its email
 under the unique key ``reminder:<invitation_id>:<day>``; a wave is closed by the one process
@@ -14,6 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.notify.cases import send_case_reminders, send_overdue_cases
 from services.notify.config import NotifyConfig
 from services.notify.delivery import Delivery, Tally
 from services.notify.invitations import WaveContext, as_datetime, send_invitation_emails
@@ -179,7 +181,8 @@ class Scheduler:
         self.clock = clock
 
     def run_once(self, now: datetime | None = None) -> dict[str, Any]:
-        """One pass: close what is due first (no reminder after closing), then remind."""
+        """One pass: close what is due first (no reminder after closing), then remind; then
+        the cases due within a day (their owners) and overdue (the program managers, daily)."""
         now = now or self.clock()
         closed = close_due_waves(db=self.db, bus=self.bus, now=now)
         reminders = send_due_reminders(
@@ -189,7 +192,19 @@ class Scheduler:
             settings=self.settings,
             now=now,
         )
-        return {"closed": closed, "reminders": reminders}
+        mail = {
+            "db": self.db,
+            "delivery": self.delivery,
+            "renderer": self.renderer,
+            "settings": self.settings,
+            "now": now,
+        }
+        return {
+            "closed": closed,
+            "reminders": reminders,
+            "case_reminders": send_case_reminders(**mail),
+            "overdue_cases": send_overdue_cases(**mail),
+        }
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -1,8 +1,11 @@
 """The notify consumer and its background loops, wired from one container.
 
 One consumer, ``notify``, binds `invitations.created`, `wave.scored` and
-`relationship.alert`. Each process also runs a retry loop (emails whose relay was down)
-and the scheduler (reminders, closing dates); see `Notifier.start_background`.
+`relationship.alert`. `wave.scored` sends the results emails, then each owner's one email
+of new cases; a `relationship.alert` sends nothing (its case is in that email: one message
+per owner per wave, never one per trigger). Each process also runs a retry loop (emails
+whose relay was down) and the scheduler (reminders, closing dates, case reminders and
+overdue cases); see `Notifier.start_background`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 import threading
 
 from services.bootstrap import Container
-from services.notify.alerts import send_alert
+from services.notify.cases import send_new_cases
 from services.notify.config import NotifyConfig
 from services.notify.delivery import Delivery
 from services.notify.invitations import send_invitations
@@ -75,22 +78,24 @@ class Notifier:
     def handle(self, event: Event) -> None:
         """The consumer's handler: one event, its emails recorded and (when the relay is up) sent."""
         handlers = {
-            INVITATIONS_CREATED: send_invitations,
-            WAVE_SCORED: send_wave_results,
-            RELATIONSHIP_ALERT: send_alert,
+            INVITATIONS_CREATED: (send_invitations,),
+            WAVE_SCORED: (send_wave_results, send_new_cases),
         }
-        handler = handlers.get(event.type)
-        if handler is None:
+        if event.type == RELATIONSHIP_ALERT:
+            return  # for outside listeners: its case is in the owner's email of the wave
+        found = handlers.get(event.type)
+        if found is None:
             log.info("event not for notify", extra={"event_id": event.event_id, "type": event.type})
             return
-        handler(
-            db=self.container.db,
-            delivery=self.delivery,
-            renderer=self.renderer,
-            settings=self.settings,
-            event_id=event.event_id,
-            payload=event.payload,
-        )
+        for handler in found:
+            handler(
+                db=self.container.db,
+                delivery=self.delivery,
+                renderer=self.renderer,
+                settings=self.settings,
+                event_id=event.event_id,
+                payload=event.payload,
+            )
 
     def scheduler(self) -> Scheduler:
         return Scheduler(

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from services.bootstrap import Container
-from services.scoring import engine
+from services.scoring import cases, engine
 from services.scoring.coaching import load_coaching_library
 from shared import clock
 from shared.bus import Bus, BusError, ConsumerSpec
@@ -498,6 +498,8 @@ def close_wave(*, db: Database, bus: Bus, wave_id: str) -> engine.WaveResult:
     write_results(db, loaded, result, final=True)
     waves.mark_closed(db=db, wave_id=wave_id, now=datetime.now(UTC))
     scoring_state.mark_final(db=db, wave_id=wave_id, org_id=loaded.wave["org_id"])
+    # close the loop: one case per trigger, opened once (services/scoring/cases.py)
+    cases.open_for_wave(db, loaded.wave, loaded.program, result.alerts, loaded.owners, previous_id)
     org_id, program_id = loaded.wave["org_id"], loaded.wave["program_id"]
     # Ids derived from the wave: a redelivered wave.closed republishes the same events,
     # which the notify service recognises and does not send twice.

@@ -64,6 +64,9 @@ OPERATION_IDS = {
     ("post", "/api/v1/waves/{wave_id}/links/{email}/revoke"): "revokeLink",
     ("post", "/api/v1/waves/{wave_id}/links/{email}/reissue"): "reissueLink",
     ("put", "/api/v1/organisation/logo"): "uploadLogo",
+    ("get", "/api/v1/waves/{wave_id}/cases"): "listCases",
+    ("get", "/api/v1/cases/{case_id}"): "getCase",
+    ("patch", "/api/v1/cases/{case_id}"): "updateCase",
     ("get", "/api/v1/respond/{token}"): "getRespondent",
     ("put", "/api/v1/respond/{token}/subjects/{subject_id}"): "saveAnswers",
     ("post", "/api/v1/respond/{token}/subjects/{subject_id}/submit"): "submitAnswers",
@@ -92,6 +95,7 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, str]]] = {
         "getResults": _WAVE,
         "exportResults": _WAVE,
         "updateWave": _WAVE,
+        "listCases": _WAVE,
     },
     ("launchWave", "200"): {
         "getWave": _LAUNCHED,
@@ -101,6 +105,11 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, str]]] = {
         "remindWave": _LAUNCHED,
         "inviteLate": _LAUNCHED,
         "updateWave": _LAUNCHED,
+        "listCases": _LAUNCHED,
+    },
+    ("listCases", "200"): {
+        "getCase": {"case_id": "$response.body#/items/0/id"},
+        "updateCase": {"case_id": "$response.body#/items/0/id"},
     },
     ("listLinks", "200"): {
         "getRespondent": {"token": "$response.body#/items/0/token"},

@@ -17,6 +17,7 @@ document family holds its reads and writes as keyword-only functions, so the ser
     organisations     organisations and API keys
     users             console people, used sign-in links, sign-in attempt counters
     opt_outs          who asked for no more survey email
+    cases             close-the-loop cases: opened once per trigger, their status and history
     processed_events  the consumers' idempotency log
 
 A `Database` is passed around as a handle; the pymongo errors the services handle are

@@ -109,6 +109,14 @@ INDEXES: dict[str, tuple[Index, ...]] = {
     "sign_in_links": (_ix("expires_at"),),
     # `_id` is "<address|account>:<who>:<window>": failed sign-ins counted per window
     "sign_in_attempts": (_ix("expires_at"),),
+    # close-the-loop cases: `_id` derives from `case_key` "<wave>|<account>|<contact>|<kind>",
+    # unique, so opening a case twice inserts nothing (shared/store/cases.py)
+    "cases": (
+        _ix("case_key", unique=True),
+        _ix("wave_id", "status"),
+        _ix("org_id", "owner_email"),
+        _ix("status", "due_at"),
+    ),
     # a seller's "I'll do this" on a coaching behaviour; `_id` "<wave>|<seller>|<dimension>|<n>"
     "commitments": (_ix("org_id", "wave_id", "seller_email"),),
 }

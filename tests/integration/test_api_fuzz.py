@@ -55,6 +55,9 @@ ADMIN_OPERATIONS = (
     ("POST", "/api/v1/waves/{wave_id}/links/{email}/revoke"),
     ("POST", "/api/v1/waves/{wave_id}/links/{email}/reissue"),
     ("PUT", "/api/v1/organisation/logo"),
+    ("GET", "/api/v1/waves/{wave_id}/cases"),
+    ("GET", "/api/v1/cases/{case_id}"),
+    ("PATCH", "/api/v1/cases/{case_id}"),
 )
 # What the document's links must let a client do, one operation after the other.
 WORKFLOW = (

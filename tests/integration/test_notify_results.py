@@ -1,4 +1,4 @@
-"""After `wave.scored`: sellers' results and coaching, the manager's digest; relationship alerts."""
+"""After `wave.scored`: sellers' results and coaching, the manager's digest; no alert emails."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ from services.notify.worker import consumer_specs
 from shared.events import RELATIONSHIP_ALERT, WAVE_SCORED, Event
 from tests.support.notify_fixtures import DIMENSIONS, make_notifier, make_world, write_results
 from tests.support.waiting import wait_for
+
+
+def _results_mail(smtp) -> list:
+    """The captured emails but each owner's email of new cases (tests/integration/
+    test_case_emails.py): these tests read the results emails."""
+    return [m for m in smtp.handler.snapshot() if "new cases to follow up" not in m.subject]
 
 
 @pytest.fixture
@@ -67,11 +73,11 @@ def test_after_wave_scored_each_seller_gets_one_results_email_with_the_stored_nu
         event = _scored(world)
         rabbit_bus.publish(event)
         rabbit_bus.publish(event)  # redelivered
-        wait_for(lambda: len(smtp.handler.snapshot()) >= 3, message="two sellers and the manager")
+        wait_for(lambda: len(_results_mail(smtp)) >= 3, message="two sellers and the manager")
         time.sleep(0.5)  # time for the redelivered copy to be handled (and skipped)
     finally:
         consumer.stop()
-    mails = smtp.handler.snapshot()
+    mails = _results_mail(smtp)
     assert Counter(m.rcpt_tos[0] for m in mails) == Counter(
         {"sam@northwind.example": 1, "tess@northwind.example": 1, "pm@northwind.example": 1}
     )
@@ -151,7 +157,7 @@ def test_the_program_manager_gets_rates_distributions_revenue_at_risk_and_priori
     world = make_world(db)
     stored = write_results(db, world, without=["tess@northwind.example"])  # nor does Bob answer
     make_notifier(db, smtp.url).handle(_scored(world))
-    digest = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["pm@northwind.example"])
+    digest = next(m for m in _results_mail(smtp) if m.rcpt_tos == ["pm@northwind.example"])
     assert digest.subject == "Wave results: Spring 2025"
     text = _plain(digest)
     assert "Buyers: 2 of 3 completed (67%)" in text
@@ -175,7 +181,7 @@ def test_the_digest_lists_as_many_priority_accounts_as_the_setting_says(db, smtp
     first, second = sorted(stored["results"]["accounts"], key=lambda a: -a["priority"])
     # RAPPORT_PRIORITY_ACCOUNTS_SHOWN=1
     make_notifier(db, smtp.url, priority_accounts_shown=1).handle(_scored(world))
-    digest = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["pm@northwind.example"])
+    digest = next(m for m in _results_mail(smtp) if m.rcpt_tos == ["pm@northwind.example"])
     text = _plain(digest)
     assert f"1. {first['name']}:" in text
     assert f"2. {second['name']}:" not in text and f"{second['name']}:" not in text
@@ -187,7 +193,7 @@ def test_a_seller_none_of_whose_buyers_answered_gets_a_short_note_with_the_respo
     world = make_world(db)
     write_results(db, world, without=("cleo@globex.example",))
     make_notifier(db, smtp.url).handle(_scored(world))
-    mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
+    mails = {m.rcpt_tos[0]: m for m in _results_mail(smtp)}
     tess = mails["tess@northwind.example"]
     text = " ".join(_plain(tess).split())
     assert tess.subject == "No results this time: Spring 2025"
@@ -206,7 +212,7 @@ def test_the_note_counts_how_many_of_the_sellers_buyers_answered(db, smtp):
         db, world, without=("ann@acme.example", "bob@acme.example", "cleo@globex.example")
     )
     make_notifier(db, smtp.url).handle(_scored(world))
-    mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
+    mails = {m.rcpt_tos[0]: m for m in _results_mail(smtp)}
     sam = " ".join(_plain(mails["sam@northwind.example"]).split())
     assert "0 of your 3 buyer contacts answered the survey Spring 2025" in sam
     assert "No coaching plan" not in sam and "== How your buyers see you" not in sam
@@ -219,7 +225,7 @@ def test_without_a_manager_email_the_digest_is_skipped_with_a_log_line(db, smtp,
     write_results(db, world)
     with caplog.at_level(logging.INFO, logger="services.notify.results"):
         make_notifier(db, smtp.url).handle(_scored(world))
-    assert sorted(m.rcpt_tos[0] for m in smtp.handler.snapshot()) == [
+    assert sorted(m.rcpt_tos[0] for m in _results_mail(smtp)) == [
         "sam@northwind.example",
         "tess@northwind.example",
     ]
@@ -231,14 +237,14 @@ def test_wave_scored_before_the_results_are_final_fails_so_the_bus_retries(db, s
     write_results(db, world, final=False)
     with pytest.raises(ResultsNotReady):
         make_notifier(db, smtp.url).handle(_scored(world))
-    assert smtp.handler.snapshot() == []
+    assert _results_mail(smtp) == []
 
 
 def test_a_german_seller_gets_german_results_with_decimal_commas(db, smtp):
     world = make_world(db, seller_language="de")
     stored = write_results(db, world)
     make_notifier(db, smtp.url, bus=None).handle(_scored(world))
-    tess = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["tess@northwind.example"])
+    tess = next(m for m in _results_mail(smtp) if m.rcpt_tos == ["tess@northwind.example"])
     text = _plain(tess)
     cleo = next(c for c in stored["accounts"]["G-7"]["contacts"] if c["name"] == "Cleo Cole")
     assert tess.subject.startswith("Ihre Beziehungsergebnisse")
@@ -247,48 +253,24 @@ def test_a_german_seller_gets_german_results_with_decimal_commas(db, smtp):
     assert "Vertrauen" in text and "unterschätzt" in text
 
 
-def test_a_relationship_alert_tells_the_account_owner_what_changed(db, smtp):
+def test_a_relationship_alert_sends_no_email_of_its_own(db, smtp):
+    # its case is in the owner's one email of the wave (tests/integration/test_case_emails.py)
     world = make_world(db)
-    notifier = make_notifier(db, smtp.url)
-    alert = Event(
-        RELATIONSHIP_ALERT,
-        {
-            "org_id": world.org_id,
-            "wave_id": world.wave_id,
-            "account_external_id": "A-1",
-            "owner_email": "owner@northwind.example",
-            "kind": "level_drop",
-            "contact_email": "ann@acme.example",
-            "detail": {"previous": "predisposed", "current": "transactional", "delta_ri": -12.5},
-        },
-    )
-    notifier.handle(alert)
-    notifier.handle(alert)
-    (mail,) = smtp.handler.snapshot()
-    assert mail.rcpt_tos == ["owner@northwind.example"]
-    assert mail.subject == "Relationship alert: Acme Corp"
-    text = _plain(mail)
-    assert "The relationship level of Ann Archer dropped from predisposed to transactional." in text
-    assert "delta ri: -12.5" in text
-    assert "Ann Archer" in mail.part("html") and "transactional" in mail.part("html")
-
-
-def test_an_alert_without_an_owner_is_not_emailed(db, smtp):
-    world = make_world(db)
-    db.accounts.update_many({}, {"$unset": {"owner_email": ""}})
     make_notifier(db, smtp.url).handle(
         Event(
             RELATIONSHIP_ALERT,
             {
                 "org_id": world.org_id,
                 "wave_id": world.wave_id,
-                "account_external_id": "G-7",
-                "kind": "ri_drop",
-                "detail": {"previous": 70.0, "current": 55.0},
+                "account_external_id": "A-1",
+                "owner_email": "owner@northwind.example",
+                "kind": "level_drop",
+                "contact_email": "ann@acme.example",
+                "detail": {"previous": "predisposed", "current": "transactional"},
             },
         )
     )
-    assert smtp.handler.snapshot() == [] and db.emails.count_documents({}) == 0
+    assert _results_mail(smtp) == [] and db.emails.count_documents({}) == 0
 
 
 def test_figures_from_too_few_answers_say_how_many_answers_they_rest_on(db, smtp):
@@ -298,7 +280,7 @@ def test_figures_from_too_few_answers_say_how_many_answers_they_rest_on(db, smtp
     results = stored["results"]
     assert results["relationship_index"]["low_n"] and results["relationship_index"]["n"] == 2
     make_notifier(db, smtp.url).handle(_scored(world))
-    mails = {m.rcpt_tos[0]: m for m in smtp.handler.snapshot()}
+    mails = {m.rcpt_tos[0]: m for m in _results_mail(smtp)}
 
     digest = mails["pm@northwind.example"]
     text = _plain(digest)
@@ -320,43 +302,7 @@ def test_a_german_seller_reads_how_many_answers_a_thin_figure_rests_on(db, smtp)
     world = make_world(db, seller_language="de")
     stored = write_results(db, world)
     make_notifier(db, smtp.url).handle(_scored(world))
-    tess = next(m for m in smtp.handler.snapshot() if m.rcpt_tos == ["tess@northwind.example"])
+    tess = next(m for m in _results_mail(smtp) if m.rcpt_tos == ["tess@northwind.example"])
     globex = stored["accounts"]["G-7"]
     ri = _one(globex["relationship_index"]).replace(".", ",")
     assert f"Beziehungsindex {ri} (auf Grundlage einer Antwort)" in _plain(tess)
-
-
-@pytest.mark.parametrize(
-    ("kind", "detail", "sentence"),
-    [
-        (
-            "silent_decision_maker",
-            {"previous": None, "current": None},
-            "Decision maker Ann Archer did not answer the survey before it closed.",
-        ),
-        (
-            "decision_maker_blind_spot",
-            {"previous": 250 / 3, "current": 50.0},
-            "Decision maker Ann Archer puts the relationship at 50.0, the seller at 83.3: "
-            "a blind spot.",
-        ),
-    ],
-)
-def test_a_decision_maker_alert_says_what_it_is_about(db, smtp, kind, detail, sentence):
-    world = make_world(db)
-    make_notifier(db, smtp.url).handle(
-        Event(
-            RELATIONSHIP_ALERT,
-            {
-                "org_id": world.org_id,
-                "wave_id": world.wave_id,
-                "account_external_id": "A-1",
-                "owner_email": "owner@northwind.example",
-                "kind": kind,
-                "contact_email": "ann@acme.example",
-                "detail": detail,
-            },
-        )
-    )
-    (mail,) = smtp.handler.snapshot()
-    assert sentence in " ".join(_plain(mail).split())

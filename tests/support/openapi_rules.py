@@ -59,6 +59,12 @@ SAID_IN_WORDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "POST /api/v1/waves/{wave_id}/reminders": (
         ("", "to: not invited to this wave", "not invited"),
     ),
+    "PATCH /api/v1/cases/{case_id}": (
+        ("note", "is required to close a case", "closing needs a note"),
+        ("status", "a case goes open -> in_progress -> closed, never back", "never back"),
+        ("owner_email", "not a user or seller of this organisation", "a user or seller"),
+        ("body", "send status, note or owner_email", "send status, note or owner_email"),
+    ),
     "PUT /api/v1/organisation/logo": (
         ("", "the file is not a PNG image", "PNG"),
         ("", "the file is not a usable SVG", "SVG"),

@@ -150,11 +150,24 @@ def make_wave(
         buyer_names=buyer_names,
     )
     import_rows(db, org_id, program["_id"], rows)
+    return launch_next_wave(db, settings, org_id, program["_id"], rows, name="Spring review")
+
+
+def launch_next_wave(
+    db: Database,
+    settings: Settings,
+    org_id: str,
+    program_id: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    name: str,
+) -> SurveyWorld:
+    """Create and launch a wave of the program (whose roster holds `rows`) named `name`."""
     wave = create_wave(
         db=db,
         org_id=org_id,
-        program_id=program["_id"],
-        name="Spring review",
+        program_id=program_id,
+        name=name,
         closes_at=clock.stored_now() + timedelta(days=14),
     )
     # delivery "none": no invitation events, so the bus is never used
@@ -162,7 +175,7 @@ def make_wave(
         db=db, bus=InProcessBus(settings), org_id=org_id, wave_id=wave["_id"], delivery="none"
     )
 
-    world = SurveyWorld(org_id=org_id, program_id=program["_id"], wave_id=wave["_id"])
+    world = SurveyWorld(org_id=org_id, program_id=program_id, wave_id=wave["_id"])
     invitations = {
         (inv["side"], inv["person_email"]): inv
         for inv in db.invitations.find({"wave_id": wave["_id"]})

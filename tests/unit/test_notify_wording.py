@@ -137,21 +137,28 @@ EMAILS: dict[str, dict[str, Any]] = {
         ),
         "optional": {"org_name": None, "priority_accounts": [], "relationship_index": None},
     },
-    "relationship alert": {
-        "template": "relationship_alert",
-        "subject": ("alert_subject", ("account",)),
+    "new cases": {
+        "template": "cases",
+        "subject": ("cases_subject", ("wave", "count")),
         "context": dict(
-            owner_name="Sam Seller", account_name="Acme", wave_name="Spring",
-            org_name="Northwind Supplies", change_key="alert_ri_drop", kind="ri drop",
-            who="Ann Archer", previous="70.0", current="55.0", details=[("threshold", "10")],
+            title="Autumn: new cases to follow up (2)", owner_name="Sam Seller",
+            org_name="Northwind Supplies",
+            intro=[("cases_intro", {"wave": "Autumn", "due": "16 March 2030"}),
+                   ("cases_compared", {"previous_wave": "Spring"})],
+            groups=[{"account_name": "Acme", "items": [
+                {"key": "case_ri_drop", "url": "https://rapport.example/app/cases/c1?t=x",
+                 "owner_line": None,
+                 "values": {"wave": "Autumn", "previous_wave": "Spring", "who": "Ann Archer",
+                            "kind": "ri drop", "previous": "70.0", "current": "55.0"}}]}],
+            closing="cases_next",
         ),
         "optional": {
-            "owner_name": "", "org_name": None, "who": "", "previous": None,
-            "wave_name": "", "details": [],
+            "owner_name": "", "org_name": None, "closing": None,
+            "intro": [("cases_intro", {"wave": "Autumn", "due": "16 March 2030"})],
         },
     },
 }  # fmt: skip
-# Every kind of alert sentence, with and without who it is about.
+# Every kind of case sentence; the overdue list to the manager says owner and due date.
 for _kind in (
     "level_drop",
     "became_detractor",
@@ -160,17 +167,45 @@ for _kind in (
     "silent_decision_maker",
     "other",
 ):
-    EMAILS[f"relationship alert ({_kind})"] = {
-        **EMAILS["relationship alert"],
-        "context": {**EMAILS["relationship alert"]["context"], "change_key": f"alert_{_kind}"},
-        "optional": {**EMAILS["relationship alert"]["optional"], "kind": ""},
+    _context = EMAILS["new cases"]["context"]
+    _item = {**_context["groups"][0]["items"][0], "key": f"case_{_kind}"}
+    if _kind in ("level_drop", "became_detractor"):
+        _item["values"] = {**_item["values"], "previous": "promoter", "current": "detractor"}
+    EMAILS[f"new cases ({_kind})"] = {
+        **EMAILS["new cases"],
+        "context": {**_context, "groups": [{"account_name": "Acme", "items": [_item]}]},
     }
+EMAILS["case reminder"] = {
+    **EMAILS["new cases"],
+    "subject": ("case_reminder_subject", ("account",)),
+    "context": {
+        **EMAILS["new cases"]["context"],
+        "intro": [("case_reminder_intro", {"due": "16 March 2030"})],
+        "closing": None,
+    },
+    "optional": {"owner_name": "", "org_name": None},
+}
+EMAILS["overdue cases"] = {
+    **EMAILS["new cases"],
+    "subject": ("cases_overdue_subject", ("program", "count")),
+    "context": {
+        **EMAILS["new cases"]["context"],
+        "intro": [("cases_overdue_intro", {})],
+        "closing": None,
+        "groups": [{"account_name": "Acme", "items": [{
+            **EMAILS["new cases"]["context"]["groups"][0]["items"][0],
+            "owner_line": {"owner": "sam@northwind.example", "due": "16 March 2030"}}]}],
+    },
+    "optional": {"owner_name": "", "org_name": None},
+}  # fmt: skip
 
 SUBJECT_VALUES = {
     "org": "Northwind Supplies",
     "wave": "Spring",
     "closes": "14 March 2030",
     "account": "Acme",
+    "count": 2,
+    "program": "Key accounts",
 }
 
 

@@ -157,7 +157,16 @@ class ProgramSettingsSchema(StrictSchema):
         validate=validate.Length(max=254),
         metadata={
             "title": "Manager email",
-            "description": "receives the wave digest when results are final (none: no digest)",
+            "description": "receives the wave digest when results are final (none: no digest), "
+            "and the overdue cases once a day",
+        },
+    )
+    case_due_hours = StrictInteger(
+        validate=validate.Range(min=1, max=24 * 365),
+        metadata={
+            "title": "Case due hours",
+            "description": "hours the account owner has to close a case, from the moment the "
+            "wave's results are final (default 48)",
         },
     )
 

@@ -9,7 +9,21 @@ from flask.views import MethodView
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from services.bootstrap import Container
-from services.survey.admin import late_invitations, programs, reminders, roster, wave_edits, waves
+from services.survey.admin import (
+    cases,
+    late_invitations,
+    programs,
+    reminders,
+    roster,
+    wave_edits,
+    waves,
+)
+from services.survey.admin.case_schemas import (
+    CaseListSchema,
+    CasePatchSchema,
+    CaseQuerySchema,
+    CaseSchema,
+)
 from services.survey.admin.schemas import (
     ROSTER_EXAMPLE_CSV,
     ROSTER_EXAMPLE_ROWS,
@@ -109,6 +123,8 @@ def _authenticate_and_check_body() -> None:
         programs.get_program(db=db, org_id=g.org_id, program_id=path["program_id"])
     if "wave_id" in path:
         waves.get_wave(db=db, org_id=g.org_id, wave_id=path["wave_id"])
+    if "case_id" in path:
+        cases.get_case(db=db, org_id=g.org_id, case_id=path["case_id"])
     if request.method == "PATCH" and not _has_body():
         raise ValidationFailed(
             "the body is missing: send a JSON object with the fields to change",
@@ -442,3 +458,38 @@ class WaveLinkReissue(MethodView):
             email=email,
         )
         return {"items": items}
+
+
+# --- close-the-loop cases -------------------------------------------------------------------
+
+
+@bp.route("/waves/<wave_id>/cases")
+class WaveCases(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.arguments(CaseQuerySchema, location="query", error_status_code=400)
+    @bp.response(200, CaseListSchema)
+    def get(self, query: dict[str, Any], wave_id: str) -> dict[str, Any]:
+        """The wave's close-the-loop cases (one per trigger of SCORING.md section 6, opened
+        when its results are final), filtered by status, owner, kind, account or overdue, and
+        the share closed in time over all its cases, for the wave and per owner."""
+        return cases.list_cases(db=_container().db, org_id=g.org_id, wave_id=wave_id, **query)
+
+
+@bp.route("/cases/<case_id>")
+class Case(MethodView):
+    @bp.doc(security=BEARER)
+    @bp.response(200, CaseSchema)
+    def get(self, case_id: str) -> dict[str, Any]:
+        """One case with its history."""
+        return cases.get_case(db=_container().db, org_id=g.org_id, case_id=case_id)
+
+    @bp.doc(security=BEARER)
+    @bp.arguments(CasePatchSchema, error_status_code=400)
+    @bp.response(200, CaseSchema)
+    def patch(self, body: dict[str, Any], case_id: str) -> dict[str, Any]:
+        """Move the case on (open -> in_progress -> closed, never back; closing needs a note),
+        add a note, or hand it to another user or seller of the organisation (`owner_email`):
+        send status, note or owner_email. Every change is recorded in the case's history."""
+        return cases.change_case(
+            db=_container().db, org_id=g.org_id, case_id=case_id, by="api key", **body
+        )
