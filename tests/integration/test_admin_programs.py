@@ -21,6 +21,11 @@ def test_a_program_gets_the_scoring_defaults(admin, db):
         "role_weights": {"decision_maker": 3, "influencer": 2, "user": 1, "other": 1},
         "reminder_days": [3, 7],
         "languages": ["en", "de"],
+        "case_due_hours": 48,
+        "min_n": 3,
+        "min_interval_accounts": 5,
+        "reliable_change": 1.96,
+        "default_reliability": 0.8,
     }
     stored = db.programs.find_one({"_id": program["id"]})
     assert stored["org_id"] == admin.org_id
@@ -45,6 +50,11 @@ def test_given_settings_override_the_defaults_and_role_weights_merge(admin):
         "reminder_days": [2],
         "languages": ["de"],
         "manager_email": "pm@vendor.example",
+        "case_due_hours": 48,
+        "min_n": 3,
+        "min_interval_accounts": 5,
+        "reliable_change": 1.96,
+        "default_reliability": 0.8,
     }
 
 
@@ -56,6 +66,10 @@ def test_given_settings_override_the_defaults_and_role_weights_merge(admin):
         ({"cut_points": [40, 60, 100]}, "settings.cut_points.2"),
         ({"gap_threshold": 0}, "settings.gap_threshold"),
         ({"gap_threshold": -5}, "settings.gap_threshold"),
+        ({"min_n": 0}, "settings.min_n"),
+        ({"reliable_change": -1}, "settings.reliable_change"),
+        ({"default_reliability": 1}, "settings.default_reliability"),
+        ({"case_due_hours": 0}, "settings.case_due_hours"),
         ({"role_weights": {"boss": 5}}, "settings.role_weights.boss.key"),
         ({"role_weights": {"user": -1}}, "settings.role_weights.user.value"),
         ({"reminder_days": [7, 3]}, "settings.reminder_days"),

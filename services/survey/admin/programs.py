@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from services.survey.errors import NotFound
 from shared import clock
 from shared.ids import new_id
 from shared.questionnaire import load_bank
 from shared.store import Database, programs, roster
+from shared.store.cases import DEFAULT_DUE_HOURS
 from shared.vocabulary import (
     DEFAULT_CUT_POINTS,
     DEFAULT_GAP_THRESHOLD,
@@ -27,6 +29,18 @@ def default_languages() -> list[str]:
     return [bank.default_language, *(x for x in bank.languages if x != bank.default_language)]
 
 
+# SCORING.md version 2's thresholds and the cases' SLA, as a new program gets them
+THRESHOLD_DEFAULTS: Final = MappingProxyType(
+    {
+        "case_due_hours": DEFAULT_DUE_HOURS,
+        "min_n": 3,
+        "min_interval_accounts": 5,
+        "reliable_change": 1.96,
+        "default_reliability": 0.8,
+    }
+)
+
+
 def default_settings() -> dict[str, Any]:
     """A new program's settings when none are given."""
     return {
@@ -35,6 +49,7 @@ def default_settings() -> dict[str, Any]:
         "role_weights": dict(DEFAULT_ROLE_WEIGHTS),
         "reminder_days": list(DEFAULT_REMINDER_DAYS),
         "languages": default_languages(),
+        **THRESHOLD_DEFAULTS,
     }
 
 

@@ -161,6 +161,38 @@ class ProgramSettingsSchema(StrictSchema):
             "and the overdue cases once a day",
         },
     )
+    min_n = StrictInteger(
+        validate=validate.Range(min=1, max=1000),
+        metadata={
+            "title": "Minimum answers",
+            "description": "a figure on fewer answers than this is shown as based on N answers, "
+            "never as solid (default 3)",
+        },
+    )
+    min_interval_accounts = StrictInteger(
+        validate=validate.Range(min=2, max=1000),
+        metadata={
+            "title": "Minimum accounts for an interval",
+            "description": "a wave's 95 % interval resting on fewer accounts than this is "
+            "flagged low_n (default 5)",
+        },
+    )
+    reliable_change = StrictNumber(
+        validate=validate.Range(min=0, min_inclusive=False, max=10),
+        metadata={
+            "title": "Reliable change",
+            "description": "a contact's change counts as real when its reliable change index is "
+            "at least this far from 0 (default 1.96, 95 %)",
+        },
+    )
+    default_reliability = StrictNumber(
+        validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False),
+        metadata={
+            "title": "Default reliability",
+            "description": "the reliability used for the reliable change index while too few "
+            "buyers answered all six dimensions to measure it (default 0.8)",
+        },
+    )
     case_due_hours = StrictInteger(
         validate=validate.Range(min=1, max=24 * 365),
         metadata={

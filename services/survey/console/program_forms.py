@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from services.survey.admin.programs import (
+    THRESHOLD_DEFAULTS,
     create_program,
     default_settings,
     get_program,
@@ -37,6 +38,11 @@ SETTINGS: tuple[tuple[str, str], ...] = (
     ("reminder_days", "numbers"),
     ("languages", "words"),
     ("manager_email", "email"),
+    ("case_due_hours", "number"),
+    ("min_n", "number"),
+    ("min_interval_accounts", "number"),
+    ("reliable_change", "number"),
+    ("default_reliability", "number"),
 )
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
@@ -107,6 +113,8 @@ def read_settings_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[st
         try:
             if kind == "numbers":
                 given[name] = [_number(item) for item in _items(form.get(name, ""))]
+            elif kind == "number" and name in THRESHOLD_DEFAULTS and not form.get(name, "").strip():
+                given[name] = THRESHOLD_DEFAULTS[name]  # left empty: the default
             elif kind == "number":
                 given[name] = _number(form.get(name, ""))
             elif kind == "words":
