@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_wtf.csrf import CSRFError
 
 from services.bootstrap import Container
-from services.survey.respond import screens
+from services.survey.respond import grid, screens
 from services.survey.respond.forms import (
     MOMENTS_PRESENT,
     answers_from_form,
@@ -106,6 +106,8 @@ def start(token: str):
     if not started:
         return _welcome(token, respondent)
     if respondent.side == SELLER:
+        if grid.uses_grid(respondent) and not grid.prefers_one_at_a_time(respondent):
+            return redirect(url_for(".grid_resume", token=token), 303)
         return redirect(url_for(".seller_list", token=token), 303)
     subject = respondent.subjects[0]
     return redirect(_step_url(token, respondent, subject, screens.resume_step(subject)), 303)
@@ -120,7 +122,10 @@ def welcome(token: str):
 
 
 def _welcome(token: str, respondent: Respondent):
-    if respondent.side == SELLER:
+    in_grid = grid.uses_grid(respondent) and not grid.prefers_one_at_a_time(respondent)
+    if in_grid:
+        start_url = url_for(".grid_resume", token=token)
+    elif respondent.side == SELLER:
         start_url = url_for(".seller_list", token=token)
     else:
         subject = respondent.subjects[0]
@@ -132,6 +137,10 @@ def _welcome(token: str, respondent: Respondent):
         start_url=start_url,
         started=started,
         facts=screens.welcome_facts(),
+        grid_minutes=grid.minutes(grid.seller_grid_seconds(len(respondent.subjects)))
+        if in_grid
+        else None,
+        one_at_a_time_url=url_for(".seller_list", token=token) if in_grid else None,
     )
 
 
