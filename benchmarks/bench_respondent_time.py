@@ -19,7 +19,7 @@ from shared.questionnaire import load_bank
 
 def main() -> None:
     bank = load_bank()
-    buyer = grid.buyer_seconds(len(screens.steps(bank)), bank)
+    buyer = bank.estimated_seconds()
     seller = grid.seller_grid_seconds(8, bank)
     # the one-buyer-at-a-time flow: the buyer's questionnaire 8 times, plus the list page
     one_at_a_time = 8 * grid.estimate_seconds(

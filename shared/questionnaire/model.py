@@ -24,6 +24,11 @@ PLACEHOLDERS: Mapping[str, str] = MappingProxyType({BUYER: "seller_company", SEL
 
 DEFAULT_BANK_PATH = Path(__file__).with_name("default_bank.yaml")
 
+# A respondent's time from the page contents (issue 18): 4 s to read and answer an item
+# (a 12-15 word statement at ~240 words a minute, plus the click), 3 s for each page load.
+SECONDS_PER_ITEM = 4
+SECONDS_PER_PAGE = 3
+
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -111,7 +116,8 @@ class Questionnaire:
     dont_know: Mapping[str, str]
     placeholder_defaults: Mapping[str, Mapping[str, str]]
     min_dimensions: int
-    minutes: int = 10  # what the pages and emails say one questionnaire takes
+    minutes: int = 10  # the bank's own figure, kept for reference; pages state `estimated_minutes`
+    pages: tuple[tuple[str, ...], ...] = ()  # section ids shown together; default one a page
     items: tuple[Item, ...] = field(init=False)
     dimensions: tuple[str, ...] = field(init=False)
     _by_id: Mapping[str, Item] = field(init=False, repr=False)
@@ -125,6 +131,28 @@ class Questionnaire:
         object.__setattr__(self, "_by_id", MappingProxyType({i.id: i for i in items}))
         by_dimension = {d: tuple(i.id for i in items if i.dimension == d) for d in dimensions}
         object.__setattr__(self, "_dimension_items", MappingProxyType(by_dimension))
+        if not self.pages:
+            object.__setattr__(self, "pages", tuple((s.id,) for s in self.sections))
+
+    def page_of(self, section_id: str) -> str | None:
+        """The page (named by its first section) that shows this section, or None."""
+        return next((page[0] for page in self.pages if section_id in page), None)
+
+    def page_sections(self, page_id: str) -> tuple[str, ...]:
+        """The section ids one page shows; KeyError for an id that names no page."""
+        for page in self.pages:
+            if page[0] == page_id:
+                return page
+        raise KeyError(page_id)
+
+    def estimated_seconds(self) -> int:
+        """One questionnaire's time by the rule of issue 18 (every item 4 s, every page
+        load 3 s: welcome, each page, review, thanks)."""
+        return len(self.items) * SECONDS_PER_ITEM + (len(self.pages) + 3) * SECONDS_PER_PAGE
+
+    def estimated_minutes(self) -> int:
+        """`estimated_seconds` in whole minutes, rounded up."""
+        return max(1, math.ceil(self.estimated_seconds() / 60))
 
     def item(self, item_id: str) -> Item:
         """The item with this id; KeyError if there is none."""
@@ -160,7 +188,7 @@ class Questionnaire:
         the `topics` topics, with the required items)."""
         rule = self.submit_rule()
         return {
-            "minutes": self.minutes,
+            "minutes": self.estimated_minutes(),
             "answered": rule.answered_per_dimension,
             "items": rule.items_per_dimension,
             "needed": rule.min_dimensions,
@@ -343,6 +371,7 @@ def parse_bank(data: object) -> Questionnaire:
             "submit.min_dimensions",
         ),
         minutes=_positive_int(data.get("minutes", 10), "minutes"),
+        pages=_parse_pages(data),
     )
     _check_references(bank)
     return bank
@@ -424,6 +453,17 @@ def _parse_sections(
         _check_placeholders(intro, f"section {section_id}: intro")
         sections.append(Section(section_id, title, intro, tuple(items)))
     return tuple(sections)
+
+
+def _parse_pages(data: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """`pages`: lists of section ids shown together, every section once, in section order."""
+    if "pages" not in data:
+        return ()
+    order = [s.get("id") for s in _list(data.get("sections"), "sections") if isinstance(s, Mapping)]
+    pages = tuple(tuple(_list(p, "pages[]")) for p in _list(data.get("pages"), "pages"))
+    if [s for page in pages for s in page] != order or not all(pages):
+        raise BankError("pages: every section exactly once, in the order of sections")
+    return pages
 
 
 def _check_references(bank: Questionnaire) -> None:

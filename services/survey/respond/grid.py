@@ -20,16 +20,13 @@ from shared.questionnaire import (
     load_bank,
     missing_for_submit,
 )
+from shared.questionnaire.model import SECONDS_PER_ITEM, SECONDS_PER_PAGE
 from shared.vocabulary import SELLER
 
 RATINGS = "ratings"  # the page with recommend and satisfaction
 SUBMIT = "submit"  # the last page: who is ready, who is missing what, submit
 RESUME_PREFIX = "grid:"
 GRID_FROM_BUYERS = 3  # the grid is the default for a seller with more than two buyers
-
-# The respondent-time rule of issue 18: 4 s to read and answer an item, 3 s per page load.
-SECONDS_PER_ITEM = 4
-SECONDS_PER_PAGE = 3
 
 
 def uses_grid(respondent: Respondent) -> bool:
@@ -137,10 +134,3 @@ def seller_grid_seconds(buyers: int, bank: Questionnaire | None = None) -> int:
 def minutes(seconds: int) -> int:
     """Seconds as the whole minutes a page states (rounded up)."""
     return max(1, math.ceil(seconds / 60))
-
-
-def buyer_seconds(page_count: int, bank: Questionnaire | None = None) -> int:
-    """A buyer's estimated time: every item of the questionnaire, plus the welcome page,
-    each questionnaire page (`page_count`, review included) and the thank-you page."""
-    bank = bank or load_bank()
-    return estimate_seconds(items=len(bank.items), pages=page_count + 2)

@@ -182,26 +182,31 @@ def done(token: str):
 
 @bp.get("/s/<token>/q/<subject_id>/<section_id>")
 def section(token: str, subject_id: str, section_id: str):
+    """One page of the questionnaire (a section id inside a page shows that page)."""
     respondent = _load(token)
     if respondent.closed:
         return _closed(respondent)
     subject = respondent.subject(subject_id)
     if subject.completed:
         return _render("already_submitted.html", respondent, subject=subject)
-    if section_id == screens.REVIEW:
+    page = _page_or_404(section_id)
+    if page == screens.REVIEW:
         return _review(token, respondent, subject)
-    bank_section = _bank_section(section_id)
+    bank_sections = _bank_sections(page)
     errors: dict[str, list[str]] = {}
     if request.args.get("check"):
         missing = missing_for_submit(subject.answers)
         lang_words = words(respondent.language)
         errors = {
             item.id: [lang_words["error_required"]]
+            for bank_section in bank_sections
             for item in bank_section.items
             if item.id in missing
         }
-    values = values_from_answers(subject.answers, bank_section)
-    return _section_page(token, respondent, subject, section_id, values, errors)
+    values = {}
+    for bank_section in bank_sections:
+        values.update(values_from_answers(subject.answers, bank_section))
+    return _section_page(token, respondent, subject, page, values, errors)
 
 
 @bp.post("/s/<token>/q/<subject_id>/<section_id>")
@@ -211,13 +216,19 @@ def save_section(token: str, subject_id: str, section_id: str):
     subject = respondent.subject(subject_id)
     if subject.completed:
         return _render("already_submitted.html", respondent, 409, subject=subject)
-    if section_id == screens.REVIEW:
+    page = _page_or_404(section_id)
+    if page == screens.REVIEW:
         return _submit(token, respondent, subject)
-    bank_section = _bank_section(section_id)
-    back, forward = screens.neighbours(section_id)
+    bank_sections = _bank_sections(page)
+    back, forward = screens.neighbours(page)
     target = back if request.form.get("action") == "back" else forward
     lang_words = words(respondent.language)
-    answers, errors = answers_from_form(request.form, bank_section, lang_words)
+    answers: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for bank_section in bank_sections:
+        given, wrong = answers_from_form(request.form, bank_section, lang_words)
+        answers.update(given)
+        errors.update(wrong)
     if not errors:
         try:
             save_answers(
@@ -225,57 +236,66 @@ def save_section(token: str, subject_id: str, section_id: str):
                 respondent=respondent,
                 subject_id=subject_id,
                 answers=answers,
-                resume_section=target or section_id,
+                resume_section=target or page,
             )
         except InvalidAnswers as exc:
-            errors = page_errors(exc.details, bank_section, lang_words)
+            for bank_section in bank_sections:
+                errors.update(page_errors(exc.details, bank_section, lang_words))
     if errors:
-        values = values_from_form(request.form, bank_section)
-        return _section_page(token, respondent, subject, section_id, values, errors, status=400)
+        values = {}
+        for bank_section in bank_sections:
+            values.update(values_from_form(request.form, bank_section))
+        return _section_page(token, respondent, subject, page, values, errors, status=400)
     return redirect(_step_url(token, respondent, subject, target), 303)
 
 
-def _bank_section(section_id: str):
-    for candidate in load_bank().sections:
-        if candidate.id == section_id:
-            return candidate
-    raise UnknownSubject()
+def _page_or_404(section_id: str) -> str:
+    page = screens.page_id(section_id)
+    if page is None:
+        raise UnknownSubject()
+    return page
+
+
+def _bank_sections(page: str):
+    wanted = load_bank().page_sections(page)
+    return [s for s in load_bank().sections if s.id in wanted]
 
 
 def _section_page(
     token: str,
     respondent: Respondent,
     subject: SubjectState,
-    section_id: str,
+    page: str,
     values: dict[str, Any],
     errors: dict[str, list[str]],
     status: int = 200,
 ):
-    sections = screens.sections_for(respondent, subject)
-    worded = next(s for s in sections if s["id"] == section_id)
-    _, forward = screens.neighbours(section_id)
+    shown_sections = screens.page_sections(screens.sections_for(respondent, subject), page)
+    _, forward = screens.neighbours(page)
     rows, shown = {}, {}
-    for item in worded["items"]:
-        if item["kind"] == "moments":
-            rows[item["id"]], shown[item["id"]] = moment_rows(
-                values.get(item["id"]), item["max_items"]
-            )
+    for worded in shown_sections:
+        for item in worded["items"]:
+            if item["kind"] == "moments":
+                rows[item["id"]], shown[item["id"]] = moment_rows(
+                    values.get(item["id"]), item["max_items"]
+                )
     return _render(
         "section.html",
         respondent,
         status,
         token=token,
         subject=subject,
-        section=worded,
+        page_title=screens.page_title(shown_sections, respondent.language),
+        sections=shown_sections,
         values=values,
         errors=errors,
         rows=rows,
         shown=shown,
         moments_present=MOMENTS_PRESENT,
-        progress=screens.progress(section_id),
+        progress=screens.progress(page),
         next_is_review=forward == screens.REVIEW,
         action=url_for(
-            ".save_section", token=token, subject_id=subject.subject_id, section_id=section_id
+            ".save_section", token=token, subject_id=subject.subject_id, section_id=page
         ),
     )
 
@@ -288,8 +308,8 @@ def _review(
     status: int = 200,
 ):
     sections = screens.sections_for(respondent, subject)
-    if missing is None:
-        missing = missing_for_submit(subject.answers)
+    if missing is None:  # what is missing is shown only after an attempt to submit
+        missing = {}
     messages = screens.missing_messages(missing, subject.answers, sections, respondent.language)
     for message in messages:
         message["url"] = (

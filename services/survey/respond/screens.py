@@ -31,13 +31,38 @@ def sections_for(respondent: Respondent, subject: SubjectState) -> tuple[dict[st
 
 
 def section_ids(bank: Questionnaire | None = None) -> list[str]:
-    """Page order of the sections, then the review step."""
-    return [s.id for s in (bank or load_bank()).sections]
+    """The pages in order, each named by its first section (the review step not included)."""
+    return [page[0] for page in (bank or load_bank()).pages]
+
+
+def page_id(section_id: str, bank: Questionnaire | None = None) -> str | None:
+    """The page that shows a section (or is named by it); REVIEW for review; else None."""
+    if section_id == REVIEW:
+        return REVIEW
+    return (bank or load_bank()).page_of(section_id)
+
+
+def page_sections(
+    sections: tuple[dict[str, Any], ...], page: str, bank: Questionnaire | None = None
+) -> list[dict[str, Any]]:
+    """The worded sections one page shows, in order."""
+    wanted = (bank or load_bank()).page_sections(page)
+    return [s for s in sections if s["id"] in wanted]
 
 
 def steps(bank: Questionnaire | None = None) -> list[str]:
     """Every step of one questionnaire: the sections, then review."""
     return [*section_ids(bank), REVIEW]
+
+
+def page_title(sections: list[dict[str, Any]], language: str) -> str:
+    """A page's heading: its section's title, or its sections' titles joined ("Trust,
+    competence and recognition")."""
+    titles = [s["title"] for s in sections]
+    if len(titles) == 1:
+        return titles[0]
+    rest = [t[:1].lower() + t[1:] if language == "en" else t for t in titles[1:]]
+    return ", ".join([titles[0], *rest[:-1]]) + words(language)["and"] + rest[-1]
 
 
 def neighbours(section_id: str, bank: Questionnaire | None = None) -> tuple[str | None, str]:
@@ -62,7 +87,8 @@ def welcome_facts(bank: Questionnaire | None = None) -> dict[str, int]:
 def resume_step(subject: SubjectState, bank: Questionnaire | None = None) -> str:
     """Where a respondent carries on: the page they were on, else the first page."""
     order = steps(bank)
-    return subject.resume_section if subject.resume_section in order else order[0]
+    page = page_id(subject.resume_section or "", bank)  # saved before pages were grouped too
+    return page if page in order else order[0]
 
 
 def answer_text(item: Mapping[str, Any], value: Any, lang_words: Mapping[str, str]) -> str:

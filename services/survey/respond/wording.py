@@ -53,7 +53,10 @@ _EN: dict[str, str] = {
         "Your predictions are compared with your buyers' own answers. The difference shows "
         "where the relationship is better or worse than it looks from our side."
     ),
-    "how_long": "It takes about {minutes} minutes.",
+    "how_long": (
+        "It takes about {minutes} minutes (our estimate: about 4 seconds to read and answer "
+        "each question)."
+    ),
     "how_long_seller": (
         "It takes about {minutes} minutes per buyer. You answer for {count} buyer contacts, "
         "one after the other."
@@ -150,6 +153,7 @@ _EN: dict[str, str] = {
     ),
     "conflict_body": "Your answers changed in another window. Open your link again to carry on.",
     "open_link_again": "Open the survey again",
+    "and": " and ",
     "grid_ratings_title": "Recommendation and satisfaction",
     "grid_intro": (
         "Answer for each buyer contact as you expect them to answer. Your rows are saved "
@@ -221,7 +225,10 @@ _DE: dict[str, str] = {
         "Ihre Einschätzungen werden mit den Antworten Ihrer Kunden verglichen. Der Unterschied "
         "zeigt, wo die Beziehung besser oder schlechter ist, als sie von uns aus aussieht."
     ),
-    "how_long": "Das dauert etwa {minutes} Minuten.",
+    "how_long": (
+        "Das dauert etwa {minutes} Minuten (unsere Schätzung: etwa 4 Sekunden, um eine "
+        "Frage zu lesen und zu beantworten)."
+    ),
     "how_long_seller": (
         "Das dauert etwa {minutes} Minuten je Kunde. Sie antworten für {count} "
         "Ansprechpartner, einen nach dem anderen."
@@ -322,6 +329,7 @@ _DE: dict[str, str] = {
         "Ihre Antworten wurden in einem anderen Fenster geändert. Öffnen Sie Ihren Link erneut."
     ),
     "open_link_again": "Umfrage erneut öffnen",
+    "and": " und ",
     "grid_ratings_title": "Weiterempfehlung und Zufriedenheit",
     "grid_intro": (
         "Antworten Sie für jeden Ansprechpartner so, wie er Ihrer Einschätzung nach antworten "
