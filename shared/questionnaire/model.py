@@ -65,6 +65,7 @@ class Item:
     required: bool = False
     max_length: int | None = None  # text kinds, and the text of each moment
     max_items: int | None = None  # moments only
+    pulse: bool = False  # asked in the pulse questionnaire too
 
     @property
     def rated(self) -> bool:
@@ -118,10 +119,15 @@ class Questionnaire:
     min_dimensions: int
     minutes: int = 10  # the bank's own figure, kept for reference; pages state `estimated_minutes`
     pages: tuple[tuple[str, ...], ...] = ()  # section ids shown together; default one a page
+    pulse_pages: tuple[tuple[str, ...], ...] = ()  # the pages of the pulse questionnaire
+    kind: str = "full"  # "pulse" for the short questionnaire made by `pulse()`
     items: tuple[Item, ...] = field(init=False)
     dimensions: tuple[str, ...] = field(init=False)
     _by_id: Mapping[str, Item] = field(init=False, repr=False)
     _dimension_items: Mapping[str, tuple[str, ...]] = field(init=False, repr=False)
+    _derived: dict[str, Questionnaire] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         items = tuple(item for section in self.sections for item in section.items)
@@ -133,6 +139,15 @@ class Questionnaire:
         object.__setattr__(self, "_dimension_items", MappingProxyType(by_dimension))
         if not self.pages:
             object.__setattr__(self, "pages", tuple((s.id,) for s in self.sections))
+
+    def pulse(self) -> Questionnaire:
+        """The pulse questionnaire: only the items marked `pulse`, so each dimension has one
+        item (k = 1, counted when answered); the same submit rule otherwise."""
+        if "pulse" not in self._derived:
+            from shared.questionnaire.pulse import pulse_version
+
+            self._derived["pulse"] = pulse_version(self)
+        return self._derived["pulse"]
 
     def page_of(self, section_id: str) -> str | None:
         """The page (named by its first section) that shows this section, or None."""
@@ -372,6 +387,7 @@ def parse_bank(data: object) -> Questionnaire:
         ),
         minutes=_positive_int(data.get("minutes", 10), "minutes"),
         pages=_parse_pages(data),
+        pulse_pages=_parse_pages(data, "pulse_pages"),
     )
     _check_references(bank)
     return bank
@@ -455,14 +471,18 @@ def _parse_sections(
     return tuple(sections)
 
 
-def _parse_pages(data: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
-    """`pages`: lists of section ids shown together, every section once, in section order."""
-    if "pages" not in data:
+def _parse_pages(data: Mapping[str, Any], key: str = "pages") -> tuple[tuple[str, ...], ...]:
+    """`pages`: lists of section ids shown together, every section once, in section order
+    (`pulse_pages`: the sections with a pulse item)."""
+    if key not in data:
         return ()
-    order = [s.get("id") for s in _list(data.get("sections"), "sections") if isinstance(s, Mapping)]
-    pages = tuple(tuple(_list(p, "pages[]")) for p in _list(data.get("pages"), "pages"))
+    sections = [s for s in _list(data.get("sections"), "sections") if isinstance(s, Mapping)]
+    if key == "pulse_pages":
+        sections = [s for s in sections if any(i.get("pulse") for i in s.get("items") or ())]
+    order = [s.get("id") for s in sections]
+    pages = tuple(tuple(_list(p, f"{key}[]")) for p in _list(data.get(key), key))
     if [s for page in pages for s in page] != order or not all(pages):
-        raise BankError("pages: every section exactly once, in the order of sections")
+        raise BankError(f"{key}: every section exactly once, in the order of sections")
     return pages
 
 
@@ -507,8 +527,9 @@ def _parse_item(
         raise BankError(f"item {item_id}: only comparison items compare a dimension")
     reverse = node.get("reverse", False)
     required = node.get("required", False)
-    if not isinstance(reverse, bool) or not isinstance(required, bool):
-        raise BankError(f"item {item_id}: reverse and required must be true or false")
+    pulse = node.get("pulse", False)
+    if not all(isinstance(flag, bool) for flag in (reverse, required, pulse)):
+        raise BankError(f"item {item_id}: reverse, required and pulse must be true or false")
     text_max, moments_max = limits
     max_length = None
     if kind in ("text", "moments"):
@@ -525,6 +546,7 @@ def _parse_item(
         scale=scale,
         reverse=reverse,
         required=required,
+        pulse=pulse,
         max_length=max_length,
         max_items=(
             _positive_int(node.get("max_items", moments_max), f"item {item_id}: max_items")

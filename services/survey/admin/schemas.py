@@ -138,6 +138,14 @@ class ProgramSettingsSchema(StrictSchema):
             "uniqueItems": True,
         },
     )
+    questionnaire = fields.String(
+        validate=validate.OneOf(["full", "pulse"]),
+        metadata={
+            "description": "full (37 items) or pulse (the first item of each dimension, "
+            "recommend, satisfaction and one open question); scored with k = 1 per dimension "
+            "and no alpha for a pulse wave"
+        },
+    )
     manager_email = fields.Email(
         allow_none=True,
         validate=validate.Length(max=254),

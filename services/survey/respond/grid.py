@@ -34,9 +34,16 @@ def uses_grid(respondent: Respondent) -> bool:
     return respondent.side == SELLER and len(respondent.subjects) >= GRID_FROM_BUYERS
 
 
+TOPICS = "topics"  # a pulse wave's one page of dimensions (one item each)
+
+
 def grid_pages(bank: Questionnaire | None = None) -> list[str]:
-    """Page order: each dimension, recommend and satisfaction, then submit."""
-    return [*(bank or load_bank()).dimensions, RATINGS, SUBMIT]
+    """Page order: each dimension (all on one page in a pulse wave), recommend and
+    satisfaction, then submit."""
+    bank = bank or load_bank()
+    if bank.kind == "pulse":
+        return [TOPICS, RATINGS, SUBMIT]
+    return [*bank.dimensions, RATINGS, SUBMIT]
 
 
 def page_item_ids(page: str, bank: Questionnaire | None = None) -> tuple[str, ...]:
@@ -44,6 +51,8 @@ def page_item_ids(page: str, bank: Questionnaire | None = None) -> tuple[str, ..
     bank = bank or load_bank()
     if page == RATINGS:
         return ("recommend", "satisfaction")
+    if page == TOPICS:
+        return tuple(i for ids in bank.dimension_items().values() for i in ids)
     return bank.dimension_items()[page]
 
 
@@ -72,10 +81,10 @@ def row_form(form: Mapping[str, str], subject_id: str) -> dict[str, str]:
     return {k.removeprefix(prefix): form[k] for k in form if k.startswith(prefix)}
 
 
-def resume_page(respondent: Respondent, bank: Questionnaire | None = None) -> str:
+def resume_page(respondent: Respondent) -> str:
     """Where a seller carries on in the grid: the furthest page any open buyer was saved
     from, else the first page."""
-    order = grid_pages(bank)
+    order = grid_pages(respondent.bank)
     reached = [
         order.index(page)
         for s in respondent.subjects
@@ -105,7 +114,8 @@ def missing_pages(subject: SubjectState, bank: Questionnaire | None = None) -> l
         pages.append(RATINGS)
     if "dimensions" in missing:
         counted = answered_dimensions(subject.answers, questionnaire=bank)
-        pages[:0] = [d for d in bank.dimensions if d not in counted]
+        uncounted = [d for d in bank.dimensions if d not in counted]
+        pages[:0] = [TOPICS] if bank.kind == "pulse" else uncounted
     return pages
 
 

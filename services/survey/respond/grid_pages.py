@@ -18,12 +18,11 @@ from services.survey.respond.service import (
     submit_answers,
 )
 from services.survey.respond.wording import words
-from shared.questionnaire import load_bank
 from shared.vocabulary import SELLER
 
 
-def _page_or_404(page: str) -> str:
-    if page not in grid.grid_pages():
+def _page_or_404(page: str, respondent: Respondent) -> str:
+    if page not in grid.grid_pages(respondent.bank):
         raise UnknownSubject()
     return page
 
@@ -47,12 +46,12 @@ def grid_page(token: str, page: str):
     respondent = _grid_respondent(token)
     if respondent.closed:
         return _closed(respondent)
-    _page_or_404(page)
+    _page_or_404(page, respondent)
     if respondent.completed:
         return redirect(url_for(".done", token=token), 303)
     if page == grid.SUBMIT:
         return _submit_page(token, respondent)
-    section = grid.page_section(page)
+    section = grid.page_section(page, respondent.bank)
     values = {
         s.subject_id: values_from_answers(s.answers, section)
         for s in respondent.subjects
@@ -66,12 +65,12 @@ def save_grid_page(token: str, page: str):
     """Save every open buyer's row of the page, then go back or forward; a wrong value shows
     the page again and saves nothing."""
     respondent = _grid_respondent(token, allow_closed=False)
-    _page_or_404(page)
+    _page_or_404(page, respondent)
     if page == grid.SUBMIT:
         return _submit_ready(token, respondent)
-    section = grid.page_section(page)
+    section = grid.page_section(page, respondent.bank)
     lang_words = words(respondent.language)
-    back, forward = grid.neighbours(page)
+    back, forward = grid.neighbours(page, respondent.bank)
     target = back if request.form.get("action") == "back" else forward
     rows: dict[str, dict[str, Any]] = {}
     errors: dict[str, dict[str, list[str]]] = {}
@@ -104,27 +103,27 @@ def save_grid_page(token: str, page: str):
 def _columns(respondent: Respondent, page: str) -> list[dict[str, Any]]:
     worded = {
         item["id"]: item
-        for item in load_bank().items_for(
+        for item in respondent.bank.items_for(
             SELLER, respondent.language, seller_company=respondent.sender
         )
     }
-    return [worded[i] for i in grid.page_item_ids(page)]
+    return [worded[i] for i in grid.page_item_ids(page, respondent.bank)]
 
 
 def _title(page: str, respondent: Respondent) -> str:
-    if page == grid.RATINGS:
-        return words(respondent.language)["grid_ratings_title"]
-    bank = load_bank()
+    if page in (grid.RATINGS, grid.TOPICS):
+        return words(respondent.language)[f"grid_{page}_title"]
+    bank = respondent.bank
     section = next(s for s in bank.sections if s.id == page)
     return section.title[bank.language_for(respondent.language)]
 
 
 def _page_titles(respondent: Respondent) -> dict[str, str]:
-    return {p: _title(p, respondent) for p in grid.grid_pages() if p != grid.SUBMIT}
+    return {p: _title(p, respondent) for p in grid.grid_pages(respondent.bank) if p != grid.SUBMIT}
 
 
-def _progress(page: str) -> dict[str, int]:
-    order = grid.grid_pages()
+def _progress(page: str, respondent: Respondent) -> dict[str, int]:
+    order = grid.grid_pages(respondent.bank)
     return {"step": order.index(page) + 1, "total": len(order)}
 
 
@@ -136,7 +135,7 @@ def _grid_page(
     errors: dict[str, dict[str, list[str]]],
     status: int = 200,
 ):
-    back, forward = grid.neighbours(page)
+    back, forward = grid.neighbours(page, respondent.bank)
     return _render(
         "grid.html",
         respondent,
@@ -148,9 +147,9 @@ def _grid_page(
         columns=_columns(respondent, page),
         values=values,
         errors=errors,
-        statuses={s.subject_id: grid.row_status(s) for s in respondent.subjects},
+        statuses={s.subject_id: grid.row_status(s, respondent.bank) for s in respondent.subjects},
         field_name=grid.field_name,
-        progress=_progress(page),
+        progress=_progress(page, respondent),
         next_is_submit=forward == grid.SUBMIT,
         one_at_a_time_url=url_for(".seller_list", token=token),
         action=url_for(".save_grid_page", token=token, page=page),
@@ -160,7 +159,7 @@ def _grid_page(
 def _submit_page(
     token: str, respondent: Respondent, status: int = 200, submitted: int | None = None
 ):
-    statuses = {s.subject_id: grid.row_status(s) for s in respondent.subjects}
+    statuses = {s.subject_id: grid.row_status(s, respondent.bank) for s in respondent.subjects}
     ready = sum(st["state"] == "ready" for st in statuses.values())
     if submitted is None and request.args.get("submitted", "").isdigit():
         submitted = int(request.args["submitted"])
@@ -172,9 +171,9 @@ def _submit_page(
         statuses=statuses,
         titles=_page_titles(respondent),
         ready=ready,
-        facts=load_bank().what_it_takes(),
+        facts=respondent.bank.what_it_takes(),
         submitted=submitted,
-        progress=_progress(grid.SUBMIT),
+        progress=_progress(grid.SUBMIT, respondent),
         back_url=url_for(".grid_page", token=token, page=grid.RATINGS),
         one_at_a_time_url=url_for(".seller_list", token=token),
         action=url_for(".save_grid_page", token=token, page=grid.SUBMIT),
@@ -187,7 +186,7 @@ def _submit_ready(token: str, respondent: Respondent):
     container = _container()
     submitted = 0
     for subject in respondent.subjects:
-        if subject.completed or grid.row_status(subject)["state"] != "ready":
+        if subject.completed or grid.row_status(subject, respondent.bank)["state"] != "ready":
             continue
         try:
             submit_answers(

@@ -33,7 +33,7 @@ from services.survey.respond.service import (
     submit_answers,
 )
 from services.survey.respond.wording import phrase, words
-from shared.questionnaire import load_bank, missing_for_submit
+from shared.questionnaire import missing_for_submit
 from shared.vocabulary import NOT_STARTED, SELLER
 
 bp = Blueprint("respond_pages", __name__)
@@ -110,7 +110,9 @@ def start(token: str):
             return redirect(url_for(".grid_resume", token=token), 303)
         return redirect(url_for(".seller_list", token=token), 303)
     subject = respondent.subjects[0]
-    return redirect(_step_url(token, respondent, subject, screens.resume_step(subject)), 303)
+    return redirect(
+        _step_url(token, respondent, subject, screens.resume_step(subject, respondent.bank)), 303
+    )
 
 
 @bp.get("/s/<token>/welcome")
@@ -129,15 +131,19 @@ def _welcome(token: str, respondent: Respondent):
         start_url = url_for(".seller_list", token=token)
     else:
         subject = respondent.subjects[0]
-        start_url = _step_url(token, respondent, subject, screens.resume_step(subject))
+        start_url = _step_url(
+            token, respondent, subject, screens.resume_step(subject, respondent.bank)
+        )
     started = any(s.status != NOT_STARTED for s in respondent.subjects)
     return _render(
         "welcome.html",
         respondent,
         start_url=start_url,
         started=started,
-        facts=screens.welcome_facts(),
-        grid_minutes=grid.minutes(grid.seller_grid_seconds(len(respondent.subjects)))
+        facts=screens.welcome_facts(respondent.bank),
+        grid_minutes=grid.minutes(
+            grid.seller_grid_seconds(len(respondent.subjects), respondent.bank)
+        )
         if in_grid
         else None,
         one_at_a_time_url=url_for(".seller_list", token=token) if in_grid else None,
@@ -153,7 +159,7 @@ def seller_list(token: str):
     if respondent.side != SELLER:
         return redirect(url_for(".start", token=token), 303)
     links = {
-        s.subject_id: _step_url(token, respondent, s, screens.resume_step(s))
+        s.subject_id: _step_url(token, respondent, s, screens.resume_step(s, respondent.bank))
         for s in respondent.subjects
     }
     submitted = request.args.get("submitted")
@@ -189,13 +195,13 @@ def section(token: str, subject_id: str, section_id: str):
     subject = respondent.subject(subject_id)
     if subject.completed:
         return _render("already_submitted.html", respondent, subject=subject)
-    page = _page_or_404(section_id)
+    page = _page_or_404(section_id, respondent)
     if page == screens.REVIEW:
         return _review(token, respondent, subject)
-    bank_sections = _bank_sections(page)
+    bank_sections = _bank_sections(page, respondent)
     errors: dict[str, list[str]] = {}
     if request.args.get("check"):
-        missing = missing_for_submit(subject.answers)
+        missing = missing_for_submit(subject.answers, questionnaire=respondent.bank)
         lang_words = words(respondent.language)
         errors = {
             item.id: [lang_words["error_required"]]
@@ -216,11 +222,11 @@ def save_section(token: str, subject_id: str, section_id: str):
     subject = respondent.subject(subject_id)
     if subject.completed:
         return _render("already_submitted.html", respondent, 409, subject=subject)
-    page = _page_or_404(section_id)
+    page = _page_or_404(section_id, respondent)
     if page == screens.REVIEW:
         return _submit(token, respondent, subject)
-    bank_sections = _bank_sections(page)
-    back, forward = screens.neighbours(page)
+    bank_sections = _bank_sections(page, respondent)
+    back, forward = screens.neighbours(page, respondent.bank)
     target = back if request.form.get("action") == "back" else forward
     lang_words = words(respondent.language)
     answers: dict[str, Any] = {}
@@ -249,16 +255,20 @@ def save_section(token: str, subject_id: str, section_id: str):
     return redirect(_step_url(token, respondent, subject, target), 303)
 
 
-def _page_or_404(section_id: str) -> str:
-    page = screens.page_id(section_id)
+def _page_or_404(section_id: str, respondent: Respondent) -> str:
+    page = screens.page_id(section_id, respondent.bank)
     if page is None:
         raise UnknownSubject()
     return page
 
 
-def _bank_sections(page: str):
-    wanted = load_bank().page_sections(page)
-    return [s for s in load_bank().sections if s.id in wanted]
+def _bank_sections(page: str, respondent: Respondent):
+    bank = respondent.bank
+    try:
+        wanted = bank.page_sections(page)
+    except KeyError:
+        raise UnknownSubject() from None
+    return [s for s in bank.sections if s.id in wanted]
 
 
 def _section_page(
@@ -270,8 +280,10 @@ def _section_page(
     errors: dict[str, list[str]],
     status: int = 200,
 ):
-    shown_sections = screens.page_sections(screens.sections_for(respondent, subject), page)
-    _, forward = screens.neighbours(page)
+    shown_sections = screens.page_sections(
+        screens.sections_for(respondent, subject), page, respondent.bank
+    )
+    _, forward = screens.neighbours(page, respondent.bank)
     rows, shown = {}, {}
     for worded in shown_sections:
         for item in worded["items"]:
@@ -292,7 +304,7 @@ def _section_page(
         rows=rows,
         shown=shown,
         moments_present=MOMENTS_PRESENT,
-        progress=screens.progress(page),
+        progress=screens.progress(page, respondent.bank),
         next_is_review=forward == screens.REVIEW,
         action=url_for(
             ".save_section", token=token, subject_id=subject.subject_id, section_id=page
@@ -310,7 +322,9 @@ def _review(
     sections = screens.sections_for(respondent, subject)
     if missing is None:  # what is missing is shown only after an attempt to submit
         missing = {}
-    messages = screens.missing_messages(missing, subject.answers, sections, respondent.language)
+    messages = screens.missing_messages(
+        missing, subject.answers, sections, respondent.language, respondent.bank
+    )
     for message in messages:
         message["url"] = (
             url_for(
@@ -331,8 +345,8 @@ def _review(
         subject=subject,
         sections=screens.review_sections(sections, subject.answers, words(respondent.language)),
         missing=messages,
-        progress=screens.progress(screens.REVIEW),
-        back_url=_step_url(token, respondent, subject, screens.section_ids()[-1]),
+        progress=screens.progress(screens.REVIEW, respondent.bank),
+        back_url=_step_url(token, respondent, subject, screens.section_ids(respondent.bank)[-1]),
         action=url_for(
             ".save_section",
             token=token,

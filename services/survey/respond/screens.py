@@ -15,18 +15,23 @@ REVIEW = "review"
 
 @functools.lru_cache(maxsize=256)  # one entry per buyer name for sellers: keep it bounded
 def worded_sections(
-    side: str, language: str, buyer_name: str | None, sender: str | None
+    side: str, language: str, buyer_name: str | None, sender: str | None, kind: str = "full"
 ) -> tuple[dict[str, Any], ...]:
-    """The bank's sections worded for one side, language and pair of names (read-only)."""
+    """The bank's sections (full or pulse) worded for one side, language and pair of names."""
+    bank = load_bank().pulse() if kind == "pulse" else load_bank()
     return tuple(
-        load_bank().sections_for(side, language, buyer_name=buyer_name, seller_company=sender)  # type: ignore[arg-type]
+        bank.sections_for(side, language, buyer_name=buyer_name, seller_company=sender)  # type: ignore[arg-type]
     )
 
 
 def sections_for(respondent: Respondent, subject: SubjectState) -> tuple[dict[str, Any], ...]:
     """The sections as this respondent sees them about this subject."""
     return worded_sections(
-        respondent.side, respondent.language, subject.buyer_name, respondent.sender
+        respondent.side,
+        respondent.language,
+        subject.buyer_name,
+        respondent.sender,
+        respondent.bank.kind,
     )
 
 

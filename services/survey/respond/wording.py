@@ -53,6 +53,9 @@ _EN: dict[str, str] = {
         "Your predictions are compared with your buyers' own answers. The difference shows "
         "where the relationship is better or worse than it looks from our side."
     ),
+    "how_long_a_minute": (
+        "It takes about a minute (our estimate: about 4 seconds to read and answer each question)."
+    ),
     "how_long": (
         "It takes about {minutes} minutes (our estimate: about 4 seconds to read and answer "
         "each question)."
@@ -155,6 +158,7 @@ _EN: dict[str, str] = {
     "open_link_again": "Open the survey again",
     "and": " and ",
     "grid_ratings_title": "Recommendation and satisfaction",
+    "grid_topics_title": "The six topics",
     "grid_intro": (
         "Answer for each buyer contact as you expect them to answer. Your rows are saved "
         "when you go on; you can stop and come back with your link."
@@ -224,6 +228,10 @@ _DE: dict[str, str] = {
     "why_seller": (
         "Ihre Einschätzungen werden mit den Antworten Ihrer Kunden verglichen. Der Unterschied "
         "zeigt, wo die Beziehung besser oder schlechter ist, als sie von uns aus aussieht."
+    ),
+    "how_long_a_minute": (
+        "Das dauert etwa eine Minute (unsere Schätzung: etwa 4 Sekunden, um eine Frage zu "
+        "lesen und zu beantworten)."
     ),
     "how_long": (
         "Das dauert etwa {minutes} Minuten (unsere Schätzung: etwa 4 Sekunden, um eine "
@@ -331,6 +339,7 @@ _DE: dict[str, str] = {
     "open_link_again": "Umfrage erneut öffnen",
     "and": " und ",
     "grid_ratings_title": "Weiterempfehlung und Zufriedenheit",
+    "grid_topics_title": "Die sechs Themen",
     "grid_intro": (
         "Antworten Sie für jeden Ansprechpartner so, wie er Ihrer Einschätzung nach antworten "
         "würde. Ihre Zeilen werden beim Weitergehen gespeichert; Sie können jederzeit mit "
