@@ -385,6 +385,10 @@ class RosterReportSchema(Schema):
     rows_rejected = fields.Integer()
     errors = fields.List(fields.Nested(RowErrorSchema))
     errors_truncated = fields.Boolean()
+    warnings = fields.List(
+        fields.Nested(RowErrorSchema),
+        metadata={"description": "rows imported with a change, e.g. a language not offered"},
+    )
 
 
 # --- waves -------------------------------------------------------------------------------
