@@ -179,3 +179,26 @@ def test_one_buyer_at_a_time_stays_available_and_two_buyers_keep_it(db, settings
 def test_a_buyer_link_has_no_grid(db, settings, client):
     world = make_wave(db, settings, buyers=3, sellers=1)
     assert client.get(f"/s/{world.buyers[0].token}/grid/trust").status_code == 404
+
+
+def test_every_grid_page_carries_the_branding(db, settings, client):
+    from services.survey.organisations import update_branding
+
+    world = make_wave(db, settings, buyers=3, sellers=1)
+    update_branding(
+        db=db,
+        org_id=world.org_id,
+        changes={
+            "accent_color": "#c8102e",
+            "privacy_url": "https://northwind.example/privacy",
+            "contact_name": "Dana Lee",
+            "contact_email": "dana@northwind.example",
+        },
+    )
+    token = world.sellers[0].token
+    for page in grid.grid_pages():
+        html = _text(client.get(f"/s/{token}/grid/{page}"))
+        assert "--brand: #c8102e" in html, page
+        assert 'href="https://northwind.example/privacy"' in html, page
+        assert "Write to Dana Lee at dana@northwind.example." in html, page
+        assert "Northwind Supplies" in html, page

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 
 from services.bootstrap import Container
 from services.survey.respond import grid, screens
+from services.survey.respond.branding import page_accent
 from services.survey.respond.forms import (
     MOMENTS_PRESENT,
     answers_from_form,
@@ -71,6 +72,7 @@ def _render(template: str, respondent: Respondent | None, status: int = 200, **c
             respondent=respondent,
             sender=respondent.sender if respondent else None,
             branding=respondent.branding if respondent else None,
+            accent=page_accent(respondent.branding.accent_color) if respondent else None,
             phrase=phrase,
             field_id=field_id,
             **context,
