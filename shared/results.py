@@ -32,10 +32,12 @@ def unscored_results(
     accounts: list[Mapping[str, Any]],
     sellers: Sequence[Mapping[str, Any]] = (),
     low_n_under: int = 3,
+    pulse: bool = False,
 ) -> dict[str, Any]:
     """The `/results` document of a wave nobody has answered: `accounts` are the program's
     accounts (`external_id`, `name`, `annual_revenue`), `sellers` its sellers (`email`,
-    `name`) who have buyers."""
+    `name`) who have buyers; `pulse` for a pulse wave (its alpha has another reason)."""
+    reason = PULSE_ALPHA_REASON if pulse else NO_ALPHA_YET
     low_n = low_n_under > 0
     weighted = {
         "value": None,
@@ -57,7 +59,7 @@ def unscored_results(
         "levels": dict.fromkeys(LEVEL_NAMES, 0),
         "segments": dict.fromkeys(SEGMENTS, 0),
         "distributions": _unscored_distributions(accounts),
-        "dimensions": {d: _unscored_dimension(low_n) for d in DIMENSIONS},
+        "dimensions": {d: _unscored_dimension(low_n, reason) for d in DIMENSIONS},
         "touchpoints": {t: _unscored_touchpoint(low_n) for t in TOUCHPOINTS},
         "moments": {t: dict.fromkeys(MOMENT_TAGS, 0) for t in TOUCHPOINTS},
         "competitors": [],
@@ -97,7 +99,12 @@ def _unscored_distributions(accounts: list[Mapping[str, Any]]) -> dict[str, Any]
     }
 
 
-def _unscored_dimension(low_n: bool) -> dict[str, Any]:
+# the engine's reasons for a null alpha (services/scoring/engine/documents.py says the same)
+PULSE_ALPHA_REASON = "pulse wave: one item per dimension, so there is no alpha to estimate"
+NO_ALPHA_YET = "fewer than 10 buyer responses answered every item"
+
+
+def _unscored_dimension(low_n: bool, alpha_reason: str) -> dict[str, Any]:
     return {
         "buyer": None,
         "seller": None,
@@ -109,6 +116,7 @@ def _unscored_dimension(low_n: bool) -> dict[str, Any]:
         "n_seller": 0,
         "n_pairs": 0,
         "n_alpha": 0,
+        "alpha_reason": alpha_reason,
         "low_n": low_n,
         "n": 0,
     }

@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from services.survey.auth import require_org
 from services.survey.errors import NotFound, ValidationFailed
+from services.survey.respond.service import wave_questionnaire
 from shared import comments
 from shared.csv_cells import CsvWriter
 from shared.results import unscored_account, unscored_results
@@ -74,7 +75,9 @@ def wave_results(*, db: Database, org_id: str, wave_id: str) -> dict[str, Any]:
         final = bool(stored["final"])
     else:
         results = unscored_results(
-            accounts=_roster_accounts(db, wave), sellers=_roster_sellers(db, wave)
+            accounts=_roster_accounts(db, wave),
+            sellers=_roster_sellers(db, wave),
+            pulse=wave_questionnaire(db=db, wave=wave).kind == "pulse",
         )
         final = False
     # the worker marks the wave closed just after writing final results

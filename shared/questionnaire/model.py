@@ -24,6 +24,11 @@ PLACEHOLDERS: Mapping[str, str] = MappingProxyType({BUYER: "seller_company", SEL
 
 DEFAULT_BANK_PATH = Path(__file__).with_name("default_bank.yaml")
 
+# A respondent's time from the page contents (issue 18): 4 s to read and answer an item
+# (a 12-15 word statement at ~240 words a minute, plus the click), 3 s for each page load.
+SECONDS_PER_ITEM = 4
+SECONDS_PER_PAGE = 3
+
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -60,6 +65,7 @@ class Item:
     required: bool = False
     max_length: int | None = None  # text kinds, and the text of each moment
     max_items: int | None = None  # moments only
+    pulse: bool = False  # asked in the pulse questionnaire too
 
     @property
     def rated(self) -> bool:
@@ -111,11 +117,17 @@ class Questionnaire:
     dont_know: Mapping[str, str]
     placeholder_defaults: Mapping[str, Mapping[str, str]]
     min_dimensions: int
-    minutes: int = 10  # what the pages and emails say one questionnaire takes
+    minutes: int = 10  # the bank's own figure, kept for reference; pages state `estimated_minutes`
+    pages: tuple[tuple[str, ...], ...] = ()  # section ids shown together; default one a page
+    pulse_pages: tuple[tuple[str, ...], ...] = ()  # the pages of the pulse questionnaire
+    kind: str = "full"  # "pulse" for the short questionnaire made by `pulse()`
     items: tuple[Item, ...] = field(init=False)
     dimensions: tuple[str, ...] = field(init=False)
     _by_id: Mapping[str, Item] = field(init=False, repr=False)
     _dimension_items: Mapping[str, tuple[str, ...]] = field(init=False, repr=False)
+    _derived: dict[str, Questionnaire] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         items = tuple(item for section in self.sections for item in section.items)
@@ -125,6 +137,37 @@ class Questionnaire:
         object.__setattr__(self, "_by_id", MappingProxyType({i.id: i for i in items}))
         by_dimension = {d: tuple(i.id for i in items if i.dimension == d) for d in dimensions}
         object.__setattr__(self, "_dimension_items", MappingProxyType(by_dimension))
+        if not self.pages:
+            object.__setattr__(self, "pages", tuple((s.id,) for s in self.sections))
+
+    def pulse(self) -> Questionnaire:
+        """The pulse questionnaire: only the items marked `pulse`, so each dimension has one
+        item (k = 1, counted when answered); the same submit rule otherwise."""
+        if "pulse" not in self._derived:
+            from shared.questionnaire.pulse import pulse_version
+
+            self._derived["pulse"] = pulse_version(self)
+        return self._derived["pulse"]
+
+    def page_of(self, section_id: str) -> str | None:
+        """The page (named by its first section) that shows this section, or None."""
+        return next((page[0] for page in self.pages if section_id in page), None)
+
+    def page_sections(self, page_id: str) -> tuple[str, ...]:
+        """The section ids one page shows; KeyError for an id that names no page."""
+        for page in self.pages:
+            if page[0] == page_id:
+                return page
+        raise KeyError(page_id)
+
+    def estimated_seconds(self) -> int:
+        """One questionnaire's time by the rule of issue 18 (every item 4 s, every page
+        load 3 s: welcome, each page, review, thanks)."""
+        return len(self.items) * SECONDS_PER_ITEM + (len(self.pages) + 3) * SECONDS_PER_PAGE
+
+    def estimated_minutes(self) -> int:
+        """`estimated_seconds` in whole minutes, rounded up."""
+        return max(1, math.ceil(self.estimated_seconds() / 60))
 
     def item(self, item_id: str) -> Item:
         """The item with this id; KeyError if there is none."""
@@ -160,7 +203,7 @@ class Questionnaire:
         the `topics` topics, with the required items)."""
         rule = self.submit_rule()
         return {
-            "minutes": self.minutes,
+            "minutes": self.estimated_minutes(),
             "answered": rule.answered_per_dimension,
             "items": rule.items_per_dimension,
             "needed": rule.min_dimensions,
@@ -343,6 +386,8 @@ def parse_bank(data: object) -> Questionnaire:
             "submit.min_dimensions",
         ),
         minutes=_positive_int(data.get("minutes", 10), "minutes"),
+        pages=_parse_pages(data),
+        pulse_pages=_parse_pages(data, "pulse_pages"),
     )
     _check_references(bank)
     return bank
@@ -426,6 +471,21 @@ def _parse_sections(
     return tuple(sections)
 
 
+def _parse_pages(data: Mapping[str, Any], key: str = "pages") -> tuple[tuple[str, ...], ...]:
+    """`pages`: lists of section ids shown together, every section once, in section order
+    (`pulse_pages`: the sections with a pulse item)."""
+    if key not in data:
+        return ()
+    sections = [s for s in _list(data.get("sections"), "sections") if isinstance(s, Mapping)]
+    if key == "pulse_pages":
+        sections = [s for s in sections if any(i.get("pulse") for i in s.get("items") or ())]
+    order = [s.get("id") for s in sections]
+    pages = tuple(tuple(_list(p, f"{key}[]")) for p in _list(data.get(key), key))
+    if [s for page in pages for s in page] != order or not all(pages):
+        raise BankError(f"{key}: every section exactly once, in the order of sections")
+    return pages
+
+
 def _check_references(bank: Questionnaire) -> None:
     """Names one part of the bank gives another exist there."""
     for item in bank.items:
@@ -467,8 +527,9 @@ def _parse_item(
         raise BankError(f"item {item_id}: only comparison items compare a dimension")
     reverse = node.get("reverse", False)
     required = node.get("required", False)
-    if not isinstance(reverse, bool) or not isinstance(required, bool):
-        raise BankError(f"item {item_id}: reverse and required must be true or false")
+    pulse = node.get("pulse", False)
+    if not all(isinstance(flag, bool) for flag in (reverse, required, pulse)):
+        raise BankError(f"item {item_id}: reverse, required and pulse must be true or false")
     text_max, moments_max = limits
     max_length = None
     if kind in ("text", "moments"):
@@ -485,6 +546,7 @@ def _parse_item(
         scale=scale,
         reverse=reverse,
         required=required,
+        pulse=pulse,
         max_length=max_length,
         max_items=(
             _positive_int(node.get("max_items", moments_max), f"item {item_id}: max_items")

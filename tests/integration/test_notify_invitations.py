@@ -258,10 +258,10 @@ def test_the_invitation_states_the_questionnaires_time_and_submit_rule(db, smtp)
     bank = load_bank()
     rule = bank.submit_rule()
     text = " ".join(mails["ann@acme.example"].part("plain").split())
-    assert f"The survey takes about {bank.minutes} minutes." in text
+    assert f"The survey takes about {bank.what_it_takes()['minutes']} minutes." in text
     assert (
         f"at least {rule.answered_per_dimension} of the {rule.items_per_dimension} statements "
         f"on {rule.min_dimensions} of the {rule.dimensions} topics"
     ) in text
     seller = " ".join(mails["sam@northwind.example"].part("plain").split())
-    assert f"It takes about {bank.minutes} minutes per buyer." in seller
+    assert f"It takes about {bank.what_it_takes()['minutes']} minutes per buyer." in seller

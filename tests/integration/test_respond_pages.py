@@ -55,7 +55,7 @@ def test_the_welcome_page_says_who_asks_why_how_long_and_what_happens(client, wo
     html = _text(response)
     assert '<html lang="en">' in html
     assert "Northwind Supplies asks you, Buyer 1" in html
-    assert f"about {load_bank().minutes} minutes" in html
+    assert f"about {load_bank().what_it_takes()['minutes']} minutes" in html
     assert "What happens with your answers" in html
     assert f'href="/s/{person.token}/q/{person.subject_ids[0]}/trust"' in html
     assert db.invitations.find_one({"_id": person.invitation_id})["status"] == "opened"
@@ -72,14 +72,20 @@ def test_pages_are_in_the_invitation_language_with_english_fallback(db, settings
     assert '<html lang="en">' in html and "How long" in html
 
 
-def test_a_section_page_has_fieldsets_legends_dont_know_and_progress(client, world):
+def test_a_page_groups_three_dimensions_with_fieldsets_legends_dont_know_and_progress(
+    client, world
+):
     html = _text(client.get(_page(client, world, "trust")))
-    assert html.count("<fieldset") == 3
+    assert html.count("<fieldset") == 9
+    assert '<h1 id="q-top">Trust, competence and recognition</h1>' in html
+    assert html.count('<h2 class="section-title">') == 3
     assert "<legend>Northwind Supplies keeps its promises.</legend>" in html
-    assert html.count('value="dk"') == 3
+    assert html.count('value="dk"') == 9
     assert "Don&#39;t know / not applicable" in html
-    assert "Page 1 of 13" in html
-    assert re.search(r'<progress max="13" value="1" aria-labelledby="progress-label">', html)
+    assert "Page 1 of 7" in html
+    assert re.search(r'<progress max="7" value="1" aria-labelledby="progress-label">', html)
+    # a section inside a page shows that page
+    assert _text(client.get(_page(client, world, "competence"))) == html
 
 
 def test_every_page_saves_and_the_link_resumes_where_the_respondent_stopped(client, world, db):
@@ -90,18 +96,18 @@ def test_every_page_saves_and_the_link_resumes_where_the_respondent_stopped(clie
         {"trust.1": "6", "trust.2": "dk", "action": "next"},
     )
     assert saved.status_code == 303
-    assert saved.headers["Location"].endswith("/competence")
-    post_form(client, _page(client, world, "competence"), {"competence.1": "3", "action": "next"})
+    assert saved.headers["Location"].endswith("/proactivity")
+    post_form(client, _page(client, world, "trust"), {"competence.1": "3", "action": "next"})
     assert _saved(db, person) == {"trust.1": 6, "trust.2": None, "competence.1": 3}
     assert db.invitations.find_one({"_id": person.invitation_id})["status"] == "in_progress"
 
     fresh = client.application.test_client()  # a new browser: no cookies
     resumed = fresh.get(f"/s/{person.token}")
     assert resumed.status_code == 303
-    assert resumed.headers["Location"].endswith("/recognition")
-    back = post_form(fresh, _page(fresh, world, "recognition"), {"action": "back"})
-    assert back.headers["Location"].endswith("/competence")
-    html = _text(fresh.get(_page(fresh, world, "competence")))
+    assert resumed.headers["Location"].endswith("/proactivity")
+    back = post_form(fresh, _page(fresh, world, "proactivity"), {"action": "back"})
+    assert back.headers["Location"].endswith("/trust")
+    html = _text(fresh.get(_page(fresh, world, "trust")))
     assert re.search(r'name="competence.1" value="3" checked', html)
 
 
@@ -238,10 +244,13 @@ def test_review_names_what_is_missing_and_submit_thanks_the_respondent(client, w
     review_url = _page(client, world, "review")
     review = client.get(review_url)
     assert review.status_code == 200
-    assert "Answer the recommendation question (0–10)." in _text(review)
+    # nothing is called missing before the respondent tries to submit
+    assert "Answer the recommendation question (0–10)." not in _text(review)
+    assert "Before you can submit" not in _text(review)
     refused = client.post(review_url, data={"csrf_token": csrf_token(_text(review))})
     assert refused.status_code == 400
     assert "Before you can submit" in _text(refused)
+    assert "Answer the recommendation question (0–10)." in _text(refused)
     check = client.get(_page(client, world, "recommend") + "?check=1")
     assert 'id="q-recommend-error"' in _text(check)
 

@@ -14,7 +14,7 @@ import pytest
 from flask import template_rendered
 
 from services.survey.organisations import update_branding
-from services.survey.respond import wording
+from services.survey.respond import grid, wording
 from services.survey.respond.wording import LANGUAGES, words
 from shared.questionnaire import load_bank
 from shared.tokens import optout_token
@@ -81,6 +81,10 @@ def _walk(client, db, person, pages: dict[str, str]) -> None:
     _read(pages, client.get(base), f"{person.side}: welcome")
     if person.side == "seller":
         _read(pages, client.get(f"{base}/buyers"), "seller: list")
+        for grid_page in grid.grid_pages():
+            page = client.get(f"{base}/grid/{grid_page}")
+            assert page.status_code == 200, (grid_page, page.status_code)
+            _read(pages, page, f"seller: grid {grid_page}")
     subject = person.subject_ids[0]
     for section in load_bank().sections:
         page = client.get(f"{base}/q/{subject}/{section.id}")

@@ -54,6 +54,7 @@ def test_a_roster_creates_accounts_contacts_sellers_and_assignments(admin, progr
         "rows_imported": 4,
         "rows_rejected": 0,
         "errors_truncated": False,
+        "warnings": [],
     }
     assert report["errors"] == []
     acme = db.accounts.find_one({"program_id": program["id"], "external_id": "A-1"})
@@ -265,12 +266,16 @@ def test_json_rows_of_the_wrong_shape_are_a_400(admin, program, db, body, field)
     assert db.contacts.count_documents({}) == 0
 
 
-def test_a_program_language_list_limits_contact_languages(admin, db):
+def test_a_language_the_program_does_not_offer_gets_its_first_with_a_warning(admin, db):
     program = admin.program(settings={"languages": ["de"]})
     rows = [{**SAMPLE_ROWS[0], "language": "de"}, {**SAMPLE_ROWS[2], "language": "en"}]
     report = admin.import_csv(program["id"], roster_csv(rows, header=(*HEADER, "language")))
     report = report.get_json()
-    assert [(e["row"], e["column"]) for e in report["errors"]] == [(3, "language")]
+    assert report["rows_rejected"] == 0 and report["errors"] == []
+    assert [(w["row"], w["column"]) for w in report["warnings"]] == [(3, "language")]
+    assert "imported with de" in report["warnings"][0]["message"]
+    third = SAMPLE_ROWS[2]["contact_email"]
+    assert db.contacts.find_one({"email": third})["language"] == "de"
     assert db.contacts.find_one({"email": "joe@acme.example"})["language"] == "de"
     assert db.sellers.find_one({"email": "sue@vendor.example"})["language"] == "de"
 

@@ -130,9 +130,11 @@ def score_answers(
             item = f"{dimension}.{i}"
             score = _item_score(_answer(answers, item, reverse_items))
             items[item] = score
-            if score is not None:
+            if score is not None and (i == 1 or settings.questionnaire != "pulse"):
                 answered.append(score)
-        dimensions[dimension] = _mean(answered) if len(answered) >= 2 else None
+        # k items asked (3; 1 in a pulse wave), at least ceil(k / 2) answered
+        needed = 1 if settings.questionnaire == "pulse" else 2
+        dimensions[dimension] = _mean(answered) if len(answered) >= needed else None
     present = [d for d in dimensions.values() if d is not None]
     ri = _mean(present) if len(present) >= 4 else None
     level = _level(ri, settings.cut_points)
@@ -701,7 +703,16 @@ def score_wave_naive(
             if all(v is not None for v in row):
                 complete.append(row)
         alpha = None
-        if len(complete) >= max(settings.min_alpha_n, 2):
+        if settings.questionnaire == "pulse":  # one item per dimension: no alpha
+            complete = []
+            alpha_reason = "pulse wave: one item per dimension, so there is no alpha to estimate"
+        elif len(complete) < max(settings.min_alpha_n, 2):
+            alpha_reason = (
+                f"fewer than {max(settings.min_alpha_n, 2)} buyer responses answered every item"
+            )
+        else:
+            alpha_reason = "the answers did not vary enough to estimate alpha"
+        if settings.questionnaire != "pulse" and len(complete) >= max(settings.min_alpha_n, 2):
             total_variance = _variance([sum(row) for row in complete])
             if total_variance > 0:
                 item_variance = sum(_variance([row[i] for row in complete]) for i in range(3))
@@ -722,6 +733,7 @@ def score_wave_naive(
             "n_seller": len(seller_scores),
             "n_pairs": len(gaps),
             "n_alpha": len(complete),
+            "alpha_reason": None if alpha is not None else alpha_reason,
             "n": min(len(buyer_scores), len(seller_scores), len(gaps)),
             "low_n": min(len(buyer_scores), len(seller_scores), len(gaps)) < settings.low_n,
         }

@@ -55,6 +55,11 @@ SAID_IN_WORDS: dict[str, tuple[tuple[str, str, str], ...]] = {
             "may only move later while the wave is open",
         ),
         ("reminder_days", "must be strictly increasing, without repeats", "strictly increasing"),
+        (
+            "body",
+            "send name, closes_at or reminder_days",
+            "at least one of name, closes_at or reminder_days",
+        ),
     ),
     "POST /api/v1/waves/{wave_id}/reminders": (
         ("", "to: not invited to this wave", "not invited"),

@@ -130,6 +130,7 @@ def make_wave(
     every_seller_for_every_buyer: bool = True,
     buyer_names: Sequence[str] = (),
     manager_email: str | None = None,
+    questionnaire: str | None = None,
 ) -> SurveyWorld:
     """Launch a wave of `buyers` contacts over `accounts` accounts and `sellers` sellers.
 
@@ -140,6 +141,8 @@ def make_wave(
     program_settings: dict[str, Any] = {"languages": program_languages(seller_language or language)}
     if manager_email:
         program_settings["manager_email"] = manager_email
+    if questionnaire:
+        program_settings["questionnaire"] = questionnaire
     program = create_program(db=db, org_id=org_id, name="Key accounts", settings=program_settings)
     rows = roster_rows(
         buyers=buyers,

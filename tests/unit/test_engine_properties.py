@@ -228,7 +228,11 @@ def test_engine_equals_the_naive_implementation(data):
     reverse = data.draw(st.sampled_from([frozenset(), frozenset({"trust.2", "satisfaction"})]))
     settings_ = data.draw(
         st.sampled_from(
-            [QUICK, ScoringSettings(cut_points=(30, 55, 75), gap_threshold=5, bootstrap_samples=15)]
+            [
+                QUICK,
+                ScoringSettings(cut_points=(30, 55, 75), gap_threshold=5, bootstrap_samples=15),
+                ScoringSettings(questionnaire="pulse", bootstrap_samples=15),
+            ]
         )
     )
     result = score_wave(
@@ -315,3 +319,33 @@ def test_reordering_accounts_contacts_and_responses_changes_no_number(data):
     original = wave_result_to_json(score_wave(build_wave_input(**wave), settings_))
     reordered = wave_result_to_json(score_wave(build_wave_input(**shuffled), settings_))
     assert differences(without_order(original), without_order(reordered)) == []
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_pulse_wave_scores_each_dimension_by_its_one_item_and_reports_no_alpha(data):
+    roster = data.draw(rosters())
+    now = data.draw(responses(roster))
+    pulse = ScoringSettings(questionnaire="pulse", bootstrap_samples=10)
+    result = wave_result_to_json(score_wave(build_wave_input(**now), pulse))
+    for summary in result["dimensions"].values():
+        assert summary["alpha"] is None and summary["alpha_ci95"] == [None, None]
+        assert summary["alpha_reason"].startswith("pulse wave")
+
+    # only each dimension's first item counts: dropping the others changes no number
+    def first_items_only(people: list[dict]) -> list[dict]:
+        return [
+            {
+                **p,
+                "answers": {k: v for k, v in p["answers"].items() if not k.endswith((".2", ".3"))},
+            }
+            for p in people
+        ]
+
+    shorter = {
+        **now,
+        "buyer_responses": first_items_only(now["buyer_responses"]),
+        "seller_responses": first_items_only(now["seller_responses"]),
+    }
+    again = wave_result_to_json(score_wave(build_wave_input(**shorter), pulse))
+    assert differences(again, result) == []

@@ -160,7 +160,6 @@ def test_a_cell_too_large_for_csv_refuses_the_file_before_anything_is_imported()
         ("annual_revenue", "", "is required"),
         ("account_id", "  ", "is required"),
         ("contact_name", "", "is required"),
-        ("language", "fr", "not a language of this program"),
         ("account_name", "A" * 201, "longer than 200"),
     ],
 )
@@ -304,3 +303,12 @@ def test_fifty_thousand_rows_parse_quickly_in_bounded_memory():
     # The decoded text (~5 MB) plus one row at a time: rows are never all held at once.
     assert peak < 8 * len(data), peak
     assert elapsed < 20, elapsed
+
+
+def test_a_language_not_offered_gets_the_programs_first_with_a_warning():
+    row, errors = parse_row(7, values(language="fr"), languages=LANGUAGES)
+    assert errors == [] and row is not None
+    assert row.language == LANGUAGES[0]
+    assert [(w.row, w.column) for w in row.warnings] == [(7, "language")]
+    assert "'fr' is not a language of this program" in row.warnings[0].message
+    assert f"imported with {LANGUAGES[0]}" in row.warnings[0].message

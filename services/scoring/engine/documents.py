@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from services.scoring.engine import json_values as js
 from services.scoring.engine.plan_documents import plans_json, seller_plan_to_json, sellers_json
 from services.scoring.engine.responses import ResponseScores
-from services.scoring.engine.settings import ScoringSettings
+from services.scoring.engine.settings import PULSE_ALPHA_REASON, ScoringSettings
 from services.scoring.engine.summaries import Distribution, Estimate, RevenueWeighted
 from services.scoring.engine.trends import Change
 from services.scoring.engine.vocabulary import (
@@ -280,6 +281,17 @@ def _alerts_json(result: WaveResult) -> list[dict[str, Any]]:
     ]
 
 
+def alpha_reason(alpha: float, n_alpha: int, settings: ScoringSettings) -> str | None:
+    """Why a dimension's alpha is null (None when it has one)."""
+    if settings.pulse:
+        return PULSE_ALPHA_REASON
+    if math.isfinite(alpha):
+        return None
+    if n_alpha < max(settings.min_alpha_n, 2):
+        return f"fewer than {max(settings.min_alpha_n, 2)} buyer responses answered every item"
+    return "the answers did not vary enough to estimate alpha"
+
+
 def _dimensions_json(result: WaveResult) -> dict[str, dict[str, Any]]:
     """Section 5 per dimension: buyer and seller means, gap, class shares, alpha and their n."""
     settings = result.settings
@@ -295,6 +307,7 @@ def _dimensions_json(result: WaveResult) -> dict[str, dict[str, Any]]:
             "n_seller": s.n_seller,
             "n_pairs": s.n_pairs,
             "n_alpha": s.n_alpha,
+            "alpha_reason": alpha_reason(s.alpha, s.n_alpha, settings),
             # a dimension's summary rests on buyers, sellers and pairs: the smallest decides
             "n": min(s.n_buyer, s.n_seller, s.n_pairs),
             "low_n": _low_n(min(s.n_buyer, s.n_seller, s.n_pairs), settings),

@@ -126,7 +126,11 @@ def score_responses(
         raise InvalidWaveInput(f"answers must be n x {len(RATED_ITEMS)}")
     n = raw.shape[0]
     items = _item_scores(raw[:, :_N_DIM_ITEMS])
-    dimensions = _mean_if_enough(items.reshape(n, len(DIMENSIONS), ITEMS_PER_DIMENSION), _MIN_ITEMS)
+    per_dimension = items.reshape(n, len(DIMENSIONS), ITEMS_PER_DIMENSION)
+    if settings.pulse:  # a pulse wave asks each dimension's first item only: k = 1
+        dimensions = _mean_if_enough(np.ascontiguousarray(per_dimension[:, :, 0:1]), 1)
+    else:
+        dimensions = _mean_if_enough(per_dimension, _MIN_ITEMS)
     ri = _mean_if_enough(dimensions, MIN_DIMENSIONS)
     level = level_codes(ri, settings.cut_points)
     recommend = raw[:, _RECOMMEND]

@@ -18,6 +18,10 @@ from shared.vocabulary import (
     ROLES,
 )
 
+FULL, PULSE = "full", "pulse"
+QUESTIONNAIRES: tuple[str, ...] = (FULL, PULSE)
+PULSE_ALPHA_REASON = "pulse wave: one item per dimension, so there is no alpha to estimate"
+
 
 class InvalidScoringSettings(ValueError):
     """A program's scoring settings that cannot be used."""
@@ -43,6 +47,7 @@ class ScoringSettings:
     min_interval_accounts: int = 5  # a wave interval on fewer accounts is low_n
     reliable_change: float = 1.96  # |RCI| at or above this is a reliable change
     default_reliability: float = 0.8  # RCI's r when under min_alpha_n buyers have all six
+    questionnaire: str = FULL  # "pulse": one item per dimension (k = 1), no alpha
 
     def __post_init__(self) -> None:
         try:
@@ -72,6 +77,10 @@ class ScoringSettings:
             raise InvalidScoringSettings("reliable_change must be a positive number")
         if not 0 <= self.default_reliability < 1:
             raise InvalidScoringSettings("default_reliability must be in 0..1 (1 excluded)")
+        if self.questionnaire not in QUESTIONNAIRES:
+            raise InvalidScoringSettings(
+                f"questionnaire must be one of {', '.join(QUESTIONNAIRES)}"
+            )
         object.__setattr__(self, "cut_points", cuts)
         object.__setattr__(self, "gap_threshold", threshold)
         object.__setattr__(self, "role_weights", MappingProxyType(weights))
@@ -89,11 +98,18 @@ class ScoringSettings:
             overrides["cut_points"] = settings["cut_points"]
         if settings.get("gap_threshold") is not None:
             overrides["gap_threshold"] = settings["gap_threshold"]
+        if settings.get("questionnaire") is not None:
+            overrides["questionnaire"] = settings["questionnaire"]
         if settings.get("role_weights") is not None:
             if not isinstance(settings["role_weights"], Mapping):
                 raise InvalidScoringSettings("role_weights must map roles to weights")
             overrides["role_weights"] = settings["role_weights"]
         return cls(**overrides)
+
+    @property
+    def pulse(self) -> bool:
+        """True for a pulse wave: each dimension is its first item alone (k = 1)."""
+        return self.questionnaire == PULSE
 
     def role_weight_vector(self) -> np.ndarray:
         """The weight of each role in ROLES order."""

@@ -220,7 +220,10 @@ def dimension_summaries(
         counts = np.bincount(classes[classes >= 0], minlength=len(GAP_CLASSES))
         shares = (counts / n_pairs).tolist() if n_pairs else [math.nan] * len(GAP_CLASSES)
         columns = slice(d * ITEMS_PER_DIMENSION, (d + 1) * ITEMS_PER_DIMENSION)
-        alpha, n_alpha = cronbach_alpha(buyers.item_scores[:, columns], settings.min_alpha_n)
+        if settings.pulse:  # one item per dimension: alpha does not exist
+            alpha, n_alpha = math.nan, 0
+        else:
+            alpha, n_alpha = cronbach_alpha(buyers.item_scores[:, columns], settings.min_alpha_n)
         alpha_low, alpha_high = feldt_interval(alpha, n_alpha, ITEMS_PER_DIMENSION)
         summaries[dimension] = DimensionSummary(
             buyer=buyer,

@@ -78,6 +78,11 @@ class RosterReport:
     rows_rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
     errors_truncated: bool = False
+    warnings: list[RowError] = field(default_factory=list)  # rows imported with a change
+
+    def warn(self, warnings: Sequence[RowError]) -> None:
+        room = MAX_REPORTED_ERRORS - len(self.warnings)
+        self.warnings.extend(warnings[: max(room, 0)])
 
     def reject(self, errors: Sequence[RowError]) -> None:
         self.rows_rejected += 1
@@ -187,6 +192,7 @@ class _Import:
             )
             return
         self.report.rows_imported += 1
+        self.report.warn(row.warnings)
         sellers = self.sellers_of.setdefault(row.contact_email, [])
         if row.seller_email in sellers:
             return  # the same assignment twice: nothing more to write

@@ -69,6 +69,7 @@ class RosterRow:
     seller_name: str
     language: str | None = None
     segment: str | None = None
+    warnings: tuple[RowError, ...] = ()  # imported anyway, e.g. a language not offered
 
 
 # --- reading the file ----------------------------------------------------------------------
@@ -360,12 +361,18 @@ def parse_row(
     if contact_email and contact_email == seller_email:
         read.fail("seller_email", "is the contact's own address")
     language = read.text("language", required=False).lower().replace("_", "-").split("-")[0] or None
+    warnings: list[RowError] = []
     if language is not None and language not in languages:
-        read.fail(
-            "language",
-            f"{_shown(values.get('language'))} is not a language of this program "
-            f"({', '.join(languages)})",
+        # not a reason to lose the contact: they get the program's first language
+        warnings.append(
+            RowError(
+                row,
+                "language",
+                f"{_shown(values.get('language'))} is not a language of this program "
+                f"({', '.join(languages)}): imported with {languages[0]}",
+            )
         )
+        language = languages[0] if languages else None
     segment = read.text("segment", required=False) or None
     if read.errors:
         return None, read.errors
@@ -378,6 +385,7 @@ def parse_row(
             contact_email=contact_email,
             contact_name=contact_name,
             contact_role=role,
+            warnings=tuple(warnings),
             seller_email=seller_email,
             seller_name=seller_name,
             language=language,

@@ -152,6 +152,14 @@ class ProgramSettingsSchema(StrictSchema):
             "uniqueItems": True,
         },
     )
+    questionnaire = fields.String(
+        validate=validate.OneOf(["full", "pulse"]),
+        metadata={
+            "description": "full (37 items) or pulse (the first item of each dimension, "
+            "recommend, satisfaction and one open question); scored with k = 1 per dimension "
+            "and no alpha for a pulse wave"
+        },
+    )
     manager_email = fields.Email(
         allow_none=True,
         validate=validate.Length(max=254),
@@ -435,6 +443,10 @@ class RosterReportSchema(Schema):
     rows_rejected = fields.Integer()
     errors = fields.List(fields.Nested(RowErrorSchema))
     errors_truncated = fields.Boolean()
+    warnings = fields.List(
+        fields.Nested(RowErrorSchema),
+        metadata={"description": "rows imported with a change, e.g. a language not offered"},
+    )
 
 
 # --- waves -------------------------------------------------------------------------------

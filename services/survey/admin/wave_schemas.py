@@ -29,7 +29,11 @@ class WavePatchSchema(StrictSchema):
     reminder_days = fields.List(
         StrictInteger(validate=validate.Range(min=1, max=365)),
         validate=validate.Length(max=10),
-        metadata={"description": "strictly increasing", "uniqueItems": True},
+        metadata={
+            "description": "strictly increasing; a change sends at least one of name, "
+            "closes_at or reminder_days",
+            "uniqueItems": True,
+        },
     )
 
     @validates_schema

@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 
 def register(app: Flask) -> None:
     """Register the JSON API (on the OpenAPI Api), the pages and CSRF."""
-    from services.survey.respond import api, pages
+    from services.survey.respond import api, grid_pages, pages
 
     # Forms carry a CSRF token; it is checked by the pages' blueprint only (the JSON APIs
     # are authenticated by token or key). No time limit: a respondent may pause for hours.
@@ -26,4 +26,5 @@ def register(app: Flask) -> None:
     csrf.exempt(api.bp)
 
     app.extensions["rapport_api"].register_blueprint(api.bp)
+    assert grid_pages.bp is pages.bp  # the grid's routes are on the pages' blueprint
     app.register_blueprint(pages.bp)

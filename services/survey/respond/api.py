@@ -17,7 +17,6 @@ from services.survey.respond.service import (
     save_answers,
     submit_answers,
 )
-from shared.questionnaire import load_bank
 from shared.questionnaire.answers import answers_json_schema, complete_answers_example
 from shared.vocabulary import SELLER
 
@@ -82,6 +81,9 @@ class SubjectOut(Schema):
 
 
 class QuestionnaireOut(Schema):
+    kind = fields.String(
+        metadata={"description": "full, or pulse (one item per dimension; the program setting)"}
+    )
     items = fields.List(fields.Dict(), metadata={"description": "{id, dimension, text, scale}"})
     sections = fields.List(fields.Dict())
 
@@ -131,7 +133,7 @@ def _texts_about(bank: Any, respondent: Respondent, buyer_name: str | None) -> d
 
 def respondent_document(respondent: Respondent) -> dict[str, Any]:
     """The GET answer of API.md for one respondent."""
-    bank = load_bank()
+    bank = respondent.bank
     items = bank.items_for(respondent.side, respondent.language, seller_company=respondent.sender)  # type: ignore[arg-type]
     return {
         "side": respondent.side,
@@ -156,6 +158,7 @@ def respondent_document(respondent: Respondent) -> dict[str, Any]:
             for s in respondent.subjects
         ],
         "questionnaire": {
+            "kind": bank.kind,
             "items": items,
             "sections": [
                 {"id": section.id, "items": [i.id for i in section.items]}

@@ -8,7 +8,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_wtf.csrf import CSRFError
 
 from services.bootstrap import Container
-from services.survey.respond import screens
+from services.survey.respond import grid, screens
+from services.survey.respond.branding import page_accent
 from services.survey.respond.forms import (
     MOMENTS_PRESENT,
     answers_from_form,
@@ -33,7 +34,7 @@ from services.survey.respond.service import (
     submit_answers,
 )
 from services.survey.respond.wording import phrase, words
-from shared.questionnaire import load_bank, missing_for_submit
+from shared.questionnaire import missing_for_submit
 from shared.vocabulary import NOT_STARTED, SELLER
 
 bp = Blueprint("respond_pages", __name__)
@@ -71,6 +72,7 @@ def _render(template: str, respondent: Respondent | None, status: int = 200, **c
             respondent=respondent,
             sender=respondent.sender if respondent else None,
             branding=respondent.branding if respondent else None,
+            accent=page_accent(respondent.branding.accent_color) if respondent else None,
             phrase=phrase,
             field_id=field_id,
             **context,
@@ -106,9 +108,13 @@ def start(token: str):
     if not started:
         return _welcome(token, respondent)
     if respondent.side == SELLER:
+        if grid.uses_grid(respondent) and not grid.prefers_one_at_a_time(respondent):
+            return redirect(url_for(".grid_resume", token=token), 303)
         return redirect(url_for(".seller_list", token=token), 303)
     subject = respondent.subjects[0]
-    return redirect(_step_url(token, respondent, subject, screens.resume_step(subject)), 303)
+    return redirect(
+        _step_url(token, respondent, subject, screens.resume_step(subject, respondent.bank)), 303
+    )
 
 
 @bp.get("/s/<token>/welcome")
@@ -120,18 +126,29 @@ def welcome(token: str):
 
 
 def _welcome(token: str, respondent: Respondent):
-    if respondent.side == SELLER:
+    in_grid = grid.uses_grid(respondent) and not grid.prefers_one_at_a_time(respondent)
+    if in_grid:
+        start_url = url_for(".grid_resume", token=token)
+    elif respondent.side == SELLER:
         start_url = url_for(".seller_list", token=token)
     else:
         subject = respondent.subjects[0]
-        start_url = _step_url(token, respondent, subject, screens.resume_step(subject))
+        start_url = _step_url(
+            token, respondent, subject, screens.resume_step(subject, respondent.bank)
+        )
     started = any(s.status != NOT_STARTED for s in respondent.subjects)
     return _render(
         "welcome.html",
         respondent,
         start_url=start_url,
         started=started,
-        facts=screens.welcome_facts(),
+        facts=screens.welcome_facts(respondent.bank),
+        grid_minutes=grid.minutes(
+            grid.seller_grid_seconds(len(respondent.subjects), respondent.bank)
+        )
+        if in_grid
+        else None,
+        one_at_a_time_url=url_for(".seller_list", token=token) if in_grid else None,
     )
 
 
@@ -144,7 +161,7 @@ def seller_list(token: str):
     if respondent.side != SELLER:
         return redirect(url_for(".start", token=token), 303)
     links = {
-        s.subject_id: _step_url(token, respondent, s, screens.resume_step(s))
+        s.subject_id: _step_url(token, respondent, s, screens.resume_step(s, respondent.bank))
         for s in respondent.subjects
     }
     submitted = request.args.get("submitted")
@@ -173,26 +190,31 @@ def done(token: str):
 
 @bp.get("/s/<token>/q/<subject_id>/<section_id>")
 def section(token: str, subject_id: str, section_id: str):
+    """One page of the questionnaire (a section id inside a page shows that page)."""
     respondent = _load(token)
     if respondent.closed:
         return _closed(respondent)
     subject = respondent.subject(subject_id)
     if subject.completed:
         return _render("already_submitted.html", respondent, subject=subject)
-    if section_id == screens.REVIEW:
+    page = _page_or_404(section_id, respondent)
+    if page == screens.REVIEW:
         return _review(token, respondent, subject)
-    bank_section = _bank_section(section_id)
+    bank_sections = _bank_sections(page, respondent)
     errors: dict[str, list[str]] = {}
     if request.args.get("check"):
-        missing = missing_for_submit(subject.answers)
+        missing = missing_for_submit(subject.answers, questionnaire=respondent.bank)
         lang_words = words(respondent.language)
         errors = {
             item.id: [lang_words["error_required"]]
+            for bank_section in bank_sections
             for item in bank_section.items
             if item.id in missing
         }
-    values = values_from_answers(subject.answers, bank_section)
-    return _section_page(token, respondent, subject, section_id, values, errors)
+    values = {}
+    for bank_section in bank_sections:
+        values.update(values_from_answers(subject.answers, bank_section))
+    return _section_page(token, respondent, subject, page, values, errors)
 
 
 @bp.post("/s/<token>/q/<subject_id>/<section_id>")
@@ -202,13 +224,19 @@ def save_section(token: str, subject_id: str, section_id: str):
     subject = respondent.subject(subject_id)
     if subject.completed:
         return _render("already_submitted.html", respondent, 409, subject=subject)
-    if section_id == screens.REVIEW:
+    page = _page_or_404(section_id, respondent)
+    if page == screens.REVIEW:
         return _submit(token, respondent, subject)
-    bank_section = _bank_section(section_id)
-    back, forward = screens.neighbours(section_id)
+    bank_sections = _bank_sections(page, respondent)
+    back, forward = screens.neighbours(page, respondent.bank)
     target = back if request.form.get("action") == "back" else forward
     lang_words = words(respondent.language)
-    answers, errors = answers_from_form(request.form, bank_section, lang_words)
+    answers: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for bank_section in bank_sections:
+        given, wrong = answers_from_form(request.form, bank_section, lang_words)
+        answers.update(given)
+        errors.update(wrong)
     if not errors:
         try:
             save_answers(
@@ -216,57 +244,72 @@ def save_section(token: str, subject_id: str, section_id: str):
                 respondent=respondent,
                 subject_id=subject_id,
                 answers=answers,
-                resume_section=target or section_id,
+                resume_section=target or page,
             )
         except InvalidAnswers as exc:
-            errors = page_errors(exc.details, bank_section, lang_words)
+            for bank_section in bank_sections:
+                errors.update(page_errors(exc.details, bank_section, lang_words))
     if errors:
-        values = values_from_form(request.form, bank_section)
-        return _section_page(token, respondent, subject, section_id, values, errors, status=400)
+        values = {}
+        for bank_section in bank_sections:
+            values.update(values_from_form(request.form, bank_section))
+        return _section_page(token, respondent, subject, page, values, errors, status=400)
     return redirect(_step_url(token, respondent, subject, target), 303)
 
 
-def _bank_section(section_id: str):
-    for candidate in load_bank().sections:
-        if candidate.id == section_id:
-            return candidate
-    raise UnknownSubject()
+def _page_or_404(section_id: str, respondent: Respondent) -> str:
+    page = screens.page_id(section_id, respondent.bank)
+    if page is None:
+        raise UnknownSubject()
+    return page
+
+
+def _bank_sections(page: str, respondent: Respondent):
+    bank = respondent.bank
+    try:
+        wanted = bank.page_sections(page)
+    except KeyError:
+        raise UnknownSubject() from None
+    return [s for s in bank.sections if s.id in wanted]
 
 
 def _section_page(
     token: str,
     respondent: Respondent,
     subject: SubjectState,
-    section_id: str,
+    page: str,
     values: dict[str, Any],
     errors: dict[str, list[str]],
     status: int = 200,
 ):
-    sections = screens.sections_for(respondent, subject)
-    worded = next(s for s in sections if s["id"] == section_id)
-    _, forward = screens.neighbours(section_id)
+    shown_sections = screens.page_sections(
+        screens.sections_for(respondent, subject), page, respondent.bank
+    )
+    _, forward = screens.neighbours(page, respondent.bank)
     rows, shown = {}, {}
-    for item in worded["items"]:
-        if item["kind"] == "moments":
-            rows[item["id"]], shown[item["id"]] = moment_rows(
-                values.get(item["id"]), item["max_items"]
-            )
+    for worded in shown_sections:
+        for item in worded["items"]:
+            if item["kind"] == "moments":
+                rows[item["id"]], shown[item["id"]] = moment_rows(
+                    values.get(item["id"]), item["max_items"]
+                )
     return _render(
         "section.html",
         respondent,
         status,
         token=token,
         subject=subject,
-        section=worded,
+        page_title=screens.page_title(shown_sections, respondent.language),
+        sections=shown_sections,
         values=values,
         errors=errors,
         rows=rows,
         shown=shown,
         moments_present=MOMENTS_PRESENT,
-        progress=screens.progress(section_id),
+        progress=screens.progress(page, respondent.bank),
         next_is_review=forward == screens.REVIEW,
         action=url_for(
-            ".save_section", token=token, subject_id=subject.subject_id, section_id=section_id
+            ".save_section", token=token, subject_id=subject.subject_id, section_id=page
         ),
     )
 
@@ -279,9 +322,11 @@ def _review(
     status: int = 200,
 ):
     sections = screens.sections_for(respondent, subject)
-    if missing is None:
-        missing = missing_for_submit(subject.answers)
-    messages = screens.missing_messages(missing, subject.answers, sections, respondent.language)
+    if missing is None:  # what is missing is shown only after an attempt to submit
+        missing = {}
+    messages = screens.missing_messages(
+        missing, subject.answers, sections, respondent.language, respondent.bank
+    )
     for message in messages:
         message["url"] = (
             url_for(
@@ -302,8 +347,8 @@ def _review(
         subject=subject,
         sections=screens.review_sections(sections, subject.answers, words(respondent.language)),
         missing=messages,
-        progress=screens.progress(screens.REVIEW),
-        back_url=_step_url(token, respondent, subject, screens.section_ids()[-1]),
+        progress=screens.progress(screens.REVIEW, respondent.bank),
+        back_url=_step_url(token, respondent, subject, screens.section_ids(respondent.bank)[-1]),
         action=url_for(
             ".save_section",
             token=token,

@@ -15,29 +15,59 @@ REVIEW = "review"
 
 @functools.lru_cache(maxsize=256)  # one entry per buyer name for sellers: keep it bounded
 def worded_sections(
-    side: str, language: str, buyer_name: str | None, sender: str | None
+    side: str, language: str, buyer_name: str | None, sender: str | None, kind: str = "full"
 ) -> tuple[dict[str, Any], ...]:
-    """The bank's sections worded for one side, language and pair of names (read-only)."""
+    """The bank's sections (full or pulse) worded for one side, language and pair of names."""
+    bank = load_bank().pulse() if kind == "pulse" else load_bank()
     return tuple(
-        load_bank().sections_for(side, language, buyer_name=buyer_name, seller_company=sender)  # type: ignore[arg-type]
+        bank.sections_for(side, language, buyer_name=buyer_name, seller_company=sender)  # type: ignore[arg-type]
     )
 
 
 def sections_for(respondent: Respondent, subject: SubjectState) -> tuple[dict[str, Any], ...]:
     """The sections as this respondent sees them about this subject."""
     return worded_sections(
-        respondent.side, respondent.language, subject.buyer_name, respondent.sender
+        respondent.side,
+        respondent.language,
+        subject.buyer_name,
+        respondent.sender,
+        respondent.bank.kind,
     )
 
 
 def section_ids(bank: Questionnaire | None = None) -> list[str]:
-    """Page order of the sections, then the review step."""
-    return [s.id for s in (bank or load_bank()).sections]
+    """The pages in order, each named by its first section (the review step not included)."""
+    return [page[0] for page in (bank or load_bank()).pages]
+
+
+def page_id(section_id: str, bank: Questionnaire | None = None) -> str | None:
+    """The page that shows a section (or is named by it); REVIEW for review; else None."""
+    if section_id == REVIEW:
+        return REVIEW
+    return (bank or load_bank()).page_of(section_id)
+
+
+def page_sections(
+    sections: tuple[dict[str, Any], ...], page: str, bank: Questionnaire | None = None
+) -> list[dict[str, Any]]:
+    """The worded sections one page shows, in order."""
+    wanted = (bank or load_bank()).page_sections(page)
+    return [s for s in sections if s["id"] in wanted]
 
 
 def steps(bank: Questionnaire | None = None) -> list[str]:
     """Every step of one questionnaire: the sections, then review."""
     return [*section_ids(bank), REVIEW]
+
+
+def page_title(sections: list[dict[str, Any]], language: str) -> str:
+    """A page's heading: its section's title, or its sections' titles joined ("Trust,
+    competence and recognition")."""
+    titles = [s["title"] for s in sections]
+    if len(titles) == 1:
+        return titles[0]
+    rest = [t[:1].lower() + t[1:] if language == "en" else t for t in titles[1:]]
+    return ", ".join([titles[0], *rest[:-1]]) + words(language)["and"] + rest[-1]
 
 
 def neighbours(section_id: str, bank: Questionnaire | None = None) -> tuple[str | None, str]:
@@ -62,7 +92,8 @@ def welcome_facts(bank: Questionnaire | None = None) -> dict[str, int]:
 def resume_step(subject: SubjectState, bank: Questionnaire | None = None) -> str:
     """Where a respondent carries on: the page they were on, else the first page."""
     order = steps(bank)
-    return subject.resume_section if subject.resume_section in order else order[0]
+    page = page_id(subject.resume_section or "", bank)  # saved before pages were grouped too
+    return page if page in order else order[0]
 
 
 def answer_text(item: Mapping[str, Any], value: Any, lang_words: Mapping[str, str]) -> str:

@@ -32,7 +32,7 @@ from shared.questionnaire import (
     validate_answers,
 )
 from shared.settings import Settings
-from shared.store import Database, composite_id, invitations, roster, waves
+from shared.store import Database, composite_id, invitations, programs, roster, waves
 from shared.store import responses as response_store
 from shared.tokens import invitation_link_from_token
 from shared.vocabulary import (
@@ -137,6 +137,12 @@ class Respondent:
     branding: Branding  # the organisation asking, as respondents see it
     subjects: tuple[SubjectState, ...]
     closed: bool = False
+    questionnaire: Questionnaire | None = None  # None: the default bank in full
+
+    @property
+    def bank(self) -> Questionnaire:
+        """The questionnaire this respondent answers: the full bank, or its pulse version."""
+        return self.questionnaire or load_bank()
 
     @property
     def sender(self) -> str | None:
@@ -188,6 +194,15 @@ def wave_is_closed(wave: Mapping[str, Any], *, now: datetime | None = None) -> b
     return closes_at is not None and closes_at <= (now or clock.now())
 
 
+def wave_questionnaire(*, db: Database, wave: Mapping[str, Any]) -> Questionnaire:
+    """The questionnaire of a wave: its program's `questionnaire` setting (full or pulse)."""
+    program = programs.get(
+        db=db, org_id=wave.get("org_id"), program_id=wave.get("program_id"), fields=("settings",)
+    )
+    kind = ((program or {}).get("settings") or {}).get("questionnaire")
+    return load_bank().pulse() if kind == "pulse" else load_bank()
+
+
 def load_respondent(
     *,
     db: Database,
@@ -214,7 +229,7 @@ def load_respondent(
     wave = waves.get(db=db, org_id=invitation["org_id"], wave_id=invitation["wave_id"])
     if wave is None or wave.get("status") == DRAFT:
         raise LinkNotValid()
-    bank = questionnaire or load_bank()
+    bank = questionnaire or wave_questionnaire(db=db, wave=wave)
     closed = wave_is_closed(wave)
     responses = {
         r["subject_id"]: r
@@ -258,6 +273,7 @@ def load_respondent(
         branding=cached_branding(db, invitation["org_id"]),
         subjects=tuple(subjects),
         closed=closed,
+        questionnaire=bank,
     )
     if closed and not allow_closed:
         raise WaveClosed(respondent)
@@ -290,7 +306,7 @@ def save_answers(
     if respondent.closed:
         raise WaveClosed(respondent)
     subject = respondent.subject(subject_id)
-    cleaned = clean_answers(answers, questionnaire=questionnaire)
+    cleaned = clean_answers(answers, questionnaire=questionnaire or respondent.bank)
     saved, _ = _write(
         db=db,
         respondent=respondent,
@@ -322,7 +338,7 @@ def submit_answers(
     """
     if respondent.closed:
         raise WaveClosed(respondent)
-    bank = questionnaire or load_bank()
+    bank = questionnaire or respondent.bank
     subject = respondent.subject(subject_id)
     cleaned = clean_answers(answers or {}, questionnaire=bank)
 

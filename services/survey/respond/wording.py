@@ -53,7 +53,13 @@ _EN: dict[str, str] = {
         "Your predictions are compared with your buyers' own answers. The difference shows "
         "where the relationship is better or worse than it looks from our side."
     ),
-    "how_long": "It takes about {minutes} minutes.",
+    "how_long_a_minute": (
+        "It takes about a minute (our estimate: about 4 seconds to read and answer each question)."
+    ),
+    "how_long": (
+        "It takes about {minutes} minutes (our estimate: about 4 seconds to read and answer "
+        "each question)."
+    ),
     "how_long_seller": (
         "It takes about {minutes} minutes per buyer. You answer for {count} buyer contacts, "
         "one after the other."
@@ -150,6 +156,35 @@ _EN: dict[str, str] = {
     ),
     "conflict_body": "Your answers changed in another window. Open your link again to carry on.",
     "open_link_again": "Open the survey again",
+    "and": " and ",
+    "grid_ratings_title": "Recommendation and satisfaction",
+    "grid_topics_title": "The six topics",
+    "grid_intro": (
+        "Answer for each buyer contact as you expect them to answer. Your rows are saved "
+        "when you go on; you can stop and come back with your link."
+    ),
+    "grid_one_at_a_time": "Prefer to answer one buyer contact at a time?",
+    "grid_buyer": "Buyer contact",
+    "grid_status": "Still needed",
+    "grid_anchors": (
+        "{low} = {low_label}, {high} = {high_label}. The last choice, the question mark, "
+        "means “{dont_know}”."
+    ),
+    "grid_ready": "Ready to submit",
+    "grid_missing": "Still needed: {pages}",
+    "grid_to_submit": "Go on to submit",
+    "grid_submit_title": "Submit your answers",
+    "grid_submit_intro": (
+        "Each buyer contact is submitted on their own. Submitting needs the recommendation "
+        "question and {needed} of the {topics} topics."
+    ),
+    "grid_submit_button": "Submit the {n} ready buyer contacts",
+    "grid_submitted": "{n} buyer contacts submitted.",
+    "grid_none_ready": "No buyer contact is ready to submit yet.",
+    "how_long_seller_grid": (
+        "It takes about {minutes} minutes for all {count} buyer contacts together: one page "
+        "per topic, with every buyer contact as a row."
+    ),
 }
 
 _DE: dict[str, str] = {
@@ -194,7 +229,14 @@ _DE: dict[str, str] = {
         "Ihre Einschätzungen werden mit den Antworten Ihrer Kunden verglichen. Der Unterschied "
         "zeigt, wo die Beziehung besser oder schlechter ist, als sie von uns aus aussieht."
     ),
-    "how_long": "Das dauert etwa {minutes} Minuten.",
+    "how_long_a_minute": (
+        "Das dauert etwa eine Minute (unsere Schätzung: etwa 4 Sekunden, um eine Frage zu "
+        "lesen und zu beantworten)."
+    ),
+    "how_long": (
+        "Das dauert etwa {minutes} Minuten (unsere Schätzung: etwa 4 Sekunden, um eine "
+        "Frage zu lesen und zu beantworten)."
+    ),
     "how_long_seller": (
         "Das dauert etwa {minutes} Minuten je Kunde. Sie antworten für {count} "
         "Ansprechpartner, einen nach dem anderen."
@@ -295,6 +337,36 @@ _DE: dict[str, str] = {
         "Ihre Antworten wurden in einem anderen Fenster geändert. Öffnen Sie Ihren Link erneut."
     ),
     "open_link_again": "Umfrage erneut öffnen",
+    "and": " und ",
+    "grid_ratings_title": "Weiterempfehlung und Zufriedenheit",
+    "grid_topics_title": "Die sechs Themen",
+    "grid_intro": (
+        "Antworten Sie für jeden Ansprechpartner so, wie er Ihrer Einschätzung nach antworten "
+        "würde. Ihre Zeilen werden beim Weitergehen gespeichert; Sie können jederzeit mit "
+        "Ihrem Link weitermachen."
+    ),
+    "grid_one_at_a_time": "Lieber einen Ansprechpartner nach dem anderen beantworten?",
+    "grid_buyer": "Ansprechpartner",
+    "grid_status": "Noch offen",
+    "grid_anchors": (
+        "{low} = {low_label}, {high} = {high_label}. Die letzte Wahl, das Fragezeichen, "
+        "bedeutet „{dont_know}“."
+    ),
+    "grid_ready": "Bereit zum Absenden",
+    "grid_missing": "Noch offen: {pages}",
+    "grid_to_submit": "Weiter zum Absenden",
+    "grid_submit_title": "Antworten absenden",
+    "grid_submit_intro": (
+        "Jeder Ansprechpartner wird einzeln abgesendet. Nötig sind die Frage zur "
+        "Weiterempfehlung und {needed} der {topics} Themen."
+    ),
+    "grid_submit_button": "Die {n} fertigen Ansprechpartner absenden",
+    "grid_submitted": "{n} Ansprechpartner abgesendet.",
+    "grid_none_ready": "Noch kein Ansprechpartner ist bereit zum Absenden.",
+    "how_long_seller_grid": (
+        "Für alle {count} Ansprechpartner zusammen dauert es etwa {minutes} Minuten: eine "
+        "Seite pro Thema, jeder Ansprechpartner eine Zeile."
+    ),
 }
 
 _WORDS = {"en": MappingProxyType(_EN), "de": MappingProxyType({**_EN, **_DE})}
