@@ -55,6 +55,7 @@ def register(app: Flask) -> None:
     """Register the console blueprint, Flask-Login and CSRF on its forms."""
     from services.survey.console import (  # noqa: F401 (their routes)
         auth_views,
+        case_pages,
         pages,
         program_forms,
         report_pages,
