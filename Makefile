@@ -38,7 +38,7 @@ dev: $(VENV)/.installed
 	PORT=$(PORT) $(PY) -m deploy.local.dev
 
 test: $(VENV)/.installed broker browser
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit
