@@ -6,11 +6,12 @@ PY := $(VENV)/bin/python
 PYTHON313 := $(shell bash deploy/local/find_python.sh)
 PORT ?= 8000
 
-.PHONY: help dev test test-fast bench loadtest lint format browser broker vendor clean
+.PHONY: help dev test test-slow test-fast bench loadtest lint format browser broker vendor clean
 
 help:
 	@echo "make dev       run the whole suite on its embedded defaults (http://127.0.0.1:$(PORT))"
 	@echo "make test      install and run the tests (real RabbitMQ, local MongoDB-compatible server)"
+	@echo "make test-slow the three checks over 15 s left out of make test (API fuzz, SQLite engine at size)"
 	@echo "make bench     run the benchmarks; prints 'bench <name>: <value> <unit>' lines"
 	@echo "make loadtest  run the Locust load test against a local suite under gunicorn"
 	@echo "make vendor    refresh the console's vendored browser assets (htmx, vega) from npm"
@@ -38,7 +39,10 @@ dev: $(VENV)/.installed
 	PORT=$(PORT) $(PY) -m deploy.local.dev
 
 test: $(VENV)/.installed broker browser
-	$(PY) -m pytest -q -p no:cacheprovider --durations=25
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25 -m 'not slow'
+
+test-slow: $(VENV)/.installed broker browser
+	$(PY) -m pytest -q -p no:cacheprovider -m slow
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit

@@ -104,6 +104,7 @@ def test_the_document_covers_every_admin_operation(served):
         assert schema[path][method] is not None
 
 
+@pytest.mark.slow
 def test_schemathesis_with_every_check_finds_no_disagreement(served, tmp_path):
     admin, url = served
     # no cache or example database carried over from another run

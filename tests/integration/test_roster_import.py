@@ -401,6 +401,7 @@ def sqlite_db(sqlite_server):
     client.close()
 
 
+@pytest.mark.slow
 def test_a_roster_of_600_contacts_imports_completely_into_the_embedded_sqlite_server(sqlite_db):
     # One batch of 600 contacts: its `$in` of 600 keys went past SQLite's expression depth.
     admin = make_admin(sqlite_db)

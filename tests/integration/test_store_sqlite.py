@@ -25,6 +25,7 @@ def sqlite_db(tmp_path_factory):
     server.stop()
 
 
+@pytest.mark.slow
 def test_a_lookup_by_more_values_than_sqlite_takes_in_one_query_finds_them_all(sqlite_db):
     many = IN_CHUNK + 200  # 600: one `$in` of this many is refused by the SQLite engine
     keys = [f"event-{n}:someone{n}@acme.example:invitation" for n in range(many)]
